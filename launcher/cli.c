@@ -1,0 +1,205 @@
+/* The command line: dispatch, options, help. */
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cordon.h"
+
+#ifndef CORDON_VERSION
+#define CORDON_VERSION "0.0.0"
+#endif
+
+static const char usage_text[] = "usage: cordon COMMAND [OPTIONS]\n"
+                                 "\n"
+                                 "commands:\n"
+                                 "  run [--policy P] [--project DIR]... [--] [CMD [ARG]...]\n"
+                                 "                      run CMD (or the policy's command) in a sandbox\n"
+                                 "  check P             validate a policy\n"
+                                 "  explain P [--json]  print the plan a run would apply\n"
+                                 "  doctor [--json]     report what this host supports\n"
+                                 "  proxy --socket PATH --policy P\n"
+                                 "                      run the egress proxy alone\n"
+                                 "\n"
+                                 "P is a path, or a bare name looked up in the policy directory.\n"
+                                 "Run `cordon COMMAND --help` for details.\n";
+
+static const struct {
+	const char *cmd;
+	const char *text;
+} help_texts[] = {
+    {"run", "usage: cordon run [--policy P] [--project DIR]... [--] [CMD [ARG]...]\n"
+            "\n"
+            "Runs CMD, or the policy's [sandbox] command, in a new sandbox built from\n"
+            "policy P (default: the policy named \"default\").\n"
+            "\n"
+            "  --policy P      policy path, or a bare name in the policy directory\n"
+            "  --project DIR   mount only DIR as the project (must be inside an\n"
+            "                  allowed project root); may be repeated\n"
+            "\n"
+            "exit status: CMD's status; 128+N if it died of signal N; 124 on timeout;\n"
+            "125 if the sandbox could not be set up; 126 CMD not executable;\n"
+            "127 CMD not found.\n"},
+    {"check", "usage: cordon check P\n"
+              "\n"
+              "Validates policy P and prints each problem as FILE:LINE: message.\n"
+              "exit status: 0 valid, 2 invalid.\n"},
+    {"explain", "usage: cordon explain P [--json] [--project DIR]... [-- CMD [ARG]...]\n"
+                "\n"
+                "Prints the plan `cordon run` would apply from the current directory:\n"
+                "namespaces, the mount table in order, Landlock, seccomp, environment,\n"
+                "network allowlist and limits.\n"
+                "exit status: 0, or 2 if the policy is invalid.\n"},
+    {"doctor", "usage: cordon doctor [--json]\n"
+               "\n"
+               "Reports what this kernel and host support and what a policy would lose.\n"
+               "exit status: 0 if everything required is present, 1 otherwise.\n"},
+    {"proxy", "usage: cordon proxy --socket PATH --policy P\n"
+              "\n"
+              "Runs the egress proxy on a Unix socket, for sandboxes whose policy sets\n"
+              "[network] socket = PATH. Runs until signalled.\n"},
+};
+
+void print_command_help(const char *cmd)
+{
+	for (size_t i = 0; i < N_ELEMENTS(help_texts); i++)
+		if (strcmp(help_texts[i].cmd, cmd) == 0)
+			fputs(help_texts[i].text, stdout);
+}
+
+static bool want_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return false;
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return true;
+		if (argv[i][0] != '-')
+			return false;
+		if ((strcmp(argv[i], "--policy") == 0 || strcmp(argv[i], "--project") == 0 ||
+		     strcmp(argv[i], "--socket") == 0) &&
+		    i + 1 < argc)
+			i++;
+	}
+	return false;
+}
+
+/* Takes the value of --NAME VALUE or --NAME=VALUE at argv[*i]. */
+static const char *option_value(int argc, char **argv, int *i, const char *name, bool *matched)
+{
+	size_t n = strlen(name);
+	*matched = false;
+	if (strncmp(argv[*i], name, n) != 0)
+		return NULL;
+	if (argv[*i][n] == '=') {
+		*matched = true;
+		return argv[*i] + n + 1;
+	}
+	if (argv[*i][n] != '\0')
+		return NULL;
+	*matched = true;
+	if (*i + 1 >= argc) {
+		fprintf(stderr, "cordon: %s needs a value\n", name);
+		return NULL;
+	}
+	return argv[++*i];
+}
+
+static bool parse_common(int argc, char **argv, struct run_options *o, bool explain)
+{
+	static char *empty[] = {NULL};
+	memset(o, 0, sizeof(*o));
+	o->command = empty;
+	int i = 1;
+	for (; i < argc; i++) {
+		const char *a = argv[i];
+		bool m;
+		if (strcmp(a, "--") == 0) {
+			i++;
+			break;
+		}
+		if (a[0] != '-') {
+			if (explain && !o->policy) {
+				o->policy = a;
+				continue;
+			}
+			break;
+		}
+		const char *v = option_value(argc, argv, &i, "--policy", &m);
+		if (m) {
+			if (!v)
+				return false;
+			/* A sudoers rule like `cordon run --policy pi *` lets the
+			 * invoker append options; a second --policy must not
+			 * replace the one the administrator wrote. */
+			if (o->policy) {
+				fprintf(stderr, "cordon: --policy given more than once\n");
+				return false;
+			}
+			o->policy = v;
+			continue;
+		}
+		v = option_value(argc, argv, &i, "--project", &m);
+		if (m) {
+			if (!v)
+				return false;
+			strv_push(&o->projects, (char *)v);
+			continue;
+		}
+		if (explain && strcmp(a, "--json") == 0) {
+			o->json = true;
+			continue;
+		}
+		fprintf(stderr, "cordon: unknown option %s (see cordon %s --help)\n", a, argv[0]);
+		return false;
+	}
+	if (i < argc)
+		o->command = argv + i;
+	return true;
+}
+
+bool parse_run_options(int argc, char **argv, struct run_options *o)
+{
+	return parse_common(argc, argv, o, false);
+}
+
+bool parse_explain_options(int argc, char **argv, struct run_options *o)
+{
+	return parse_common(argc, argv, o, true);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(usage_text, stderr);
+		return 2;
+	}
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+		printf("cordon %s\n", CORDON_VERSION);
+		return 0;
+	}
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **);
+	} commands[] = {
+	    {"run", cmd_run},       {"check", cmd_check}, {"explain", cmd_explain},
+	    {"doctor", cmd_doctor}, {"proxy", cmd_proxy},
+	};
+	for (size_t i = 0; i < N_ELEMENTS(commands); i++) {
+		if (strcmp(cmd, commands[i].name) != 0)
+			continue;
+		if (want_help(argc - 1, argv + 1)) {
+			print_command_help(cmd);
+			return 0;
+		}
+		return commands[i].fn(argc - 1, argv + 1);
+	}
+	fprintf(stderr, "cordon: unknown command %s\n%s", cmd, usage_text);
+	return 2;
+}

@@ -1,0 +1,22 @@
+/* Command-line parsing shared by the commands. */
+#ifndef CORDON_CLI_H
+#define CORDON_CLI_H
+
+#include <stdbool.h>
+
+#include "util.h"
+
+struct run_options {
+	const char *policy;
+	strv_t projects; /* borrowed strings */
+	char **command;  /* points into argv; NULL-terminated */
+	bool json;       /* explain only */
+};
+
+/* Parses `run`/`explain` options; argv[0] is the command name. Prints
+ * the problem and returns false on bad usage. Handles --help itself. */
+bool parse_run_options(int argc, char **argv, struct run_options *o);
+bool parse_explain_options(int argc, char **argv, struct run_options *o);
+void print_command_help(const char *cmd);
+
+#endif

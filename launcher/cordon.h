@@ -1,0 +1,98 @@
+/* Declarations shared by the launcher's modules. Each module owns one
+ * boundary; this header is the map of who does what. */
+#ifndef CORDON_LAUNCHER_H
+#define CORDON_LAUNCHER_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "plan.h"
+#include "policy.h"
+#include "util.h"
+
+#define EXIT_TIMEOUT  124
+#define EXIT_SETUP    125
+#define EXIT_NOEXEC   126
+#define EXIT_NOTFOUND 127
+
+/* Seconds between the SIGTERM of a timeout and the SIGKILL that follows. */
+#define TIMEOUT_GRACE_MS 5000
+
+/* die.c: fatal errors. Each prints one line "cordon: STEP: reason" and
+ * exits 125, so a sandbox that cannot be built never runs its command. */
+void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+void die_with_error(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+void warn_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Where die() also copies its message, so the launcher can audit why
+ * setup failed inside the sandbox. -1 when unused. */
+extern int die_status_fd;
+ssize_t write_all(int fd, const void *buf, size_t len);
+#define TEMP_FAILURE_RETRY_INT(expr)                                                                                   \
+	({                                                                                                             \
+		long _r;                                                                                               \
+		do                                                                                                     \
+			_r = (long)(expr);                                                                             \
+		while (_r == -1L && errno == EINTR);                                                                   \
+		_r;                                                                                                    \
+	})
+
+/* host.c: the plan's view of the host, and the invocation. */
+extern const struct plan_host host_ops;
+struct invocation_storage {
+	struct invocation inv;
+	char *user, *home, *run_user, *run_home, *cwd;
+};
+void invocation_gather(struct invocation_storage *s, const struct policy *p, char *const *argv, char *const *projects);
+void invocation_release(struct invocation_storage *s);
+bool running_under_sudo(void);
+
+/* policyfile.c: finding and reading policy files. */
+char *policy_locate(const char *arg);
+struct policy *policy_load(const char *path, struct diags *d);
+
+/* ns.c: entering namespaces. */
+pid_t spawn_sandbox(unsigned long clone_flags);
+void setup_user_namespace(const struct plan *pl);
+void setup_uts_and_net(const struct plan *pl);
+
+/* mounts.c: the new root. */
+struct placeholder;
+struct placeholders {
+	struct placeholder *v;
+	size_t n;
+};
+void placeholders_create(const struct plan *pl, struct placeholders *out);
+void placeholders_remove(struct placeholders *ph);
+void mounts_apply(const struct plan *pl);
+
+/* caps.c: identity and privileges. */
+/* Clears bounding and ambient sets, switches to the plan's account (when
+ * privileged), clears the rest, and verifies all of it. */
+void drop_privileges(const struct plan *pl);
+void set_no_new_privs(void);
+
+/* init.c: pid 1 of the sandbox. */
+extern mode_t command_umask; /* the invoker's, restored for the command */
+__attribute__((noreturn)) void init_main(const struct plan *pl, pid_t child, const sigset_t *saved_mask);
+__attribute__((noreturn)) void exec_command(const struct plan *pl, const sigset_t *saved_mask);
+
+/* audit.c */
+struct audit {
+	int fd;
+	char id[33];
+	const struct plan *plan;
+};
+void audit_open(struct audit *a, const struct plan *pl);
+void audit_sandbox_start(struct audit *a);
+void audit_sandbox_exit(struct audit *a, int status, const char *reason, const char *detail, long long duration_ms);
+void sandbox_id_new(char out[33]);
+
+/* commands */
+int cmd_run(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
+int cmd_proxy(int argc, char **argv);
+
+#endif

@@ -1,0 +1,72 @@
+/* Fatal-error helpers. Messages are assembled in one buffer and written
+ * with a single write(2) so lines from the launcher, pid 1 and the child
+ * never interleave mid-line. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cordon.h"
+
+int die_status_fd = -1;
+
+ssize_t write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	size_t done = 0;
+	while (done < len) {
+		ssize_t w = write(fd, p + done, len - done);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		done += (size_t)w;
+	}
+	return (ssize_t)done;
+}
+
+static void emit(const char *fmt, va_list ap, int err, bool fatal)
+{
+	char msg[2048];
+	int n = snprintf(msg, sizeof(msg), "cordon: ");
+	n += vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	if (n >= (int)sizeof(msg))
+		n = (int)sizeof(msg) - 1;
+	if (err)
+		n += snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s", strerror(err));
+	if (n > (int)sizeof(msg) - 2)
+		n = (int)sizeof(msg) - 2;
+	msg[n++] = '\n';
+	(void)write_all(STDERR_FILENO, msg, (size_t)n);
+	if (fatal && die_status_fd >= 0)
+		(void)write_all(die_status_fd, msg + 8, (size_t)n - 8);
+}
+
+void die(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	emit(fmt, ap, 0, true);
+	va_end(ap);
+	_exit(EXIT_SETUP);
+}
+
+void die_with_error(const char *fmt, ...)
+{
+	int err = errno;
+	va_list ap;
+	va_start(ap, fmt);
+	emit(fmt, ap, err, true);
+	va_end(ap);
+	_exit(EXIT_SETUP);
+}
+
+void warn_msg(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	emit(fmt, ap, 0, false);
+	va_end(ap);
+}

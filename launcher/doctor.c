@@ -1,0 +1,259 @@
+/* `cordon doctor`: what this kernel and host support, and what a policy
+ * loses where something is missing. Every check probes the feature itself
+ * (a real syscall) rather than guessing from version numbers. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/landlock.h>
+#include <linux/magic.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cordon.h"
+
+struct check {
+	const char *name;
+	bool ok;
+	bool required;
+	char *detail;
+	const char *impact; /* what a policy loses without it */
+};
+
+struct report {
+	struct check v[16];
+	size_t n;
+};
+
+static void add(struct report *r, const char *name, bool ok, bool required, const char *impact, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+static void add(struct report *r, const char *name, bool ok, bool required, const char *impact, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	r->v[r->n++] = (struct check){name, ok, required, xvasprintf(fmt, ap), impact};
+	va_end(ap);
+}
+
+static long read_long(const char *path)
+{
+	char buf[64];
+	cleanup_fd int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return strtol(buf, NULL, 10);
+}
+
+/* Tries the real thing in a child: unshare a user namespace as ourselves. */
+static bool probe_userns(void)
+{
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(unshare(CLONE_NEWUSER | CLONE_NEWNS) == 0 ? 0 : 1);
+	int st;
+	return pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+static void check_userns(struct report *r)
+{
+	long max = read_long("/proc/sys/user/max_user_namespaces");
+	long clone = read_long("/proc/sys/kernel/unprivileged_userns_clone");
+	long aa = read_long("/proc/sys/kernel/apparmor_restrict_unprivileged_userns");
+	bool works = probe_userns();
+	bool privileged = geteuid() == 0;
+	add(r, "user_namespaces", works || privileged, !privileged,
+	    "unprivileged use is impossible; run cordon as root (sudo runner) instead",
+	    "%s; user.max_user_namespaces=%ld%s%s%s", works ? "creating one works" : "creating one FAILED", max,
+	    clone >= 0
+	        ? (clone ? "; kernel.unprivileged_userns_clone=1" : "; kernel.unprivileged_userns_clone=0 (set to 1)")
+	        : "",
+	    aa > 0 ? "; kernel.apparmor_restrict_unprivileged_userns=1 (AppArmor restricts them: set to 0 or add a "
+	             "profile for cordon)"
+	           : "",
+	    max == 0 ? " (set user.max_user_namespaces > 0)" : "");
+}
+
+static int landlock_abi(void)
+{
+	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+	return abi < 0 ? -errno : (int)abi;
+}
+
+static void check_landlock(struct report *r)
+{
+	int abi = landlock_abi();
+	if (abi > 0)
+		add(r, "landlock", true, false, NULL, "ABI %d", abi);
+	else
+		add(r, "landlock", false, false,
+		    "policies with [landlock] mode = require refuse to run; best-effort runs without the second "
+		    "filesystem wall",
+		    "%s",
+		    abi == -EOPNOTSUPP ? "built in but disabled (add landlock to the lsm= boot parameter)"
+		                       : "not supported by this kernel");
+}
+
+static void check_seccomp(struct report *r)
+{
+	unsigned action = SECCOMP_RET_ERRNO;
+	long ok = syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action);
+	add(r, "seccomp", ok == 0, true, "no syscall filtering: the kernel attack surface stays open",
+	    ok == 0 ? "filter mode available" : "unavailable: %s", ok == 0 ? "" : strerror(errno));
+}
+
+static void check_mount_api(struct report *r)
+{
+	/* Invalid arguments: EINVAL/EBADF means the syscall exists. */
+	errno = 0;
+	long a = syscall(SYS_mount_setattr, -1, "", 0, NULL, 0);
+	bool setattr = a < 0 && errno != ENOSYS;
+	errno = 0;
+	long b = syscall(SYS_open_tree, -1, "", 0);
+	bool tree = b < 0 && errno != ENOSYS;
+	errno = 0;
+	long c = syscall(SYS_openat2, -1, "", NULL, 0);
+	bool oa2 = c < 0 && errno != ENOSYS;
+	add(r, "mount_api", setattr && tree, true, "cordon cannot build a root (needs Linux 5.12 or later)",
+	    "open_tree/move_mount %s, mount_setattr %s", tree ? "present" : "MISSING", setattr ? "present" : "MISSING");
+	add(r, "openat2", oa2, true, "paths cannot be resolved safely (needs Linux 5.6 or later)", "%s",
+	    oa2 ? "present" : "MISSING");
+}
+
+static void check_pidfd(struct report *r)
+{
+	int fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	add(r, "pidfd", fd >= 0, false, "nothing today; reserved for race-free process tracking", "%s",
+	    fd >= 0 ? "present" : strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+static void check_cgroups(struct report *r)
+{
+	struct statfs sf;
+	bool v2 = statfs("/sys/fs/cgroup", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC;
+	bool hybrid = !v2 && statfs("/sys/fs/cgroup/unified", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC;
+	bool v1_mem = access("/sys/fs/cgroup/memory/memory.limit_in_bytes", F_OK) == 0;
+	bool v1_pids = access("/sys/fs/cgroup/pids", F_OK) == 0;
+	add(r, "cgroups", v2 || (v1_mem && v1_pids), false,
+	    "[limits] memory and pids cannot be enforced; such policies refuse to run", "%s%s%s",
+	    v2       ? "cgroup v2 unified"
+	    : hybrid ? "hybrid (v2 at /sys/fs/cgroup/unified)"
+	             : "no cgroup v2",
+	    v1_mem ? "; v1 memory" : "", v1_pids ? "; v1 pids" : "");
+}
+
+static void check_idmap(struct report *r)
+{
+	struct utsname u;
+	int maj = 0, min = 0;
+	if (uname(&u) == 0)
+		sscanf(u.release, "%d.%d", &maj, &min);
+	bool kernel_ok = maj > 5 || (maj == 5 && min >= 12);
+	struct statfs sf;
+	const char *fs = "unknown";
+	cleanup_free char *cwd = getcwd(NULL, 0);
+	if (cwd && statfs(cwd, &sf) == 0) {
+		switch (sf.f_type) {
+		case EXT4_SUPER_MAGIC:
+			fs = "ext4";
+			break;
+		case XFS_SUPER_MAGIC:
+			fs = "xfs";
+			break;
+		case BTRFS_SUPER_MAGIC:
+			fs = "btrfs";
+			break;
+		case TMPFS_MAGIC:
+			fs = "tmpfs";
+			break;
+		case OVERLAYFS_SUPER_MAGIC:
+			fs = "overlayfs";
+			break;
+		default:
+			fs = "other";
+		}
+	}
+	add(r, "idmapped_mounts", kernel_ok, false,
+	    "runner mode cannot make the agent's files belong to the invoking user",
+	    "kernel %s; filesystem of the current directory: %s", kernel_ok ? "supports them" : "too old", fs);
+}
+
+int cmd_doctor(int argc, char **argv)
+{
+	bool json = argc > 1 && strcmp(argv[1], "--json") == 0;
+	if (argc > 2 || (argc == 2 && !json)) {
+		fputs("usage: cordon doctor [--json]\n", stderr);
+		return 2;
+	}
+	struct report r = {0};
+	check_userns(&r);
+	check_mount_api(&r);
+	check_seccomp(&r);
+	check_landlock(&r);
+	check_cgroups(&r);
+	check_idmap(&r);
+	check_pidfd(&r);
+
+	bool all = true;
+	for (size_t i = 0; i < r.n; i++)
+		all &= r.v[i].ok || !r.v[i].required;
+	struct utsname u;
+	uname(&u);
+
+	buf_t b = {0};
+	if (json) {
+		buf_puts(&b, "{\"kernel\":");
+		buf_json_str(&b, u.release);
+		buf_printf(&b, ",\"landlock_abi\":%d,\"ok\":%s,\"checks\":[", landlock_abi() > 0 ? landlock_abi() : 0,
+		           all ? "true" : "false");
+		for (size_t i = 0; i < r.n; i++) {
+			buf_printf(&b, "%s{\"name\":", i ? "," : "");
+			buf_json_str(&b, r.v[i].name);
+			buf_printf(&b, ",\"ok\":%s,\"required\":%s,\"detail\":", r.v[i].ok ? "true" : "false",
+			           r.v[i].required ? "true" : "false");
+			buf_json_str(&b, r.v[i].detail);
+			buf_puts(&b, ",\"impact\":");
+			if (r.v[i].ok || !r.v[i].impact)
+				buf_puts(&b, "null");
+			else
+				buf_json_str(&b, r.v[i].impact);
+			buf_puts(&b, "}");
+		}
+		buf_puts(&b, "]}\n");
+	} else {
+		buf_printf(&b, "kernel %s\n", u.release);
+		for (size_t i = 0; i < r.n; i++) {
+			buf_printf(&b, "%-5s %-16s %s%s\n", r.v[i].ok ? "ok" : (r.v[i].required ? "FAIL" : "warn"),
+			           r.v[i].name, r.v[i].detail, r.v[i].required ? "" : " (optional)");
+			if (!r.v[i].ok && r.v[i].impact)
+				buf_printf(&b, "      %-16s without it: %s\n", "", r.v[i].impact);
+		}
+		buf_printf(&b, "%s\n",
+		           all ? "everything cordon requires is present" : "something cordon requires is missing");
+	}
+	fputs(b.p, stdout);
+	buf_free(&b);
+	for (size_t i = 0; i < r.n; i++)
+		free(r.v[i].detail);
+	return all ? 0 : 1;
+}
+
+int cmd_proxy(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	die("proxy: the egress proxy is not available in this version");
+}

@@ -1,0 +1,234 @@
+/* The plan builder's view of the host, and the facts about this
+ * invocation (who, where, what) that go into a plan. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "cordon.h"
+
+#define MAX_SYMLINK_HOPS 40
+#define MAX_ENV_FILE     (1 << 20)
+
+static long sys_openat2(int dirfd, const char *path, struct open_how *how)
+{
+	return syscall(SYS_openat2, dirfd, path, how, sizeof(*how));
+}
+
+static char *pop_component(char *cur)
+{
+	char *slash = strrchr(cur, '/');
+	if (slash == cur)
+		cur[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	return cur;
+}
+
+/* Canonicalizes path following only symlinks owned by root. A bind source
+ * or project root is a place the agent may be able to write to (a previous
+ * run could have planted a link in the project); root-owned links such as
+ * /lib64 -> usr/lib64 are the system's own. */
+static char *resolve_trusted(const char *path, char **why)
+{
+	cleanup_free char *rest = xstrdup(path);
+	cleanup_free char *cur = xstrdup("/");
+	int hops = 0;
+
+	while (*rest) {
+		char *r = rest;
+		while (*r == '/')
+			r++;
+		size_t n = strcspn(r, "/");
+		if (n == 0)
+			break;
+		cleanup_free char *comp = xstrndup(r, n);
+		char *tail = xstrdup(r + n);
+		free(rest);
+		rest = tail;
+
+		if (strcmp(comp, ".") == 0)
+			continue;
+		if (strcmp(comp, "..") == 0) {
+			pop_component(cur);
+			continue;
+		}
+		cleanup_free char *next = xasprintf("%s%s%s", cur, strcmp(cur, "/") == 0 ? "" : "/", comp);
+		struct stat st;
+		if (lstat(next, &st) < 0)
+			return NULL;
+		if (!S_ISLNK(st.st_mode)) {
+			free(cur);
+			cur = steal_pointer(&next);
+			continue;
+		}
+		if (st.st_uid != 0) {
+			*why = xasprintf("%s is a symlink owned by uid %u; only root-owned symlinks are followed in "
+			                 "bind sources and project roots (name the target directly)",
+			                 next, (unsigned)st.st_uid);
+			errno = ELOOP;
+			return NULL;
+		}
+		if (++hops > MAX_SYMLINK_HOPS) {
+			errno = ELOOP;
+			return NULL;
+		}
+		char target[4096];
+		ssize_t tl = readlink(next, target, sizeof(target) - 1);
+		if (tl < 0)
+			return NULL;
+		if ((size_t)tl >= sizeof(target) - 1) {
+			errno = ENAMETOOLONG;
+			return NULL;
+		}
+		target[tl] = '\0';
+		char *joined = xasprintf("%s/%s", target, rest);
+		free(rest);
+		rest = joined;
+		if (target[0] == '/') {
+			free(cur);
+			cur = xstrdup("/");
+		}
+	}
+	return steal_pointer(&cur);
+}
+
+static bool has_dot_components(const char *p)
+{
+	while (*p) {
+		while (*p == '/')
+			p++;
+		size_t n = strcspn(p, "/");
+		if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+static char *host_resolve(void *ctx, const char *path, char **why)
+{
+	(void)ctx;
+	if (path[0] != '/' || has_dot_components(path))
+		return resolve_trusted(path, why);
+	/* Fast path: most paths contain no symlink at all. */
+	struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+	int fd = (int)sys_openat2(AT_FDCWD, path, &how);
+	if (fd >= 0) {
+		close(fd);
+		return normalize_path(path);
+	}
+	if (errno != ELOOP && errno != ENOSYS && errno != EXDEV)
+		return NULL;
+	return resolve_trusted(path, why);
+}
+
+static enum path_state host_lstat(void *ctx, const char *path)
+{
+	(void)ctx;
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return (errno == ENOENT || errno == ENOTDIR) ? PATH_MISSING : PATH_ERROR;
+	if (S_ISLNK(st.st_mode))
+		return PATH_SYMLINK;
+	if (S_ISDIR(st.st_mode))
+		return PATH_DIR;
+	if (S_ISREG(st.st_mode))
+		return PATH_FILE;
+	return PATH_OTHER;
+}
+
+static char *host_read_file(void *ctx, const char *path, size_t *len, char **why)
+{
+	(void)ctx;
+	cleanup_fd int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		*why = xstrdup(strerror(errno));
+		return NULL;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > MAX_ENV_FILE) {
+		*why = xstrdup("not a regular file of at most 1 MiB");
+		return NULL;
+	}
+	char *buf = xmalloc((size_t)st.st_size + 1);
+	size_t got = 0;
+	while (got < (size_t)st.st_size) {
+		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	buf[got] = '\0';
+	if (memchr(buf, '\0', got)) {
+		free(buf);
+		*why = xstrdup("file contains a NUL byte");
+		return NULL;
+	}
+	*len = got;
+	return buf;
+}
+
+const struct plan_host host_ops = {
+    .ctx = NULL,
+    .resolve = host_resolve,
+    .lstat = host_lstat,
+    .read_file = host_read_file,
+};
+
+bool running_under_sudo(void)
+{
+	return geteuid() == 0 && getenv("SUDO_UID") != NULL;
+}
+
+void invocation_gather(struct invocation_storage *s, const struct policy *p, char *const *argv, char *const *projects)
+{
+	extern char **environ;
+	struct invocation *inv = &s->inv;
+	memset(s, 0, sizeof(*s));
+
+	inv->privileged = geteuid() == 0;
+	inv->uid = getuid();
+	inv->gid = getgid();
+	struct passwd *pw = getpwuid(inv->uid);
+	if (pw) {
+		s->user = xstrdup(pw->pw_name);
+		s->home = xstrdup(pw->pw_dir);
+	}
+	inv->user = s->user;
+	inv->home = s->home;
+
+	if (inv->privileged && p->user.value) {
+		pw = getpwnam(p->user.value);
+		if (pw) {
+			inv->run_uid = pw->pw_uid;
+			inv->run_gid = pw->pw_gid;
+			s->run_user = xstrdup(pw->pw_name);
+			s->run_home = xstrdup(pw->pw_dir);
+		}
+		inv->run_user = s->run_user;
+		inv->run_home = s->run_home;
+	}
+
+	s->cwd = getcwd(NULL, 0);
+	inv->cwd = s->cwd;
+	inv->argv = argv;
+	inv->projects = projects;
+	inv->environ = environ;
+}
+
+void invocation_release(struct invocation_storage *s)
+{
+	free(s->user);
+	free(s->home);
+	free(s->run_user);
+	free(s->run_home);
+	free(s->cwd);
+}

@@ -1,0 +1,163 @@
+/* Pid 1 of the sandbox, and the last steps of the command's process.
+ *
+ * Pid 1 reaps every orphan, forwards to the command the signals sent to
+ * the sandbox from outside, enforces the timeout, and exits with the
+ * command's status. When it exits the kernel kills everything left in the
+ * pid namespace, so nothing outlives the command. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cordon.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+extern char **environ;
+mode_t command_umask = 022;
+
+static void arm_timer(int tfd, uint64_t ms)
+{
+	struct itimerspec its = {.it_value = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000}};
+	if (timerfd_settime(tfd, 0, &its, NULL) < 0)
+		die_with_error("timeout: arm timer");
+}
+
+/* A signal counts as sent to the sandbox from outside when a process sent
+ * it (not the kernel, e.g. the tty on Ctrl-C, which already signalled the
+ * command's process group) and that process is not in our pid namespace
+ * (the kernel shows such senders as pid 0). */
+static bool forwardable(const struct signalfd_siginfo *si)
+{
+	return (int)si->ssi_code <= 0 && si->ssi_pid == 0;
+}
+
+void init_main(const struct plan *pl, pid_t child, const sigset_t *saved_mask)
+{
+	(void)saved_mask;
+	/* Pid 1 needs no privilege once the command is forked: it only waits
+	 * and signals processes of its own uid. */
+	drop_privileges(pl);
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		die_with_error("init: set non-dumpable");
+	set_no_new_privs();
+
+	sigset_t mask;
+	sigemptyset(&mask);
+	int sigs[] = {SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+	for (size_t i = 0; i < N_ELEMENTS(sigs); i++)
+		sigaddset(&mask, sigs[i]);
+	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (sfd < 0)
+		die_with_error("init: signalfd");
+	int tfd = -1;
+	if (pl->timeout_ms) {
+		tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+		if (tfd < 0)
+			die_with_error("init: timerfd");
+		arm_timer(tfd, pl->timeout_ms);
+	}
+
+	bool done = false, timed_out = false;
+	int status = 0;
+	while (!done) {
+		struct pollfd fds[2] = {{.fd = sfd, .events = POLLIN}, {.fd = tfd, .events = POLLIN}};
+		if (poll(fds, tfd >= 0 ? 2 : 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			die_with_error("init: poll");
+		}
+		if (fds[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof(si)) != sizeof(si))
+				continue;
+			if (si.ssi_signo == SIGCHLD) {
+				int st;
+				pid_t p;
+				while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+					if (p == child) {
+						status = st;
+						done = true;
+					}
+				}
+			} else if (forwardable(&si)) {
+				kill(child, (int)si.ssi_signo);
+			}
+		}
+		if (tfd >= 0 && (fds[1].revents & POLLIN)) {
+			uint64_t ticks;
+			if (read(tfd, &ticks, sizeof(ticks)) != sizeof(ticks))
+				continue;
+			if (!timed_out) {
+				timed_out = true;
+				kill(-1, SIGTERM);
+				arm_timer(tfd, TIMEOUT_GRACE_MS);
+			} else {
+				kill(-1, SIGKILL);
+			}
+		}
+	}
+	if (timed_out)
+		_exit(EXIT_TIMEOUT);
+	if (WIFSIGNALED(status))
+		_exit(128 + WTERMSIG(status));
+	_exit(WEXITSTATUS(status));
+}
+
+static void set_limits(const struct plan *pl)
+{
+	if (pl->nofile) {
+		struct rlimit rl = {.rlim_cur = pl->nofile, .rlim_max = pl->nofile};
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			die_with_error("limits: nofile %llu", (unsigned long long)pl->nofile);
+	}
+}
+
+void exec_command(const struct plan *pl, const sigset_t *saved_mask)
+{
+	set_limits(pl);
+	drop_privileges(pl);
+	set_no_new_privs();
+
+	/* Nothing of the launcher's may reach the command: every descriptor
+	 * above stderr closes on exec (our status pipe among them, which is
+	 * how the launcher learns the exec happened). */
+	if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+		for (int fd = 3; fd < 65536; fd++) {
+			int fl = fcntl(fd, F_GETFD);
+			if (fl >= 0)
+				fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
+		}
+	}
+	umask(command_umask);
+	environ = pl->envp;
+	if (sigprocmask(SIG_SETMASK, saved_mask, NULL) < 0)
+		die_with_error("restore signal mask");
+	execvp(pl->argv[0], pl->argv);
+
+	int err = errno;
+	int code = (err == ENOENT || err == ENOTDIR) ? EXIT_NOTFOUND : EXIT_NOEXEC;
+	char msg[512];
+	int n = snprintf(msg, sizeof(msg), "%s: %s\n", pl->argv[0],
+	                 code == EXIT_NOTFOUND ? "command not found" : strerror(err));
+	if (n > (int)sizeof(msg) - 1)
+		n = (int)sizeof(msg) - 1;
+	(void)write_all(STDERR_FILENO, "cordon: ", 8);
+	(void)write_all(STDERR_FILENO, msg, (size_t)n);
+	if (die_status_fd >= 0)
+		(void)write_all(die_status_fd, msg, (size_t)n);
+	_exit(code);
+}

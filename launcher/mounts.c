@@ -1,0 +1,488 @@
+/* Building the sandbox's root from the plan's mount list.
+ *
+ * Order matters, and this is why:
+ *  1. Propagation is made private first, so nothing we mount leaks to the
+ *     host and nothing the host mounts later appears inside.
+ *  2. Every host bind is cloned (open_tree) while the host tree is still in
+ *     view, from an O_PATH fd opened without following symlinks. The clone
+ *     is of that exact inode: a path swapped later cannot redirect it.
+ *     Read-only is set on the detached clone with AT_RECURSIVE, so every
+ *     submount is read-only too, without reading the mount table.
+ *  3. A scratch tmpfs becomes the new root. Mount points are created and
+ *     opened beneath it with RESOLVE_NO_SYMLINKS, and trees are attached by
+ *     fd, so a symlink planted inside a bound project directory cannot send
+ *     a later mount somewhere else.
+ *  4. The plan's order puts each directory before anything below it, so no
+ *     mount hides another one.
+ *  5. pivot_root into the new root and detach the host's entirely. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "cordon.h"
+
+#define SCRATCH    "/tmp"
+#define EMPTY_FILE ".cordon-empty-file"
+#define EMPTY_DIR  ".cordon-empty-dir"
+
+struct placeholder {
+	int parent_fd;
+	char *name;
+	dev_t dev;
+	ino_t ino;
+	bool dir;
+};
+
+static int open_how(int dirfd, const char *path, int flags, unsigned long long resolve)
+{
+	struct open_how how = {.flags = (unsigned long long)(flags | O_CLOEXEC), .resolve = resolve};
+	return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+}
+
+/* Opens rel (no leading slash) beneath dirfd; no symlink anywhere. */
+static int open_beneath(int dirfd, const char *rel, int flags)
+{
+	return open_how(dirfd, *rel ? rel : ".", O_PATH | flags,
+	                RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+}
+
+static void set_attr(int fd, const char *what, unsigned long long set, bool recursive)
+{
+	struct mount_attr attr = {.attr_set = set};
+	if (mount_setattr(fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr, sizeof(attr)) < 0)
+		die_with_error("mount %s: set attributes", what);
+}
+
+/* ---- placeholders (run in the launcher, before the sandbox exists) ---- */
+
+void placeholders_create(const struct plan *pl, struct placeholders *out)
+{
+	out->v = NULL;
+	out->n = 0;
+	for (size_t i = 0; i < pl->n_mounts; i++) {
+		const struct mount_op *op = &pl->mounts[i];
+		if (!(op->flags & MF_CREATE))
+			continue;
+		const char *slash = strrchr(op->source, '/');
+		cleanup_free char *parent = xstrndup(op->source, (size_t)(slash - op->source));
+		const char *name = slash + 1;
+		cleanup_fd int pfd =
+		    open_how(AT_FDCWD, *parent ? parent : "/", O_PATH | O_DIRECTORY, RESOLVE_NO_SYMLINKS);
+		if (pfd < 0) {
+			placeholders_remove(out);
+			die_with_error("%s %s: open parent directory", op->origin, op->dest);
+		}
+		bool dir = op->flags & MF_DIR;
+		int r;
+		if (dir) {
+			r = mkdirat(pfd, name, 0755);
+		} else {
+			r = openat(pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+			if (r >= 0)
+				close(r);
+		}
+		if (r < 0 && errno == EEXIST)
+			continue; /* appeared meanwhile: the sandbox guards what is there */
+		if (r < 0) {
+			placeholders_remove(out);
+			die_with_error("%s %s: create placeholder", op->origin, op->dest);
+		}
+		struct stat st;
+		if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			placeholders_remove(out);
+			die_with_error("%s %s: stat placeholder", op->origin, op->dest);
+		}
+		out->v = xreallocarray(out->v, out->n + 1, sizeof(*out->v));
+		out->v[out->n++] = (struct placeholder){
+		    .parent_fd = steal_fd(&pfd), .name = xstrdup(name), .dev = st.st_dev, .ino = st.st_ino, .dir = dir};
+	}
+}
+
+/* Removes the placeholders we created, if they are still the empty objects
+ * we made; anything else is left alone. */
+void placeholders_remove(struct placeholders *ph)
+{
+	for (size_t i = 0; i < ph->n; i++) {
+		struct placeholder *p = &ph->v[i];
+		struct stat st;
+		if (fstatat(p->parent_fd, p->name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_dev == p->dev &&
+		    st.st_ino == p->ino && (p->dir ? S_ISDIR(st.st_mode) : (S_ISREG(st.st_mode) && st.st_size == 0)))
+			(void)unlinkat(p->parent_fd, p->name, p->dir ? AT_REMOVEDIR : 0);
+		close(p->parent_fd);
+		free(p->name);
+	}
+	free(ph->v);
+	ph->v = NULL;
+	ph->n = 0;
+}
+
+/* ---- host trees ---- */
+
+/* Clones the host tree at source into a detached mount and records what
+ * the source was. Returns -1 if it is optional and absent. */
+static int clone_host_tree(const struct mount_op *op, struct stat *st)
+{
+	cleanup_fd int src = open_how(AT_FDCWD, op->source, O_PATH, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+	if (src < 0) {
+		if (errno == ENOENT && (op->flags & MF_OPTIONAL))
+			return -1;
+		die_with_error("%s %s: open source %s", op->origin, op->dest, op->source);
+	}
+	if (fstat(src, st) < 0)
+		die_with_error("%s %s: stat source %s", op->origin, op->dest, op->source);
+	if ((op->flags & (MF_PROJECT | MF_HOME)) && !S_ISDIR(st->st_mode))
+		die("%s %s: %s is no longer a directory", op->origin, op->dest, op->source);
+	int tree = open_tree(src, "", AT_EMPTY_PATH | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	if (tree < 0)
+		die_with_error("%s %s: clone %s", op->origin, op->dest, op->source);
+	unsigned long long attr = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+	if (op->flags & MF_RO)
+		attr |= MOUNT_ATTR_RDONLY;
+	set_attr(tree, op->dest, attr, true);
+	return tree;
+}
+
+struct dev_node {
+	const char *name;
+	unsigned maj, min;
+};
+
+static const struct dev_node dev_nodes[] = {
+    {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
+};
+
+/* Device nodes cannot be created in a user namespace, so the few a
+ * program needs are bound from the host, after checking they are the
+ * devices they claim to be. */
+static void clone_dev_nodes(int trees[N_ELEMENTS(dev_nodes)])
+{
+	for (size_t i = 0; i < N_ELEMENTS(dev_nodes); i++) {
+		char path[32];
+		struct stat st;
+		snprintf(path, sizeof(path), "/dev/%s", dev_nodes[i].name);
+		trees[i] = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
+		if (trees[i] < 0 || fstat(trees[i], &st) < 0)
+			die_with_error("dev: clone host %s", path);
+		if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != dev_nodes[i].maj ||
+		    minor(st.st_rdev) != dev_nodes[i].min)
+			die("dev: host %s is not the expected device", path);
+	}
+}
+
+/* ---- building inside the new root ---- */
+
+/* Creates the parent directories of rel beneath root, never following a
+ * symlink. Returns an O_PATH fd of the parent (root itself when rel has no
+ * slash; *owned says whether the caller must close it). */
+static int make_parents(int root, const char *rel, const char **name, bool *owned)
+{
+	const char *slash = strrchr(rel, '/');
+	*owned = false;
+	if (!slash) {
+		*name = rel;
+		return root;
+	}
+	int dfd = root;
+	const char *p = rel;
+	for (;;) {
+		size_t n = strcspn(p, "/");
+		if (p[n] == '\0') {
+			*name = p;
+			*owned = dfd != root;
+			return dfd;
+		}
+		cleanup_free char *comp = xstrndup(p, n);
+		if (mkdirat(dfd, comp, 0755) < 0 && errno != EEXIST)
+			die_with_error("create mount point /%.*s", (int)(p - rel + n), rel);
+		int next = open_beneath(dfd, comp, O_DIRECTORY);
+		if (next < 0)
+			die_with_error("open /%.*s (a symlink or not a directory?)", (int)(p - rel + n), rel);
+		if (dfd != root)
+			close(dfd);
+		dfd = next;
+		p += n + 1;
+	}
+}
+
+/* Makes sure rel exists beneath root as a directory or a file, to mount
+ * on, and returns an O_PATH fd of it. Creating first and opening second
+ * costs two calls whether or not it existed. */
+static int make_mountpoint(int root, const char *rel, bool dir)
+{
+	const char *name;
+	bool owned;
+	int parent = make_parents(root, rel, &name, &owned);
+	int r = dir ? mkdirat(parent, name, 0755) : mknodat(parent, name, S_IFREG | 0444, 0);
+	if (r < 0 && errno != EEXIST)
+		die_with_error("create mount point /%s", rel);
+	int fd = open_beneath(parent, name, 0);
+	if (fd < 0)
+		die_with_error("open mount point /%s", rel);
+	if (owned)
+		close(parent);
+	return fd;
+}
+
+static void attach(int tree, int target, const char *what)
+{
+	if (move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		die_with_error("mount %s", what);
+}
+
+/* Confirms that what is now visible at rel is the tree we attached: same
+ * device and inode as the source we opened. */
+static void verify_attached(int root, const char *rel, const struct stat *want, const char *what)
+{
+	struct stat got;
+	cleanup_fd int fd = open_beneath(root, rel, 0);
+	if (fd < 0 || fstat(fd, &got) < 0)
+		die_with_error("verify mount %s", what);
+	if (want->st_dev != got.st_dev || want->st_ino != got.st_ino)
+		die("verify mount %s: the mount point changed during setup", what);
+}
+
+static int fresh_fs(const char *type, const char *const *opts, unsigned attrs, const char *what)
+{
+	cleanup_fd int fs = fsopen(type, FSOPEN_CLOEXEC);
+	if (fs < 0)
+		die_with_error("mount %s: fsopen %s", what, type);
+	for (; opts && *opts; opts += 2) {
+		int r = opts[1] ? fsconfig(fs, FSCONFIG_SET_STRING, opts[0], opts[1], 0)
+		                : fsconfig(fs, FSCONFIG_SET_FLAG, opts[0], NULL, 0);
+		if (r < 0)
+			die_with_error("mount %s: option %s", what, opts[0]);
+	}
+	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		die_with_error("mount %s: create %s", what, type);
+	int m = fsmount(fs, FSMOUNT_CLOEXEC, attrs);
+	if (m < 0)
+		die_with_error("mount %s: fsmount %s", what, type);
+	return m;
+}
+
+static void mount_tmpfs(const struct plan *pl, int root, const struct mount_op *op)
+{
+	char uid[16], gid[16];
+	const char *rel = op->dest + 1;
+	bool sticky = strcmp(op->dest, "/tmp") == 0 || strcmp(op->dest, "/var/tmp") == 0;
+	snprintf(uid, sizeof(uid), "%u", (unsigned)pl->run_uid);
+	snprintf(gid, sizeof(gid), "%u", (unsigned)pl->run_gid);
+	/* In a user namespace the tmpfs already belongs to the mapped user;
+	 * as root it must be handed to the account the command runs as. */
+	const char *opts_sticky[] = {"mode", "1777", NULL};
+	const char *opts_owned[] = {"mode", (op->flags & MF_HOME) ? "0700" : "0755", "uid", uid, "gid", gid, NULL};
+	cleanup_fd int m =
+	    fresh_fs("tmpfs", sticky ? opts_sticky : opts_owned, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, op->dest);
+	cleanup_fd int target = make_mountpoint(root, rel, true);
+	attach(m, target, op->dest);
+}
+
+static void mount_proc(int root, const struct mount_op *op)
+{
+	cleanup_fd int m = fresh_fs("proc", NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, "/proc");
+	cleanup_fd int target = make_mountpoint(root, op->dest + 1, true);
+	attach(m, target, "/proc");
+	/* As in bubblewrap: these are global kernel knobs, not per-namespace
+	 * state, so they are read-only whatever uid the command has. */
+	static const char *const ro_paths[] = {"sys", "sysrq-trigger", "irq", "bus"};
+	for (size_t i = 0; i < N_ELEMENTS(ro_paths); i++) {
+		cleanup_fd int t = open_tree(m, ro_paths[i], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+		if (t < 0 && errno == ENOENT)
+			continue;
+		if (t < 0)
+			die_with_error("mount /proc/%s: clone", ro_paths[i]);
+		set_attr(t, "/proc (read-only parts)", MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, true);
+		if (move_mount(t, "", m, ro_paths[i], MOVE_MOUNT_F_EMPTY_PATH) < 0)
+			die_with_error("mount /proc/%s read-only", ro_paths[i]);
+	}
+}
+
+static void dev_symlink(int dev, const char *target, const char *name)
+{
+	if (symlinkat(target, dev, name) < 0)
+		die_with_error("dev: symlink /dev/%s", name);
+}
+
+static void mount_dev(int root, const struct mount_op *op, const int node_trees[N_ELEMENTS(dev_nodes)])
+{
+	static const char *const dev_opts[] = {"mode", "0755", NULL};
+	static const char *const pts_opts[] = {"newinstance", NULL, "ptmxmode", "0666", "mode", "0620", NULL};
+	static const char *const shm_opts[] = {"mode", "1777", NULL};
+
+	cleanup_fd int m = fresh_fs("tmpfs", dev_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, "/dev");
+	/* Populate the detached tmpfs through its fd before attaching it. */
+	for (size_t i = 0; i < N_ELEMENTS(dev_nodes); i++)
+		if (mknodat(m, dev_nodes[i].name, S_IFREG | 0666, 0) < 0)
+			die_with_error("dev: create /dev/%s", dev_nodes[i].name);
+	if (mkdirat(m, "pts", 0755) < 0 || mkdirat(m, "shm", 01777) < 0)
+		die_with_error("dev: create /dev/pts and /dev/shm");
+	dev_symlink(m, "pts/ptmx", "ptmx");
+	dev_symlink(m, "/proc/self/fd", "fd");
+	dev_symlink(m, "/proc/self/fd/0", "stdin");
+	dev_symlink(m, "/proc/self/fd/1", "stdout");
+	dev_symlink(m, "/proc/self/fd/2", "stderr");
+
+	cleanup_fd int target = make_mountpoint(root, op->dest + 1, true);
+	attach(m, target, "/dev");
+	for (size_t i = 0; i < N_ELEMENTS(dev_nodes); i++)
+		if (move_mount(node_trees[i], "", m, dev_nodes[i].name, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+			die_with_error("dev: bind /dev/%s", dev_nodes[i].name);
+	cleanup_fd int pts = fresh_fs("devpts", pts_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, "/dev/pts");
+	if (move_mount(pts, "", m, "pts", MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		die_with_error("mount /dev/pts");
+	cleanup_fd int shm =
+	    fresh_fs("tmpfs", shm_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, "/dev/shm");
+	if (move_mount(shm, "", m, "shm", MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		die_with_error("mount /dev/shm");
+	/* Nothing may be created in /dev itself once it is populated. */
+	set_attr(m, "/dev", MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, false);
+}
+
+static void mount_bind(int root, const struct mount_op *op, int tree, const struct stat *st)
+{
+	if (tree < 0)
+		return; /* ro_try whose source is absent */
+	cleanup_fd int target = make_mountpoint(root, op->dest + 1, S_ISDIR(st->st_mode));
+	attach(tree, target, op->dest);
+	verify_attached(root, op->dest + 1, st, op->dest);
+}
+
+static void mount_symlink(int root, const struct mount_op *op)
+{
+	const char *name;
+	bool owned;
+	int parent = make_parents(root, op->dest + 1, &name, &owned);
+	if (symlinkat(op->source, parent, name) < 0)
+		die_with_error("symlink %s -> %s", op->dest, op->source);
+	if (owned)
+		close(parent);
+}
+
+/* Pins and protects bind a project path onto itself: a mount point cannot
+ * be renamed or removed, and a read-only one cannot be written. */
+static void mount_self(int root, const struct mount_op *op, bool read_only)
+{
+	cleanup_fd int target = open_beneath(root, op->dest + 1, op->kind == MOUNT_PIN ? O_DIRECTORY : 0);
+	if (target < 0)
+		die_with_error("%s %s: open (changed during setup?)", op->origin, op->dest);
+	struct stat st;
+	if (fstat(target, &st) < 0)
+		die_with_error("%s %s: stat", op->origin, op->dest);
+	cleanup_fd int tree = open_tree(target, "", AT_EMPTY_PATH | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	if (tree < 0)
+		die_with_error("%s %s: clone", op->origin, op->dest);
+	if (read_only)
+		set_attr(tree, op->dest, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, true);
+	attach(tree, target, op->dest);
+	verify_attached(root, op->dest + 1, &st, op->dest);
+}
+
+static void mount_mask(int root, const struct mount_op *op)
+{
+	struct stat st;
+	cleanup_fd int target = open_beneath(root, op->dest + 1, 0);
+	if (target < 0 && errno == ENOENT && (op->flags & MF_OPTIONAL))
+		return;
+	if (target < 0 || fstat(target, &st) < 0)
+		die_with_error("mask %s: open", op->dest);
+	const char *src = S_ISDIR(st.st_mode) ? EMPTY_DIR : EMPTY_FILE;
+	cleanup_fd int tree = open_tree(root, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (tree < 0)
+		die_with_error("mask %s: clone empty %s", op->dest, S_ISDIR(st.st_mode) ? "directory" : "file");
+	set_attr(tree, op->dest, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, false);
+	attach(tree, target, op->dest);
+}
+
+static void pivot_into(int root)
+{
+	if (fchdir(root) < 0)
+		die_with_error("pivot_root: chdir to new root");
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		die_with_error("pivot_root");
+	/* The old root is now stacked on top of the new one at "/". */
+	if (umount2(".", MNT_DETACH) < 0)
+		die_with_error("pivot_root: detach the host's root");
+	if (chdir("/") < 0)
+		die_with_error("pivot_root: chdir /");
+}
+
+static bool has_masks(const struct plan *pl)
+{
+	for (size_t i = 0; i < pl->n_mounts; i++)
+		if (pl->mounts[i].kind == MOUNT_MASK)
+			return true;
+	return false;
+}
+
+void mounts_apply(const struct plan *pl)
+{
+	/* Directories we create in the new root must be traversable by the
+	 * command whatever umask the invoker had; exec_command restores it. */
+	umask(022);
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		die_with_error("make mount propagation private");
+
+	int node_trees[N_ELEMENTS(dev_nodes)];
+	cleanup_free int *trees = xcalloc(pl->n_mounts, sizeof(int));
+	cleanup_free struct stat *sts = xcalloc(pl->n_mounts, sizeof(struct stat));
+	for (size_t i = 0; i < pl->n_mounts; i++)
+		trees[i] = pl->mounts[i].kind == MOUNT_BIND ? clone_host_tree(&pl->mounts[i], &sts[i]) : -1;
+	clone_dev_nodes(node_trees);
+
+	cleanup_fd int root = fresh_fs("tmpfs", (const char *const[]){"mode", "0755", NULL},
+	                               MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, "new root");
+	if (move_mount(root, "", AT_FDCWD, SCRATCH, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		die_with_error("mount new root on " SCRATCH);
+
+	/* Sources for masks: an empty file and directory in the new root,
+	 * removed again before the root is made read-only. */
+	bool masks = has_masks(pl);
+	if (masks && (mknodat(root, EMPTY_FILE, S_IFREG | 0444, 0) < 0 || mkdirat(root, EMPTY_DIR, 0555) < 0))
+		die_with_error("create mask sources");
+
+	for (size_t i = 0; i < pl->n_mounts; i++) {
+		const struct mount_op *op = &pl->mounts[i];
+		switch (op->kind) {
+		case MOUNT_BIND:
+			mount_bind(root, op, trees[i], &sts[i]);
+			break;
+		case MOUNT_TMPFS:
+			mount_tmpfs(pl, root, op);
+			break;
+		case MOUNT_SYMLINK:
+			mount_symlink(root, op);
+			break;
+		case MOUNT_PROC:
+			mount_proc(root, op);
+			break;
+		case MOUNT_DEV:
+			mount_dev(root, op, node_trees);
+			break;
+		case MOUNT_PIN:
+			mount_self(root, op, false);
+			break;
+		case MOUNT_PROTECT:
+			mount_self(root, op, true);
+			break;
+		case MOUNT_MASK:
+			mount_mask(root, op);
+			break;
+		}
+		if (trees[i] >= 0)
+			close(trees[i]);
+	}
+	for (size_t i = 0; i < N_ELEMENTS(dev_nodes); i++)
+		close(node_trees[i]);
+
+	if (masks && (unlinkat(root, EMPTY_FILE, 0) < 0 || unlinkat(root, EMPTY_DIR, AT_REMOVEDIR) < 0))
+		die_with_error("remove mask sources");
+	set_attr(root, "/", MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, false);
+	pivot_into(root);
+}

@@ -1,0 +1,245 @@
+/* `cordon run`: compute the plan, then apply it.
+ *
+ * Three processes take part. The launcher stays on the host side: it
+ * waits, forwards signals, removes placeholders and writes the audit
+ * trail. Its child is created in all the namespaces at once and is pid 1
+ * inside: it builds the root, then forks the command and becomes its init.
+ * The command's process drops every privilege and execs. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "cordon.h"
+
+/* Extra time the launcher allows pid 1 beyond timeout + grace before it
+ * kills the whole namespace itself. */
+#define BACKSTOP_MS 2000
+
+static const int forwarded_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+
+struct sandbox_fds {
+	int status_r, status_w; /* setup failures, written by die() inside */
+	int alive_r, alive_w;   /* closes when the launcher dies */
+};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Runs in the new namespaces as pid 1; never returns. */
+static void sandbox_child(const struct plan *pl, struct sandbox_fds *f, const sigset_t *saved_mask)
+{
+	die_status_fd = f->status_w;
+	close(f->status_r);
+	close(f->alive_w);
+
+	if (pl->die_with_parent) {
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+			die_with_error("die_with_parent: set parent-death signal");
+		/* The launcher may have died before the line above. */
+		struct pollfd p = {.fd = f->alive_r, .events = POLLIN};
+		if (poll(&p, 1, 0) != 0)
+			_exit(EXIT_SETUP);
+	}
+	close(f->alive_r);
+
+	/* The id maps are written through /proc/self, which stops being ours
+	 * once we are non-dumpable; so maps first. */
+	if (pl->clone_flags & CLONE_NEWUSER)
+		setup_user_namespace(pl);
+	/* Nothing inside may ptrace or read the memory of pid 1. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		die_with_error("set non-dumpable");
+	setup_uts_and_net(pl);
+	mounts_apply(pl);
+	if (chdir(pl->cwd) < 0)
+		die_with_error("chdir %s", pl->cwd);
+
+	/* vfork: the child only drops privileges and execs, and pid 1 has
+	 * nothing to do until it has; sharing memory for that moment saves
+	 * copying page tables on every launch. */
+	pid_t child = vfork();
+	if (child < 0)
+		die_with_error("fork the command");
+	if (child == 0)
+		exec_command(pl, saved_mask);
+	init_main(pl, child, saved_mask);
+}
+
+struct wait_result {
+	int code;
+	const char *reason;
+};
+
+static struct wait_result wait_sandbox(const struct plan *pl, pid_t pid, const sigset_t *mask)
+{
+	int sfd = signalfd(-1, mask, SFD_CLOEXEC);
+	if (sfd < 0) {
+		kill(pid, SIGKILL);
+		die_with_error("signalfd");
+	}
+	int tfd = -1;
+	if (pl->timeout_ms) {
+		tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+		uint64_t ms = pl->timeout_ms + TIMEOUT_GRACE_MS + BACKSTOP_MS;
+		struct itimerspec its = {
+		    .it_value = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000}};
+		if (tfd < 0 || timerfd_settime(tfd, 0, &its, NULL) < 0) {
+			kill(pid, SIGKILL);
+			die_with_error("timeout: timer");
+		}
+	}
+	bool backstop = false;
+	int status = 0;
+	for (;;) {
+		struct pollfd fds[2] = {{.fd = sfd, .events = POLLIN}, {.fd = tfd, .events = POLLIN}};
+		if (poll(fds, tfd >= 0 ? 2 : 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			kill(pid, SIGKILL);
+			die_with_error("poll");
+		}
+		if (fds[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGCHLD &&
+			    (int)si.ssi_code <= 0)
+				kill(pid, (int)si.ssi_signo); /* the tty already told the command */
+			pid_t r = waitpid(pid, &status, WNOHANG);
+			if (r == pid)
+				break;
+		}
+		if (tfd >= 0 && (fds[1].revents & POLLIN)) {
+			uint64_t t;
+			if (read(tfd, &t, sizeof(t)) == sizeof(t)) {
+				backstop = true;
+				kill(pid, SIGKILL);
+			}
+		}
+	}
+	close(sfd);
+	if (tfd >= 0)
+		close(tfd);
+	if (WIFEXITED(status)) {
+		int c = WEXITSTATUS(status);
+		return (struct wait_result){c, c == EXIT_TIMEOUT && pl->timeout_ms ? "timeout" : "exit"};
+	}
+	if (backstop)
+		return (struct wait_result){EXIT_TIMEOUT, "timeout"};
+	return (struct wait_result){128 + WTERMSIG(status), "signal"};
+}
+
+static char *read_status(int fd)
+{
+	buf_t b = {0};
+	char tmp[512];
+	ssize_t r;
+	while ((r = read(fd, tmp, sizeof(tmp))) > 0)
+		buf_add(&b, tmp, (size_t)r);
+	if (b.len && b.p[b.len - 1] == '\n')
+		b.p[--b.len] = '\0';
+	return b.p;
+}
+
+static int run_plan(const struct plan *pl)
+{
+	if (pl->memory_bytes || pl->pids)
+		die("limits: memory and pids limits are not available in this version; remove them from the policy");
+
+	struct audit audit;
+	audit_open(&audit, pl);
+
+	sigset_t mask, saved;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	for (size_t i = 0; i < N_ELEMENTS(forwarded_signals); i++)
+		sigaddset(&mask, forwarded_signals[i]);
+	/* An inherited SIG_IGN for SIGCHLD would make the kernel reap the
+	 * sandbox behind our back. */
+	signal(SIGCHLD, SIG_DFL);
+	if (sigprocmask(SIG_BLOCK, &mask, &saved) < 0)
+		die_with_error("block signals");
+
+	int sp[2], ap[2];
+	if (pipe2(sp, O_CLOEXEC) < 0 || pipe2(ap, O_CLOEXEC) < 0)
+		die_with_error("pipe");
+	struct sandbox_fds f = {.status_r = sp[0], .status_w = sp[1], .alive_r = ap[0], .alive_w = ap[1]};
+
+	struct placeholders ph;
+	placeholders_create(pl, &ph);
+
+	long long start = now_ms();
+	pid_t pid = spawn_sandbox(pl->clone_flags);
+	if (pid < 0) {
+		int err = errno;
+		placeholders_remove(&ph);
+		errno = err;
+		die_with_error("create namespaces");
+	}
+	if (pid == 0)
+		sandbox_child(pl, &f, &saved);
+
+	close(f.status_w);
+	close(f.alive_r);
+	audit_sandbox_start(&audit);
+
+	struct wait_result w = wait_sandbox(pl, pid, &mask);
+	placeholders_remove(&ph);
+
+	cleanup_free char *failure = read_status(f.status_r);
+	close(f.status_r);
+	close(f.alive_w);
+	const char *reason = w.reason;
+	if (failure && *failure)
+		reason = (w.code == EXIT_NOTFOUND || w.code == EXIT_NOEXEC) ? "exec_failed" : "setup_failed";
+	audit_sandbox_exit(&audit, w.code, reason, failure && *failure ? failure : NULL, now_ms() - start);
+	if (audit.fd >= 0)
+		close(audit.fd);
+	return w.code;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	command_umask = umask(022);
+	umask(command_umask);
+	struct run_options o;
+	if (!parse_run_options(argc, argv, &o))
+		return EXIT_SETUP;
+
+	cleanup_free char *path = policy_locate(o.policy ? o.policy : "default");
+	struct diags d = {0};
+	struct policy *p = policy_load(path, &d);
+	if (d.n) {
+		diags_print(&d, STDERR_FILENO);
+		return EXIT_SETUP;
+	}
+	struct invocation_storage inv;
+	invocation_gather(&inv, p, o.command, o.projects.v);
+	struct plan *pl = plan_build(p, &inv.inv, &host_ops, &d);
+	if (!pl) {
+		diags_print(&d, STDERR_FILENO);
+		return EXIT_SETUP;
+	}
+	if (pl->refusal)
+		die("%s", pl->refusal);
+	int code = run_plan(pl);
+	plan_free(pl);
+	invocation_release(&inv);
+	policy_free(p);
+	free(o.projects.v); /* the strings belong to argv */
+	return code;
+}

@@ -1,0 +1,305 @@
+/* Renders a plan for people (`cordon explain`) and for programs
+ * (`cordon explain --json`). Both read the same struct plan that `run`
+ * applies; nothing here decides anything. */
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "plan.h"
+#include "util.h"
+
+static const struct {
+	unsigned long flag;
+	const char *name;
+} ns_names[] = {
+    {CLONE_NEWUSER, "user"}, {CLONE_NEWNS, "mount"}, {CLONE_NEWPID, "pid"},       {CLONE_NEWNET, "net"},
+    {CLONE_NEWIPC, "ipc"},   {CLONE_NEWUTS, "uts"},  {CLONE_NEWCGROUP, "cgroup"},
+};
+
+static void mount_detail(buf_t *b, const struct mount_op *op)
+{
+	switch (op->kind) {
+	case MOUNT_BIND:
+		if (!op->source) {
+			buf_puts(b, "(absent on host: skipped)");
+			break;
+		}
+		buf_printf(b, "%s%s", op->source, (op->flags & MF_RO) ? " (read-only)" : " (read-write)");
+		break;
+	case MOUNT_TMPFS:
+		buf_puts(b, "empty tmpfs");
+		break;
+	case MOUNT_SYMLINK:
+		buf_printf(b, "-> %s", op->source);
+		break;
+	case MOUNT_PROC:
+		buf_puts(b, "new procfs for this pid namespace; /proc/sys and friends read-only");
+		break;
+	case MOUNT_DEV:
+		buf_puts(b, "tmpfs with null zero full random urandom tty, new devpts, shm");
+		break;
+	case MOUNT_PIN:
+		buf_puts(b, "bound onto itself so it cannot be renamed");
+		break;
+	case MOUNT_PROTECT:
+		buf_puts(b, (op->flags & MF_CREATE) ? "missing: empty placeholder, read-only" : "read-only");
+		break;
+	case MOUNT_MASK:
+		if (op->flags & MF_CREATE)
+			buf_puts(b, "missing: empty placeholder, read-only");
+		else if (op->flags & MF_OPTIONAL)
+			buf_puts(b, "hidden if present (empty, read-only)");
+		else
+			buf_puts(b, "hidden (empty, read-only)");
+		break;
+	}
+}
+
+static void origin_text(buf_t *b, const struct mount_op *op)
+{
+	if (op->line > 0)
+		buf_printf(b, "%s, line %d", op->origin, op->line);
+	else
+		buf_printf(b, "%s", op->origin);
+}
+
+static const char *ns_list(const struct plan *pl, buf_t *b)
+{
+	for (size_t i = 0; i < N_ELEMENTS(ns_names); i++)
+		if (pl->clone_flags & ns_names[i].flag)
+			buf_printf(b, "%s%s", b->len ? " " : "", ns_names[i].name);
+	return b->p ? b->p : "";
+}
+
+static void pattern_text(buf_t *b, const struct host_pattern *h)
+{
+	if (h->wildcard)
+		buf_puts(b, "*.");
+	if (h->ip_literal && strchr(h->host, ':'))
+		buf_printf(b, "[%s]", h->host);
+	else
+		buf_puts(b, h->host);
+	if (h->port)
+		buf_printf(b, ":%d", h->port);
+}
+
+char *plan_explain_text(const struct plan *pl)
+{
+	buf_t b = {0};
+	buf_t ns = {0};
+	const struct policy *p = pl->policy;
+
+	buf_printf(&b, "policy       %s (%s)\n", pl->policy_name, pl->policy_file);
+	if (pl->refusal)
+		buf_printf(&b, "REFUSED      run would exit 125: %s\n", pl->refusal);
+	buf_printf(&b, "invoker      %s (uid %u, gid %u)\n", pl->invoker_name, (unsigned)pl->invoker_uid,
+	           (unsigned)pl->invoker_gid);
+	buf_printf(&b, "runs as      %s (uid %u, gid %u), %s\n", pl->run_user, (unsigned)pl->run_uid,
+	           (unsigned)pl->run_gid,
+	           pl->privileged ? "switched to after setup" : "mapped to itself in a user namespace");
+	buf_printf(&b, "namespaces   %s\n", ns_list(pl, &ns));
+	buf_printf(&b, "hostname     %s\n", pl->hostname);
+	buf_puts(&b, "command     ");
+	for (char **a = pl->argv; *a; a++)
+		buf_printf(&b, " %s", *a);
+	buf_printf(&b, "\ncwd          %s\n", pl->cwd);
+
+	buf_puts(&b, "\nmounts, in the order they are made (a fresh tmpfs is the root):\n");
+	buf_printf(&b, "  %3s  %-8s %-32s %-50s %s\n", "#", "kind", "path", "what", "from");
+	for (size_t i = 0; i < pl->n_mounts; i++) {
+		const struct mount_op *op = &pl->mounts[i];
+		buf_t what = {0}, from = {0};
+		mount_detail(&what, op);
+		origin_text(&from, op);
+		buf_printf(&b, "  %3zu  %-8s %-32s %-50s %s\n", i + 1, mount_kind_name(op->kind), op->dest, what.p,
+		           from.p);
+		buf_free(&what);
+		buf_free(&from);
+	}
+	buf_puts(&b, "  then: pivot_root into the new root, detach the host's, read-only root\n");
+
+	buf_printf(&b, "\nlandlock     mode %s\n", landlock_mode_name(pl->landlock));
+	buf_printf(&b, "seccomp      profile %s\n", pl->seccomp_profile);
+
+	buf_printf(&b, "\nnetwork      mode %s", net_mode_name(pl->net_mode));
+	if (pl->net_mode == NET_NONE)
+		buf_puts(&b, " (loopback only)");
+	else if (pl->net_mode == NET_HOST)
+		buf_puts(&b, " (the host's network, unfiltered)");
+	buf_puts(&b, "\n");
+	if (pl->net_mode == NET_PROXY) {
+		for (size_t i = 0; i < p->n_allow; i++) {
+			buf_puts(&b, "  allow      ");
+			pattern_text(&b, &p->allow[i]);
+			buf_puts(&b, "\n");
+		}
+		for (size_t i = 0; i < p->n_deny; i++) {
+			buf_puts(&b, "  deny       ");
+			pattern_text(&b, &p->deny[i]);
+			buf_puts(&b, "\n");
+		}
+		buf_printf(&b, "  private addresses %s\n", p->allow_private ? "allowed" : "refused");
+	}
+
+	buf_puts(&b, "\nenvironment (everything else is dropped):\n");
+	for (char **e = pl->envp; *e; e++)
+		buf_printf(&b, "  %s\n", *e);
+
+	buf_puts(&b, "\nlimits      ");
+	if (pl->timeout_ms)
+		buf_printf(&b, " timeout %llums", (unsigned long long)pl->timeout_ms);
+	if (pl->memory_bytes)
+		buf_printf(&b, " memory %llu bytes", (unsigned long long)pl->memory_bytes);
+	if (pl->pids)
+		buf_printf(&b, " pids %llu", (unsigned long long)pl->pids);
+	if (pl->nofile)
+		buf_printf(&b, " nofile %llu", (unsigned long long)pl->nofile);
+	if (!pl->timeout_ms && !pl->memory_bytes && !pl->pids && !pl->nofile)
+		buf_puts(&b, " none");
+	buf_printf(&b, "\ndie_with_parent %s\n", pl->die_with_parent ? "yes" : "no");
+	buf_printf(&b, "audit log    %s\n", pl->audit_log ? pl->audit_log : "(none)");
+	buf_free(&ns);
+	return b.p;
+}
+
+static void json_key(buf_t *b, bool *first, const char *key)
+{
+	buf_puts(b, *first ? "" : ",");
+	*first = false;
+	buf_json_str(b, key);
+	buf_puts(b, ":");
+}
+
+static void json_str_or_null(buf_t *b, const char *s)
+{
+	if (s)
+		buf_json_str(b, s);
+	else
+		buf_puts(b, "null");
+}
+
+static void json_strv(buf_t *b, char **v)
+{
+	buf_puts(b, "[");
+	for (size_t i = 0; v && v[i]; i++) {
+		if (i)
+			buf_puts(b, ",");
+		buf_json_str(b, v[i]);
+	}
+	buf_puts(b, "]");
+}
+
+static void json_patterns(buf_t *b, const struct host_pattern *h, size_t n)
+{
+	buf_puts(b, "[");
+	for (size_t i = 0; i < n; i++) {
+		buf_t t = {0};
+		pattern_text(&t, &h[i]);
+		buf_printf(b, "%s", i ? "," : "");
+		buf_json_str(b, t.p);
+		buf_free(&t);
+	}
+	buf_puts(b, "]");
+}
+
+char *plan_explain_json(const struct plan *pl)
+{
+	buf_t b = {0};
+	bool f = true;
+	const struct policy *p = pl->policy;
+
+	buf_puts(&b, "{");
+	json_key(&b, &f, "policy");
+	buf_puts(&b, "{\"file\":");
+	buf_json_str(&b, pl->policy_file);
+	buf_puts(&b, ",\"name\":");
+	buf_json_str(&b, pl->policy_name);
+	buf_puts(&b, "}");
+	json_key(&b, &f, "refusal");
+	json_str_or_null(&b, pl->refusal);
+	json_key(&b, &f, "privileged");
+	buf_puts(&b, pl->privileged ? "true" : "false");
+	json_key(&b, &f, "invoker");
+	buf_printf(&b, "{\"uid\":%u,\"gid\":%u,\"name\":", (unsigned)pl->invoker_uid, (unsigned)pl->invoker_gid);
+	buf_json_str(&b, pl->invoker_name);
+	buf_puts(&b, ",\"home\":");
+	buf_json_str(&b, pl->invoker_home);
+	buf_puts(&b, "}");
+	json_key(&b, &f, "run_as");
+	buf_printf(&b, "{\"uid\":%u,\"gid\":%u,\"user\":", (unsigned)pl->run_uid, (unsigned)pl->run_gid);
+	buf_json_str(&b, pl->run_user);
+	buf_puts(&b, ",\"home\":");
+	json_str_or_null(&b, pl->run_home);
+	buf_puts(&b, "}");
+	json_key(&b, &f, "namespaces");
+	buf_puts(&b, "[");
+	bool nf = true;
+	for (size_t i = 0; i < N_ELEMENTS(ns_names); i++) {
+		if (!(pl->clone_flags & ns_names[i].flag))
+			continue;
+		buf_puts(&b, nf ? "" : ",");
+		nf = false;
+		buf_json_str(&b, ns_names[i].name);
+	}
+	buf_puts(&b, "]");
+	json_key(&b, &f, "hostname");
+	buf_json_str(&b, pl->hostname);
+	json_key(&b, &f, "command");
+	json_strv(&b, pl->argv);
+	json_key(&b, &f, "cwd");
+	buf_json_str(&b, pl->cwd);
+
+	json_key(&b, &f, "mounts");
+	buf_puts(&b, "[");
+	for (size_t i = 0; i < pl->n_mounts; i++) {
+		const struct mount_op *op = &pl->mounts[i];
+		buf_printf(&b, "%s{\"kind\":", i ? "," : "");
+		buf_json_str(&b, mount_kind_name(op->kind));
+		buf_puts(&b, ",\"dest\":");
+		buf_json_str(&b, op->dest);
+		buf_puts(&b, ",\"source\":");
+		json_str_or_null(&b, op->source);
+		bool ro = (op->flags & MF_RO) || op->kind == MOUNT_PROTECT || op->kind == MOUNT_MASK;
+		buf_printf(&b, ",\"read_only\":%s,\"optional\":%s,\"placeholder\":%s,\"project_root\":%s,\"home\":%s",
+		           ro ? "true" : "false", (op->flags & MF_OPTIONAL) ? "true" : "false",
+		           (op->flags & MF_CREATE) ? "true" : "false", (op->flags & MF_PROJECT) ? "true" : "false",
+		           (op->flags & MF_HOME) ? "true" : "false");
+		buf_puts(&b, ",\"origin\":");
+		buf_json_str(&b, op->origin);
+		buf_printf(&b, ",\"line\":%d}", op->line);
+	}
+	buf_puts(&b, "]");
+	json_key(&b, &f, "project_roots");
+	json_strv(&b, pl->project_roots);
+
+	json_key(&b, &f, "landlock");
+	buf_puts(&b, "{\"mode\":");
+	buf_json_str(&b, landlock_mode_name(pl->landlock));
+	buf_puts(&b, "}");
+	json_key(&b, &f, "seccomp");
+	buf_puts(&b, "{\"profile\":");
+	buf_json_str(&b, pl->seccomp_profile);
+	buf_puts(&b, "}");
+	json_key(&b, &f, "network");
+	buf_puts(&b, "{\"mode\":");
+	buf_json_str(&b, net_mode_name(pl->net_mode));
+	buf_puts(&b, ",\"allow\":");
+	json_patterns(&b, p->allow, p->n_allow);
+	buf_puts(&b, ",\"deny\":");
+	json_patterns(&b, p->deny, p->n_deny);
+	buf_printf(&b, ",\"allow_private\":%s,\"max_request_bytes\":%llu,\"max_response_bytes\":%llu}",
+	           p->allow_private ? "true" : "false", (unsigned long long)p->max_request_bytes,
+	           (unsigned long long)p->max_response_bytes);
+	json_key(&b, &f, "environment");
+	json_strv(&b, pl->envp);
+	json_key(&b, &f, "limits");
+	buf_printf(&b, "{\"timeout_ms\":%llu,\"memory_bytes\":%llu,\"pids\":%llu,\"nofile\":%llu}",
+	           (unsigned long long)pl->timeout_ms, (unsigned long long)pl->memory_bytes,
+	           (unsigned long long)pl->pids, (unsigned long long)pl->nofile);
+	json_key(&b, &f, "die_with_parent");
+	buf_puts(&b, pl->die_with_parent ? "true" : "false");
+	json_key(&b, &f, "audit_log");
+	json_str_or_null(&b, pl->audit_log);
+	buf_puts(&b, "}\n");
+	return b.p;
+}

@@ -1,0 +1,671 @@
+/* Compiles a policy and an invocation into a plan. Every decision about
+ * what the sandbox contains is made here, before anything is mounted, so
+ * that `explain` and `run` cannot disagree. */
+#include "plan.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util.h"
+
+#define DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
+
+struct builder {
+	const struct policy *p;
+	const struct invocation *inv;
+	const struct plan_host *host;
+	struct diags *d;
+	struct plan *plan;
+	size_t cap;
+	strv_t env;
+};
+
+static void refuse(struct builder *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void refuse(struct builder *b, const char *fmt, ...)
+{
+	if (b->plan->refusal)
+		return; /* the first reason is the one worth reading */
+	va_list ap;
+	va_start(ap, fmt);
+	b->plan->refusal = xvasprintf(fmt, ap);
+	va_end(ap);
+}
+
+static char *expand_home(struct builder *b, const char *path)
+{
+	cleanup_free char *raw = NULL;
+	if (path[0] == '~')
+		raw = xasprintf("%s/%s", b->inv->home, path + 1);
+	else
+		raw = xstrdup(path);
+	return normalize_path(raw);
+}
+
+static struct mount_op *find_op(struct builder *b, const char *dest)
+{
+	for (size_t i = 0; i < b->plan->n_mounts; i++)
+		if (strcmp(b->plan->mounts[i].dest, dest) == 0)
+			return &b->plan->mounts[i];
+	return NULL;
+}
+
+static struct mount_op *push_op(struct builder *b, enum mount_kind kind, unsigned flags, const char *dest,
+                                const char *source, const char *origin, int line)
+{
+	if (b->plan->n_mounts == b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 32;
+		b->plan->mounts = xreallocarray(b->plan->mounts, b->cap, sizeof(struct mount_op));
+	}
+	struct mount_op *op = &b->plan->mounts[b->plan->n_mounts++];
+	op->kind = kind;
+	op->flags = flags;
+	op->dest = xstrdup(dest);
+	op->source = source ? xstrdup(source) : NULL;
+	op->origin = xstrdup(origin);
+	op->line = line;
+	return op;
+}
+
+static const char *describe_op(const struct mount_op *op, char *tmp, size_t n)
+{
+	if (op->line > 0)
+		snprintf(tmp, n, "%s at line %d", op->origin, op->line);
+	else
+		snprintf(tmp, n, "the built-in %s mount", op->origin);
+	return tmp;
+}
+
+/* A policy entry (or a built-in) claims dest; two claims on one path are a
+ * policy error, because whichever came second would hide the first. */
+static struct mount_op *claim(struct builder *b, enum mount_kind kind, unsigned flags, const char *dest,
+                              const char *source, const char *origin, int line)
+{
+	struct mount_op *ex = find_op(b, dest);
+	if (ex) {
+		char tmp[128];
+		diags_add(b->d, b->p->file, line, "%s: %s is already mounted by %s", origin, dest,
+		          describe_op(ex, tmp, sizeof(tmp)));
+		return NULL;
+	}
+	return push_op(b, kind, flags, dest, source, origin, line);
+}
+
+static char *resolve_source(struct builder *b, const char *key, const char *path, int line, bool optional)
+{
+	cleanup_free char *why = NULL;
+	errno = 0;
+	char *r = b->host->resolve(b->host->ctx, path, &why);
+	if (r)
+		return r;
+	if (errno == ENOENT && optional)
+		return NULL;
+	refuse(b, "%s:%d: %s %s: %s", b->p->file, line, key, path, why ? why : strerror(errno ? errno : EINVAL));
+	return NULL;
+}
+
+static void add_binds(struct builder *b, const struct plist *l, const char *key, unsigned flags)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		cleanup_free char *dest = expand_home(b, l->v[i].value);
+		cleanup_free char *src = resolve_source(b, key, dest, l->v[i].line, flags & MF_OPTIONAL);
+		claim(b, MOUNT_BIND, flags, dest, src, key, l->v[i].line);
+	}
+}
+
+static void add_policy_mounts(struct builder *b)
+{
+	const struct policy *p = b->p;
+	add_binds(b, &p->ro, "ro", MF_RO);
+	add_binds(b, &p->ro_try, "ro_try", MF_RO | MF_OPTIONAL);
+	add_binds(b, &p->rw, "rw", 0);
+	for (size_t i = 0; i < p->tmpfs.n; i++) {
+		cleanup_free char *dest = expand_home(b, p->tmpfs.v[i].value);
+		claim(b, MOUNT_TMPFS, 0, dest, NULL, "tmpfs", p->tmpfs.v[i].line);
+	}
+	for (size_t i = 0; i < p->symlink.n; i++) {
+		const char *v = p->symlink.v[i].value;
+		const char *colon = strrchr(v, ':');
+		cleanup_free char *target = xstrndup(v, (size_t)(colon - v));
+		cleanup_free char *dest = expand_home(b, colon + 1);
+		claim(b, MOUNT_SYMLINK, 0, dest, target, "symlink", p->symlink.v[i].line);
+	}
+}
+
+static void add_home(struct builder *b)
+{
+	const struct policy *p = b->p;
+	const char *home = b->plan->run_home;
+	if (!home || home[0] != '/' || strcmp(home, "/") == 0) {
+		refuse(b, "home directory of %s is %s; it must be an absolute path below /", b->plan->run_user,
+		       home ? home : "unknown");
+		return;
+	}
+	if (!p->home.value || strcmp(p->home.value, "tmpfs") == 0) {
+		claim(b, MOUNT_TMPFS, MF_HOME, home, NULL, "home", p->home.line);
+		return;
+	}
+	cleanup_free char *dir = expand_home(b, p->home.value);
+	cleanup_free char *src = resolve_source(b, "home", dir, p->home.line, false);
+	claim(b, MOUNT_BIND, MF_HOME, home, src, "home", p->home.line);
+}
+
+/* ---- project roots ---- */
+
+static const struct plist *root_list(struct builder *b)
+{
+	for (size_t i = 0; i < b->p->n_users; i++)
+		if (b->inv->user && strcmp(b->p->users[i].name, b->inv->user) == 0)
+			return &b->p->users[i].project_root;
+	return &b->p->project_root;
+}
+
+static void add_guard_op(struct builder *b, enum mount_kind kind, unsigned flags, const char *path, const char *origin,
+                         int line)
+{
+	struct mount_op *ex = find_op(b, path);
+	if (!ex) {
+		push_op(b, kind, flags, path, path, origin, line);
+		return;
+	}
+	switch (ex->kind) {
+	case MOUNT_MASK:
+		return; /* nothing is stronger than hiding it */
+	case MOUNT_PIN:
+	case MOUNT_PROTECT:
+		if (kind == MOUNT_PIN || (kind == MOUNT_PROTECT && ex->kind == MOUNT_PROTECT))
+			return;
+		ex->kind = kind;
+		ex->flags = flags;
+		free(ex->origin);
+		ex->origin = xstrdup(origin);
+		ex->line = line;
+		return;
+	default:
+		if (kind == MOUNT_PIN)
+			return; /* already a mount point: it cannot be renamed either */
+		char tmp[128];
+		diags_add(b->d, b->p->file, line, "%s: %s is already mounted by %s", origin, path,
+		          describe_op(ex, tmp, sizeof(tmp)));
+	}
+}
+
+/* Walks rel below root one component at a time. Each existing directory on
+ * the way is pinned (made a mount point) so that it cannot be renamed away
+ * with the guarded path inside it; the first missing component gets a
+ * placeholder so the agent cannot create it. */
+static void add_guard(struct builder *b, const char *root, const char *rel_in, int line, enum mount_kind kind)
+{
+	const char *key = kind == MOUNT_MASK ? "mask" : "protect";
+	bool dir_hint = str_has_suffix(rel_in, "/");
+	cleanup_free char *rel = normalize_path(rel_in);
+	size_t rlen = strlen(rel);
+
+	for (size_t i = 0; i <= rlen; i++) {
+		if (rel[i] != '/' && rel[i] != '\0')
+			continue;
+		bool last = rel[i] == '\0';
+		cleanup_free char *raw = xasprintf("%s/%.*s", root, (int)i, rel);
+		cleanup_free char *path = normalize_path(raw);
+		switch (b->host->lstat(b->host->ctx, path)) {
+		case PATH_SYMLINK:
+			refuse(b, "%s:%d: %s %s: %s is a symlink; mask and protect paths must not contain symlinks",
+			       b->p->file, line, key, rel_in, path);
+			return;
+		case PATH_ERROR:
+			refuse(b, "%s:%d: %s %s: cannot inspect %s: %s", b->p->file, line, key, rel_in, path,
+			       strerror(errno));
+			return;
+		case PATH_MISSING:
+			add_guard_op(b, kind, MF_CREATE | ((!last || dir_hint) ? MF_DIR : 0), path, key, line);
+			return;
+		case PATH_DIR:
+			if (last) {
+				add_guard_op(b, kind, MF_DIR, path, key, line);
+				return;
+			}
+			add_guard_op(b, MOUNT_PIN, MF_DIR, path, key, line);
+			break;
+		case PATH_FILE:
+		case PATH_OTHER:
+			/* Nothing can exist below a file, but the file could be
+			 * replaced by a directory: guard the file itself. */
+			add_guard_op(b, kind, 0, path, key, line);
+			return;
+		}
+	}
+}
+
+static const char *deepest_root(struct builder *b, const char *path)
+{
+	const char *best = NULL;
+	for (char **r = b->plan->project_roots; r && *r; r++)
+		if (path_is_beneath(path, *r) && strcmp(path, *r) != 0 && (!best || strlen(*r) > strlen(best)))
+			best = *r;
+	return best;
+}
+
+static void add_guards(struct builder *b)
+{
+	const struct policy *p = b->p;
+	for (char **r = b->plan->project_roots; r && *r; r++)
+		for (size_t i = 0; i < p->protect.n; i++)
+			add_guard(b, *r, p->protect.v[i].value, p->protect.v[i].line, MOUNT_PROTECT);
+	for (size_t i = 0; i < p->mask.n; i++) {
+		const char *v = p->mask.v[i].value;
+		int line = p->mask.v[i].line;
+		if (v[0] != '/' && v[0] != '~') {
+			for (char **r = b->plan->project_roots; r && *r; r++)
+				add_guard(b, *r, v, line, MOUNT_MASK);
+			continue;
+		}
+		cleanup_free char *abs = expand_home(b, v);
+		const char *root = deepest_root(b, abs);
+		if (root) {
+			add_guard(b, root, abs + strlen(root) + (strcmp(root, "/") != 0), line, MOUNT_MASK);
+			continue;
+		}
+		/* Outside the project roots the host is not touched: the mask
+		 * covers whatever the sandbox shows there, if anything. */
+		struct mount_op *ex = find_op(b, abs);
+		if (ex) {
+			char tmp[128];
+			diags_add(b->d, p->file, line, "mask: %s is already mounted by %s", abs,
+			          describe_op(ex, tmp, sizeof(tmp)));
+			continue;
+		}
+		push_op(b, MOUNT_MASK, MF_OPTIONAL, abs, NULL, "mask", line);
+	}
+}
+
+static bool beneath_project_root(struct builder *b, const char *path)
+{
+	for (char **r = b->plan->project_roots; r && *r; r++)
+		if (path_is_beneath(path, *r))
+			return true;
+	return false;
+}
+
+static void add_project_roots(struct builder *b)
+{
+	const struct plist *roots = root_list(b);
+	strv_t allowed = {0};
+	strv_t mounted = {0};
+
+	for (size_t i = 0; i < roots->n; i++) {
+		cleanup_free char *path = expand_home(b, roots->v[i].value);
+		char *canon = resolve_source(b, "project_root", path, roots->v[i].line, true);
+		if (!canon)
+			continue; /* "every project_root that exists" */
+		if (b->host->lstat(b->host->ctx, canon) != PATH_DIR) {
+			refuse(b, "%s:%d: project_root %s is not a directory", b->p->file, roots->v[i].line, path);
+			free(canon);
+			continue;
+		}
+		strv_push(&allowed, canon);
+	}
+
+	if (b->inv->projects && b->inv->projects[0]) {
+		for (char *const *pp = b->inv->projects; *pp; pp++) {
+			cleanup_free char *why = NULL;
+			cleanup_free char *abs =
+			    (*pp)[0] == '/' ? xstrdup(*pp) : xasprintf("%s/%s", b->inv->cwd ? b->inv->cwd : "/", *pp);
+			char *canon = b->host->resolve(b->host->ctx, abs, &why);
+			bool inside = false;
+			for (size_t i = 0; canon && i < allowed.n; i++)
+				inside |= path_is_beneath(canon, allowed.v[i]);
+			if (!canon || !inside) {
+				refuse(b, "--project %s is outside the allowed project roots", *pp);
+				free(canon);
+				continue;
+			}
+			if (b->host->lstat(b->host->ctx, canon) != PATH_DIR) {
+				refuse(b, "--project %s is not a directory", *pp);
+				free(canon);
+				continue;
+			}
+			if (strv_contains(mounted.v, canon))
+				free(canon);
+			else
+				strv_push(&mounted, canon);
+		}
+		strv_free(&allowed);
+	} else {
+		mounted = allowed;
+	}
+
+	for (size_t i = 0; i < mounted.n; i++) {
+		if (find_op(b, mounted.v[i]) && (find_op(b, mounted.v[i])->flags & MF_PROJECT))
+			continue; /* two policy lines naming the same directory */
+		claim(b, MOUNT_BIND, MF_PROJECT, mounted.v[i], mounted.v[i], "project_root", 0);
+	}
+	b->plan->project_roots = mounted.v ? mounted.v : xcalloc(1, sizeof(char *));
+
+	const char *cwd = b->inv->cwd;
+	if (roots->n == 0 && !(b->inv->projects && b->inv->projects[0])) {
+		/* A policy without project roots mounts none; the command then
+		 * starts in its home directory. */
+		b->plan->cwd = xstrdup(b->plan->run_home ? b->plan->run_home : "/");
+		return;
+	}
+	if (!cwd || !beneath_project_root(b, cwd)) {
+		refuse(b, "cwd %s is outside the allowed project roots", cwd ? cwd : "(unknown)");
+		b->plan->cwd = xstrdup("/");
+		return;
+	}
+	b->plan->cwd = xstrdup(cwd);
+}
+
+/* ---- environment ---- */
+
+static void env_set(struct builder *b, const char *name, size_t nlen, const char *value)
+{
+	for (size_t i = 0; i < b->env.n; i++) {
+		if (strncmp(b->env.v[i], name, nlen) == 0 && b->env.v[i][nlen] == '=') {
+			free(b->env.v[i]);
+			b->env.v[i] = xasprintf("%.*s=%s", (int)nlen, name, value);
+			return;
+		}
+	}
+	strv_pushf(&b->env, "%.*s=%s", (int)nlen, name, value);
+}
+
+static bool env_has(struct builder *b, const char *name)
+{
+	size_t n = strlen(name);
+	for (size_t i = 0; i < b->env.n; i++)
+		if (strncmp(b->env.v[i], name, n) == 0 && b->env.v[i][n] == '=')
+			return true;
+	return false;
+}
+
+static bool keep_matches(const char *pattern, const char *entry, size_t nlen)
+{
+	size_t pl = strlen(pattern);
+	if (pl && pattern[pl - 1] == '*')
+		return nlen >= pl - 1 && strncmp(entry, pattern, pl - 1) == 0;
+	return nlen == pl && strncmp(entry, pattern, nlen) == 0;
+}
+
+static void env_from_file(struct builder *b, const char *file, int line)
+{
+	cleanup_free char *path = expand_home(b, file);
+	cleanup_free char *why = NULL;
+	size_t len = 0;
+	cleanup_free char *text = b->host->read_file(b->host->ctx, path, &len, &why);
+	if (!text) {
+		refuse(b, "%s:%d: env file %s: %s", b->p->file, line, path, why ? why : "cannot read");
+		return;
+	}
+	int lineno = 0;
+	for (char *s = text, *next; s && *s; s = next) {
+		next = strchr(s, '\n');
+		if (next)
+			*next++ = '\0';
+		lineno++;
+		s += strspn(s, " \t");
+		size_t l = strlen(s);
+		while (l && (s[l - 1] == ' ' || s[l - 1] == '\t' || s[l - 1] == '\r'))
+			s[--l] = '\0';
+		if (!*s || *s == '#')
+			continue;
+		char *eq = strchr(s, '=');
+		if (eq)
+			*eq = '\0';
+		if (!eq || !valid_env_name(s, false)) {
+			refuse(b, "%s:%d: expected NAME=VALUE", path, lineno);
+			return;
+		}
+		env_set(b, s, strlen(s), eq + 1);
+	}
+}
+
+/* TERM names a terminfo entry; keep it to the characters such names use so
+ * a hostile value cannot point terminfo lookups at a path. */
+static bool sane_term(const char *t)
+{
+	size_t n = strlen(t);
+	return n > 0 && n <= 64 && t[0] != '.' &&
+	       strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-") == n;
+}
+
+static void build_env(struct builder *b)
+{
+	const struct policy *p = b->p;
+	for (char *const *e = b->inv->environ; e && *e; e++) {
+		const char *eq = strchr(*e, '=');
+		if (!eq)
+			continue;
+		size_t nlen = (size_t)(eq - *e);
+		for (size_t i = 0; i < p->env_keep.n; i++) {
+			if (keep_matches(p->env_keep.v[i].value, *e, nlen)) {
+				env_set(b, *e, nlen, eq + 1);
+				break;
+			}
+		}
+	}
+	for (size_t i = 0; i < p->env_file.n; i++)
+		env_from_file(b, p->env_file.v[i].value, p->env_file.v[i].line);
+	for (size_t i = 0; i < p->env_set.n; i++) {
+		const char *v = p->env_set.v[i].value;
+		const char *eq = strchr(v, '=');
+		env_set(b, v, (size_t)(eq - v), eq + 1);
+	}
+	/* Identity comes from the password database, never from the policy or
+	 * the invoker, so tools inside agree with `id`. */
+	env_set(b, "HOME", 4, b->plan->run_home ? b->plan->run_home : "/");
+	env_set(b, "USER", 4, b->plan->run_user ? b->plan->run_user : "unknown");
+	env_set(b, "LOGNAME", 7, b->plan->run_user ? b->plan->run_user : "unknown");
+	if (!env_has(b, "PATH"))
+		env_set(b, "PATH", 4, DEFAULT_PATH);
+	if (!env_has(b, "TERM")) {
+		const char *term = NULL;
+		for (char *const *e = b->inv->environ; e && *e; e++)
+			if (str_has_prefix(*e, "TERM="))
+				term = *e + 5;
+		env_set(b, "TERM", 4, term && sane_term(term) ? term : "dumb");
+	}
+	b->plan->envp = b->env.v ? b->env.v : xcalloc(1, sizeof(char *));
+	b->env.v = NULL;
+}
+
+static void build_argv(struct builder *b)
+{
+	strv_t argv = {0};
+	if (b->inv->argv && b->inv->argv[0]) {
+		for (char *const *a = b->inv->argv; *a; a++)
+			strv_push(&argv, xstrdup(*a));
+	} else if (b->p->command.value) {
+		/* The policy's command is split on whitespace; there is no shell
+		 * and no quoting. */
+		const char *s = b->p->command.value;
+		while (*s) {
+			s += strspn(s, " \t");
+			size_t n = strcspn(s, " \t");
+			if (n)
+				strv_push(&argv, xstrndup(s, n));
+			s += n;
+		}
+	}
+	if (argv.n == 0)
+		refuse(b, "no command: give one after -- or set [sandbox] command");
+	b->plan->argv = argv.v ? argv.v : xcalloc(1, sizeof(char *));
+}
+
+static int compare_ops(const void *a, const void *b)
+{
+	return path_compare_components(((const struct mount_op *)a)->dest, ((const struct mount_op *)b)->dest);
+}
+
+/* After sorting, drop guard mounts that another guard already covers: below
+ * a mask nothing is visible, and below a protected directory nothing can be
+ * renamed or written, so pins and protects there add nothing. */
+static void prune_guards(struct builder *b)
+{
+	struct plan *pl = b->plan;
+	size_t out = 0;
+	for (size_t i = 0; i < pl->n_mounts; i++) {
+		struct mount_op *op = &pl->mounts[i];
+		bool drop = false;
+		for (size_t j = 0; j < out && !drop; j++) {
+			const struct mount_op *up = &pl->mounts[j];
+			if (!path_is_beneath(op->dest, up->dest) || strcmp(op->dest, up->dest) == 0)
+				continue;
+			if (up->kind == MOUNT_MASK &&
+			    (op->kind == MOUNT_PIN || op->kind == MOUNT_PROTECT || op->kind == MOUNT_MASK))
+				drop = true;
+			if (up->kind == MOUNT_PROTECT && (op->kind == MOUNT_PIN || op->kind == MOUNT_PROTECT))
+				drop = true;
+		}
+		if (drop) {
+			free(op->dest);
+			free(op->source);
+			free(op->origin);
+			continue;
+		}
+		pl->mounts[out++] = *op;
+	}
+	pl->n_mounts = out;
+}
+
+static void set_identity(struct builder *b)
+{
+	const struct invocation *inv = b->inv;
+	struct plan *pl = b->plan;
+	pl->privileged = inv->privileged;
+	pl->invoker_uid = inv->uid;
+	pl->invoker_gid = inv->gid;
+	pl->invoker_name = xstrdup(inv->user ? inv->user : "unknown");
+	pl->invoker_home = xstrdup(inv->home ? inv->home : "/");
+	if (inv->privileged && b->p->user.value) {
+		if (!inv->run_user) {
+			refuse(b, "%s:%d: user %s: no such account", b->p->file, b->p->user.line, b->p->user.value);
+			pl->run_uid = (uid_t)-1;
+			pl->run_gid = (gid_t)-1;
+			pl->run_user = xstrdup(b->p->user.value);
+			pl->run_home = NULL;
+			return;
+		}
+		pl->run_uid = inv->run_uid;
+		pl->run_gid = inv->run_gid;
+		pl->run_user = xstrdup(inv->run_user);
+		pl->run_home = inv->run_home ? xstrdup(inv->run_home) : NULL;
+		return;
+	}
+	pl->run_uid = inv->uid;
+	pl->run_gid = inv->gid;
+	pl->run_user = xstrdup(inv->user ? inv->user : "unknown");
+	pl->run_home = inv->home ? xstrdup(inv->home) : NULL;
+}
+
+static char *policy_name(const struct policy *p)
+{
+	if (p->name.value)
+		return xstrdup(p->name.value);
+	const char *base = strrchr(p->file, '/');
+	base = base ? base + 1 : p->file;
+	size_t n = strlen(base);
+	if (str_has_suffix(base, ".ini"))
+		n -= 4;
+	return n ? xstrndup(base, n) : xstrdup("policy");
+}
+
+struct plan *plan_build(const struct policy *p, const struct invocation *inv, const struct plan_host *host,
+                        struct diags *d)
+{
+	size_t before = d->n;
+	struct plan *pl = xcalloc(1, sizeof(*pl));
+	struct builder b = {.p = p, .inv = inv, .host = host, .d = d, .plan = pl};
+
+	pl->policy = p;
+	pl->policy_file = xstrdup(p->file);
+	pl->policy_name = policy_name(p);
+	set_identity(&b);
+
+	pl->clone_flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP;
+	if (!pl->privileged)
+		pl->clone_flags |= CLONE_NEWUSER;
+	if (p->net_mode != NET_HOST)
+		pl->clone_flags |= CLONE_NEWNET;
+	pl->net_mode = p->net_mode;
+	pl->hostname = xstrdup(p->hostname.value ? p->hostname.value : "cordon");
+
+	push_op(&b, MOUNT_PROC, 0, "/proc", NULL, "proc", 0);
+	push_op(&b, MOUNT_DEV, 0, "/dev", NULL, "dev", 0);
+	add_home(&b);
+	add_policy_mounts(&b);
+	add_project_roots(&b);
+	add_guards(&b);
+	qsort(pl->mounts, pl->n_mounts, sizeof(*pl->mounts), compare_ops);
+	prune_guards(&b);
+
+	build_env(&b);
+	build_argv(&b);
+
+	pl->die_with_parent = p->die_with_parent_on;
+	pl->timeout_ms = p->timeout_ms;
+	pl->memory_bytes = p->memory_bytes;
+	pl->pids = p->pids;
+	pl->nofile = p->nofile;
+	pl->seccomp_profile = xstrdup(p->seccomp_profile.value ? p->seccomp_profile.value : "default");
+	pl->landlock = p->landlock;
+	pl->audit_log = p->audit_log.value ? expand_home(&b, p->audit_log.value) : NULL;
+
+	if (d->n > before) {
+		plan_free(pl);
+		return NULL;
+	}
+	return pl;
+}
+
+void plan_free(struct plan *pl)
+{
+	if (!pl)
+		return;
+	free(pl->policy_file);
+	free(pl->policy_name);
+	free(pl->invoker_name);
+	free(pl->invoker_home);
+	free(pl->run_user);
+	free(pl->run_home);
+	free(pl->hostname);
+	for (size_t i = 0; i < pl->n_mounts; i++) {
+		free(pl->mounts[i].dest);
+		free(pl->mounts[i].source);
+		free(pl->mounts[i].origin);
+	}
+	free(pl->mounts);
+	strv_clear(pl->project_roots);
+	free(pl->cwd);
+	strv_clear(pl->argv);
+	strv_clear(pl->envp);
+	free(pl->seccomp_profile);
+	free(pl->audit_log);
+	free(pl->refusal);
+	free(pl);
+}
+
+const char *mount_kind_name(enum mount_kind k)
+{
+	switch (k) {
+	case MOUNT_BIND:
+		return "bind";
+	case MOUNT_TMPFS:
+		return "tmpfs";
+	case MOUNT_SYMLINK:
+		return "symlink";
+	case MOUNT_PROC:
+		return "proc";
+	case MOUNT_DEV:
+		return "dev";
+	case MOUNT_PIN:
+		return "pin";
+	case MOUNT_PROTECT:
+		return "protect";
+	case MOUNT_MASK:
+		return "mask";
+	}
+	return "?";
+}

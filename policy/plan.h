@@ -1,0 +1,122 @@
+/* The plan: a policy plus one invocation, compiled into the exact list of
+ * steps `run` applies and `explain` prints. Building it touches the host
+ * only through struct plan_host, so tests can give it a fake file system. */
+#ifndef CORDON_PLAN_H
+#define CORDON_PLAN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "policy.h"
+
+enum mount_kind {
+	MOUNT_BIND,    /* host source at dest */
+	MOUNT_TMPFS,   /* a fresh, empty tmpfs */
+	MOUNT_SYMLINK, /* a symlink at dest pointing to source */
+	MOUNT_PROC,    /* this sandbox's own /proc */
+	MOUNT_DEV,     /* minimal /dev: a few nodes, devpts, shm */
+	MOUNT_PIN,     /* project directory bound onto itself: it cannot be renamed */
+	MOUNT_PROTECT, /* project path bound onto itself read-only */
+	MOUNT_MASK,    /* path covered by an empty read-only file or directory */
+};
+
+#define MF_RO       (1u << 0)
+#define MF_OPTIONAL (1u << 1) /* skip when the source does not exist (ro_try) */
+#define MF_PROJECT  (1u << 2) /* a project root */
+#define MF_HOME     (1u << 3) /* the agent's home */
+#define MF_CREATE   (1u << 4) /* missing on the host: create a placeholder first */
+#define MF_DIR      (1u << 5) /* the placeholder or mask is a directory */
+
+struct mount_op {
+	enum mount_kind kind;
+	unsigned flags;
+	char *dest;   /* absolute path inside the sandbox */
+	char *source; /* BIND/PIN/PROTECT/MASK: host path; SYMLINK: link target */
+	char *origin; /* what asked for it, for explain */
+	int line;     /* policy line, 0 for built-ins */
+};
+
+struct plan {
+	const struct policy *policy; /* borrowed: outlives the plan */
+	char *policy_file;
+	char *policy_name;
+
+	bool privileged; /* launcher is root: no user namespace */
+	uid_t invoker_uid;
+	gid_t invoker_gid;
+	char *invoker_name;
+	char *invoker_home;
+	uid_t run_uid;
+	gid_t run_gid;
+	char *run_user;
+	char *run_home;
+
+	unsigned long clone_flags;
+	char *hostname;
+	enum net_mode net_mode;
+
+	struct mount_op *mounts;
+	size_t n_mounts;
+	char **project_roots; /* the roots mounted, canonical host paths */
+
+	char *cwd; /* inside the sandbox */
+	char **argv;
+	char **envp;
+
+	bool die_with_parent;
+	uint64_t timeout_ms, memory_bytes, pids, nofile;
+	char *seccomp_profile;
+	enum landlock_mode landlock;
+	char *audit_log;
+
+	/* Set when this invocation must not run (cwd outside the roots, a
+	 * symlink where a protected path should be, ...). explain shows it;
+	 * run exits 125 with it. */
+	char *refusal;
+};
+
+enum path_state { PATH_MISSING, PATH_DIR, PATH_FILE, PATH_SYMLINK, PATH_OTHER, PATH_ERROR };
+
+struct plan_host {
+	void *ctx;
+	/* Canonical path of an existing bind source or project root. Returns
+	 * NULL with errno set; *why (allocated) may carry a fuller reason. */
+	char *(*resolve)(void *ctx, const char *path, char **why);
+	/* What is at path, not following a final symlink. */
+	enum path_state (*lstat)(void *ctx, const char *path);
+	/* Contents of a small file (env files); NULL with *why on failure. */
+	char *(*read_file)(void *ctx, const char *path, size_t *len, char **why);
+};
+
+struct invocation {
+	bool privileged;
+	uid_t uid;
+	gid_t gid;
+	const char *user;
+	const char *home;
+	/* The account the command runs as: the invoker, or the policy's user
+	 * when privileged. run_user NULL means the lookup failed. */
+	uid_t run_uid;
+	gid_t run_gid;
+	const char *run_user;
+	const char *run_home;
+	const char *cwd;       /* canonical */
+	char *const *argv;     /* CMD from the command line; may be empty */
+	char *const *projects; /* --project values */
+	char *const *environ;
+};
+
+/* Policy errors that depend on the invocation (duplicate mount targets, an
+ * unreadable env file) go to d; host conditions that forbid this run go to
+ * plan->refusal. Returns NULL only if d gained entries. */
+struct plan *plan_build(const struct policy *p, const struct invocation *inv, const struct plan_host *host,
+                        struct diags *d);
+void plan_free(struct plan *plan);
+
+const char *mount_kind_name(enum mount_kind k);
+/* The human report and the JSON document (allocated). */
+char *plan_explain_text(const struct plan *plan);
+char *plan_explain_json(const struct plan *plan);
+
+#endif

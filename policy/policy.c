@@ -1,0 +1,599 @@
+/* INI policy parsing with inih. inih calls us once per key; we record every
+ * value with its line and validate afterwards, so one run of `cordon check`
+ * reports every problem in the file. */
+#include "policy.h"
+
+#include <ini.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util.h"
+
+/* Longest line we accept. inih's own buffer is sized from this, so a longer
+ * line is reported instead of being silently split. */
+#define POLICY_MAX_LINE 16384
+
+enum key_kind { SCALAR, LIST };
+
+struct key_spec {
+	const char *section;
+	const char *key;
+	enum key_kind kind;
+	size_t offset;
+};
+
+#define S(sec, k, field)                                                                                               \
+	{                                                                                                              \
+		sec, k, SCALAR, offsetof(struct policy, field)                                                         \
+	}
+#define L(sec, k, field)                                                                                               \
+	{                                                                                                              \
+		sec, k, LIST, offsetof(struct policy, field)                                                           \
+	}
+
+static const struct key_spec keys[] = {
+    S("sandbox", "name", name),
+    S("sandbox", "command", command),
+    S("sandbox", "user", user),
+    S("sandbox", "hostname", hostname),
+    S("sandbox", "home", home),
+    S("sandbox", "die_with_parent", die_with_parent),
+    L("filesystem", "ro", ro),
+    L("filesystem", "ro_try", ro_try),
+    L("filesystem", "rw", rw),
+    L("filesystem", "tmpfs", tmpfs),
+    L("filesystem", "symlink", symlink),
+    L("filesystem", "project_root", project_root),
+    L("filesystem", "mask", mask),
+    L("filesystem", "protect", protect),
+    S("network", "mode", net_mode_v),
+    L("network", "allow", allow),
+    L("network", "deny", deny),
+    S("network", "allow_private", allow_private_v),
+    S("network", "socket", socket),
+    S("network", "max_request_bytes", max_request_v),
+    S("network", "max_response_bytes", max_response_v),
+    S("seccomp", "profile", seccomp_profile),
+    S("landlock", "mode", landlock_v),
+    L("env", "keep", env_keep),
+    L("env", "set", env_set),
+    L("env", "file", env_file),
+    S("limits", "timeout", timeout_v),
+    S("limits", "memory", memory_v),
+    S("limits", "pids", pids_v),
+    S("limits", "nofile", nofile_v),
+    S("audit", "log", audit_log),
+};
+
+/* allow/deny are parsed into host_pattern arrays but collected as plists
+ * first; these hold the raw values. */
+struct raw_lists {
+	struct plist allow, deny;
+};
+
+struct parse_state {
+	struct policy *p;
+	struct diags *d;
+	struct raw_lists raw;
+	const char *text;
+	size_t len, pos;
+	int line;
+	bool at_line_start;
+};
+
+void diags_add(struct diags *d, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+	d->v = xreallocarray(d->v, d->n + 1, sizeof(*d->v));
+	struct diag *x = &d->v[d->n++];
+	x->file = xstrdup(file);
+	x->line = line;
+	va_start(ap, fmt);
+	x->msg = xvasprintf(fmt, ap);
+	va_end(ap);
+}
+
+void diags_free(struct diags *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		free(d->v[i].file);
+		free(d->v[i].msg);
+	}
+	free(d->v);
+	d->v = NULL;
+	d->n = 0;
+}
+
+void diags_print(const struct diags *d, int fd)
+{
+	buf_t b = {0};
+	for (size_t i = 0; i < d->n; i++) {
+		if (d->v[i].line > 0)
+			buf_printf(&b, "%s:%d: %s\n", d->v[i].file, d->v[i].line, d->v[i].msg);
+		else
+			buf_printf(&b, "%s: %s\n", d->v[i].file, d->v[i].msg);
+	}
+	for (size_t off = 0; off < b.len;) {
+		ssize_t w = write(fd, b.p + off, b.len - off);
+		if (w <= 0) {
+			if (w < 0 && errno == EINTR)
+				continue;
+			break;
+		}
+		off += (size_t)w;
+	}
+	buf_free(&b);
+}
+
+static void plist_add(struct plist *l, const char *value, int line)
+{
+	l->v = xreallocarray(l->v, l->n + 1, sizeof(*l->v));
+	l->v[l->n].value = xstrdup(value);
+	l->v[l->n].line = line;
+	l->n++;
+}
+
+static void plist_free(struct plist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i].value);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+static bool section_known(const char *name)
+{
+	if (str_has_prefix(name, "user:"))
+		return true;
+	for (size_t i = 0; i < N_ELEMENTS(keys); i++)
+		if (strcmp(keys[i].section, name) == 0)
+			return true;
+	return false;
+}
+
+/* inih calls the handler only for keys, so an unknown section with no keys
+ * would pass unnoticed; look at headers as the lines go by. */
+static void check_section_header(struct parse_state *st, const char *line, size_t len)
+{
+	size_t i = 0;
+	while (i < len && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	if (i >= len || line[i] != '[')
+		return;
+	const char *end = memchr(line + i, ']', len - i);
+	if (!end)
+		return; /* inih reports the syntax error */
+	cleanup_free char *name = xstrndup(line + i + 1, (size_t)(end - line - i - 1));
+	if (!section_known(name))
+		diags_add(st->d, st->p->file, st->line, "unknown section [%s]", name);
+}
+
+/* An fgets() over the in-memory text that also counts lines, so the
+ * handler knows which line inih is on. */
+static char *reader(char *str, int num, void *stream)
+{
+	struct parse_state *st = stream;
+	if (st->pos >= st->len)
+		return NULL;
+	if (st->at_line_start) {
+		st->line++;
+		const char *nl = memchr(st->text + st->pos, '\n', st->len - st->pos);
+		size_t linelen = (nl ? (size_t)(nl - (st->text + st->pos)) + 1 : st->len - st->pos);
+		const char *problem = NULL;
+		if (linelen > POLICY_MAX_LINE)
+			problem = "line too long";
+		else if (memchr(st->text + st->pos, '\0', linelen))
+			problem = "NUL byte in line";
+		if (problem) {
+			diags_add(st->d, st->p->file, st->line, "%s", problem);
+			st->pos += linelen;
+			strcpy(str, "\n");
+			return str;
+		}
+		check_section_header(st, st->text + st->pos, linelen);
+	}
+	size_t n = 0;
+	while (st->pos < st->len && n + 1 < (size_t)num) {
+		char c = st->text[st->pos++];
+		str[n++] = c;
+		if (c == '\n')
+			break;
+	}
+	str[n] = '\0';
+	st->at_line_start = n > 0 && str[n - 1] == '\n';
+	return str;
+}
+
+static struct user_section *user_section_get(struct policy *p, const char *name, int line)
+{
+	for (size_t i = 0; i < p->n_users; i++)
+		if (strcmp(p->users[i].name, name) == 0)
+			return &p->users[i];
+	p->users = xreallocarray(p->users, p->n_users + 1, sizeof(*p->users));
+	struct user_section *u = &p->users[p->n_users++];
+	memset(u, 0, sizeof(*u));
+	u->name = xstrdup(name);
+	u->line = line;
+	return u;
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse_state *st = user;
+	struct policy *p = st->p;
+	int line = st->line;
+
+	if (!*section) {
+		diags_add(st->d, p->file, line, "key '%s' outside of any [section]", name);
+		return 0;
+	}
+	if (str_has_prefix(section, "user:")) {
+		const char *uname = section + 5;
+		if (!valid_account_name(uname)) {
+			diags_add(st->d, p->file, line, "invalid user name in section [%s]", section);
+			return 0;
+		}
+		if (strcmp(name, "project_root") != 0) {
+			diags_add(st->d, p->file, line, "unknown key '%s' in [%s] (only project_root)", name, section);
+			return 0;
+		}
+		plist_add(&user_section_get(p, uname, line)->project_root, value, line);
+		return 1;
+	}
+	if (!section_known(section))
+		return 1; /* reported once, at the header */
+	for (size_t i = 0; i < N_ELEMENTS(keys); i++) {
+		if (strcmp(keys[i].section, section) != 0)
+			continue;
+		if (strcmp(keys[i].key, name) != 0)
+			continue;
+		char *field = (char *)p + keys[i].offset;
+		if (keys[i].kind == LIST) {
+			struct plist *l = (struct plist *)field;
+			if (strcmp(section, "network") == 0 && strcmp(name, "allow") == 0)
+				l = &st->raw.allow;
+			else if (strcmp(section, "network") == 0 && strcmp(name, "deny") == 0)
+				l = &st->raw.deny;
+			plist_add(l, value, line);
+			return 1;
+		}
+		struct pval *v = (struct pval *)field;
+		if (v->value) {
+			diags_add(st->d, p->file, line, "duplicate key '%s' in [%s] (first set at line %d)", name,
+			          section, v->line);
+			return 0;
+		}
+		v->value = xstrdup(value);
+		v->line = line;
+		return 1;
+	}
+	diags_add(st->d, p->file, line, "unknown key '%s' in [%s]", name, section);
+	return 0;
+}
+
+/* ---- validation ---- */
+
+struct vctx {
+	struct policy *p;
+	struct diags *d;
+};
+
+#define BAD(c, line, ...) diags_add((c)->d, (c)->p->file, (line), __VA_ARGS__)
+
+static void check_path_list(struct vctx *c, struct plist *l, const char *key, bool relative_ok, bool absolute_ok)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		const char *why = NULL;
+		const char *v = l->v[i].value;
+		if (!absolute_ok && (v[0] == '/' || v[0] == '~')) {
+			BAD(c, l->v[i].line, "%s: %s must be relative to the project root", key, v);
+			continue;
+		}
+		if (!valid_policy_path(v, relative_ok, &why)) {
+			BAD(c, l->v[i].line, "%s: %s: %s", key, v, why);
+			continue;
+		}
+		/* Keep a trailing slash on relative mask/protect entries: it asks
+		 * for a directory placeholder when the path does not exist. */
+		bool dir_hint = relative_ok && str_has_suffix(v, "/") && strlen(v) > 1;
+		char *norm = normalize_path(v);
+		if (dir_hint) {
+			char *t = xasprintf("%s/", norm);
+			free(norm);
+			norm = t;
+		}
+		free(l->v[i].value);
+		l->v[i].value = norm;
+	}
+}
+
+static void check_dest_list(struct vctx *c, struct plist *l, const char *key)
+{
+	check_path_list(c, l, key, false, true);
+	for (size_t i = 0; i < l->n; i++) {
+		const char *v = l->v[i].value;
+		if (strcmp(v, "/") == 0)
+			BAD(c, l->v[i].line,
+			    "%s: the sandbox root is always a fresh tmpfs; list the directories to bind instead", key);
+		else if (path_is_beneath(v, "/proc") || path_is_beneath(v, "/dev"))
+			BAD(c, l->v[i].line, "%s: %s is provided by cordon and cannot be replaced", key, v);
+	}
+}
+
+static void check_sandbox(struct vctx *c)
+{
+	struct policy *p = c->p;
+	const char *why;
+	if (p->name.value &&
+	    (strlen(p->name.value) > 64 ||
+	     strspn(p->name.value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+	         strlen(p->name.value) ||
+	     !*p->name.value))
+		BAD(c, p->name.line, "name: use letters, digits, '.', '_' or '-' (at most 64)");
+	if (p->command.value && !*p->command.value)
+		BAD(c, p->command.line, "command: empty");
+	if (p->user.value && !valid_account_name(p->user.value))
+		BAD(c, p->user.line, "user: '%s' is not a valid account name", p->user.value);
+	if (p->hostname.value && (strlen(p->hostname.value) > 64 || !valid_hostname_label_chars(p->hostname.value)))
+		BAD(c, p->hostname.line, "hostname: '%s' is not a valid host name", p->hostname.value);
+	if (p->home.value && strcmp(p->home.value, "tmpfs") != 0) {
+		if (!valid_policy_path(p->home.value, false, &why))
+			BAD(c, p->home.line, "home: expected tmpfs or a directory: %s", why);
+		else {
+			char *n = normalize_path(p->home.value);
+			free(p->home.value);
+			p->home.value = n;
+		}
+	}
+	p->die_with_parent_on = true;
+	if (p->die_with_parent.value && !parse_bool(p->die_with_parent.value, &p->die_with_parent_on, &why))
+		BAD(c, p->die_with_parent.line, "die_with_parent: %s", why);
+}
+
+static void check_filesystem(struct vctx *c)
+{
+	struct policy *p = c->p;
+	check_dest_list(c, &p->ro, "ro");
+	check_dest_list(c, &p->ro_try, "ro_try");
+	check_dest_list(c, &p->rw, "rw");
+	check_dest_list(c, &p->tmpfs, "tmpfs");
+	check_path_list(c, &p->project_root, "project_root", false, true);
+	for (size_t i = 0; i < p->n_users; i++)
+		check_path_list(c, &p->users[i].project_root, "project_root", false, true);
+	check_path_list(c, &p->mask, "mask", true, true);
+	check_path_list(c, &p->protect, "protect", true, false);
+
+	for (size_t i = 0; i < p->symlink.n; i++) {
+		struct pval *v = &p->symlink.v[i];
+		char *colon = strrchr(v->value, ':');
+		const char *why = NULL;
+		if (!colon || colon == v->value || !colon[1]) {
+			BAD(c, v->line, "symlink: expected TARGET:LINKPATH");
+			continue;
+		}
+		if (!valid_policy_path(colon + 1, false, &why)) {
+			BAD(c, v->line, "symlink: link path %s: %s", colon + 1, why);
+			continue;
+		}
+		if (path_is_beneath(colon + 1, "/proc") || path_is_beneath(colon + 1, "/dev") ||
+		    strcmp(colon + 1, "/") == 0)
+			BAD(c, v->line, "symlink: %s is provided by cordon and cannot be replaced", colon + 1);
+	}
+}
+
+static void parse_patterns(struct vctx *c, struct plist *raw, const char *key, struct host_pattern **out, size_t *n)
+{
+	*out = xcalloc(raw->n, sizeof(**out));
+	*n = 0;
+	for (size_t i = 0; i < raw->n; i++) {
+		const char *why = NULL;
+		struct host_pattern hp;
+		if (!parse_host_pattern(raw->v[i].value, &hp, &why)) {
+			BAD(c, raw->v[i].line, "%s: %s: %s", key, raw->v[i].value, why);
+			continue;
+		}
+		hp.line = raw->v[i].line;
+		(*out)[(*n)++] = hp;
+	}
+}
+
+static void check_network(struct vctx *c, struct raw_lists *raw)
+{
+	struct policy *p = c->p;
+	const char *why;
+	p->net_mode = NET_NONE;
+	if (p->net_mode_v.value) {
+		if (strcmp(p->net_mode_v.value, "none") == 0)
+			p->net_mode = NET_NONE;
+		else if (strcmp(p->net_mode_v.value, "proxy") == 0)
+			p->net_mode = NET_PROXY;
+		else if (strcmp(p->net_mode_v.value, "host") == 0)
+			p->net_mode = NET_HOST;
+		else
+			BAD(c, p->net_mode_v.line, "mode: expected none, proxy or host");
+	}
+	parse_patterns(c, &raw->allow, "allow", &p->allow, &p->n_allow);
+	parse_patterns(c, &raw->deny, "deny", &p->deny, &p->n_deny);
+	if (p->allow_private_v.value && !parse_bool(p->allow_private_v.value, &p->allow_private, &why))
+		BAD(c, p->allow_private_v.line, "allow_private: %s", why);
+	if (p->socket.value && !valid_policy_path(p->socket.value, false, &why))
+		BAD(c, p->socket.line, "socket: %s", why);
+	if (p->max_request_v.value && !parse_size(p->max_request_v.value, &p->max_request_bytes, &why))
+		BAD(c, p->max_request_v.line, "max_request_bytes: %s", why);
+	if (p->max_response_v.value && !parse_size(p->max_response_v.value, &p->max_response_bytes, &why))
+		BAD(c, p->max_response_v.line, "max_response_bytes: %s", why);
+
+	/* Proxy-only keys under another mode would read as restrictions that
+	 * are not applied; refuse them rather than let a policy mislead. */
+	if (p->net_mode != NET_PROXY) {
+		const struct pval *only_proxy[] = {&p->socket, &p->allow_private_v, &p->max_request_v,
+		                                   &p->max_response_v};
+		const char *names[] = {"socket", "allow_private", "max_request_bytes", "max_response_bytes"};
+		for (size_t i = 0; i < N_ELEMENTS(only_proxy); i++)
+			if (only_proxy[i]->value)
+				BAD(c, only_proxy[i]->line, "%s only applies with mode = proxy", names[i]);
+		if (raw->allow.n)
+			BAD(c, raw->allow.v[0].line, "allow only applies with mode = proxy");
+		if (raw->deny.n)
+			BAD(c, raw->deny.v[0].line, "deny only applies with mode = proxy");
+	}
+}
+
+static void check_env(struct vctx *c)
+{
+	struct policy *p = c->p;
+	for (size_t i = 0; i < p->env_keep.n; i++)
+		if (!valid_env_name(p->env_keep.v[i].value, true))
+			BAD(c, p->env_keep.v[i].line, "keep: '%s' is not a variable name (NAME or PREFIX*)",
+			    p->env_keep.v[i].value);
+	for (size_t i = 0; i < p->env_set.n; i++) {
+		const char *v = p->env_set.v[i].value;
+		const char *eq = strchr(v, '=');
+		cleanup_free char *name = eq ? xstrndup(v, (size_t)(eq - v)) : NULL;
+		if (!name || !valid_env_name(name, false))
+			BAD(c, p->env_set.v[i].line, "set: expected NAME=VALUE");
+	}
+	check_path_list(c, &p->env_file, "file", false, true);
+}
+
+static void check_limits(struct vctx *c)
+{
+	struct policy *p = c->p;
+	const char *why;
+	if (p->timeout_v.value) {
+		if (!parse_duration_ms(p->timeout_v.value, &p->timeout_ms, &why))
+			BAD(c, p->timeout_v.line, "timeout: %s", why);
+		else if (p->timeout_ms == 0)
+			BAD(c, p->timeout_v.line, "timeout: must be greater than zero");
+	}
+	if (p->memory_v.value) {
+		if (!parse_size(p->memory_v.value, &p->memory_bytes, &why))
+			BAD(c, p->memory_v.line, "memory: %s", why);
+		else if (p->memory_bytes < (1 << 20))
+			BAD(c, p->memory_v.line, "memory: must be at least 1M");
+	}
+	if (p->pids_v.value) {
+		if (!parse_uint(p->pids_v.value, 1u << 22, &p->pids, &why))
+			BAD(c, p->pids_v.line, "pids: %s", why);
+		else if (p->pids == 0)
+			BAD(c, p->pids_v.line, "pids: must be at least 1");
+	}
+	if (p->nofile_v.value) {
+		if (!parse_uint(p->nofile_v.value, 1u << 20, &p->nofile, &why))
+			BAD(c, p->nofile_v.line, "nofile: %s", why);
+		else if (p->nofile < 3)
+			BAD(c, p->nofile_v.line, "nofile: must be at least 3");
+	}
+}
+
+static void check_misc(struct vctx *c)
+{
+	struct policy *p = c->p;
+	const char *why;
+	const char *prof = p->seccomp_profile.value;
+	if (prof) {
+		bool is_path = prof[0] == '/';
+		if (is_path ? !valid_policy_path(prof, false, &why)
+		            : (strspn(prof, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+		                   strlen(prof) ||
+		               prof[0] == '.' || !*prof))
+			BAD(c, p->seccomp_profile.line, "profile: expected a profile name or an absolute path");
+	}
+	p->landlock = LANDLOCK_REQUIRE;
+	if (p->landlock_v.value) {
+		if (strcmp(p->landlock_v.value, "require") == 0)
+			p->landlock = LANDLOCK_REQUIRE;
+		else if (strcmp(p->landlock_v.value, "best-effort") == 0)
+			p->landlock = LANDLOCK_BEST_EFFORT;
+		else if (strcmp(p->landlock_v.value, "off") == 0)
+			p->landlock = LANDLOCK_OFF;
+		else
+			BAD(c, p->landlock_v.line, "mode: expected require, best-effort or off");
+	}
+	if (p->audit_log.value && !valid_policy_path(p->audit_log.value, false, &why))
+		BAD(c, p->audit_log.line, "log: %s", why);
+}
+
+struct policy *policy_parse(const char *file, const char *text, size_t len, struct diags *d)
+{
+	struct policy *p = xcalloc(1, sizeof(*p));
+	p->file = xstrdup(file);
+	struct parse_state st = {.p = p, .d = d, .text = text, .len = len, .at_line_start = true};
+
+	/* Debian's inih exposes its build options as variables. A heap buffer
+	 * big enough for the longest line we accept keeps inih from splitting
+	 * long lines; continuation lines are off so indentation cannot silently
+	 * glue a value onto the key above it. */
+	ini_use_stack = false;
+	ini_allow_realloc = false;
+	ini_max_line = POLICY_MAX_LINE + 3;
+	ini_initial_alloc = POLICY_MAX_LINE + 3;
+	ini_allow_multiline = false;
+	ini_stop_on_first_error = false;
+	ini_allow_no_value = false;
+	ini_allow_inline_comments = true;
+
+	size_t before = d->n;
+	int r = ini_parse_stream(reader, &st, handler, &st);
+	if (r == -2) {
+		diags_add(d, file, 0, "out of memory while parsing");
+	} else if (r > 0) {
+		/* inih reports only the first error line; if our handler did not
+		 * already explain that line, it was a syntax error. */
+		bool explained = false;
+		for (size_t i = before; i < d->n; i++)
+			if (d->v[i].line == r)
+				explained = true;
+		if (!explained)
+			diags_add(d, file, r, "syntax error (expected [section] or key = value)");
+	}
+
+	struct vctx c = {.p = p, .d = d};
+	check_sandbox(&c);
+	check_filesystem(&c);
+	check_network(&c, &st.raw);
+	check_env(&c);
+	check_limits(&c);
+	check_misc(&c);
+	plist_free(&st.raw.allow);
+	plist_free(&st.raw.deny);
+	return p;
+}
+
+static void pval_free(struct pval *v)
+{
+	free(v->value);
+	v->value = NULL;
+}
+
+void policy_free(struct policy *p)
+{
+	if (!p)
+		return;
+	free(p->file);
+	struct pval *scalars[] = {&p->name,       &p->command,         &p->user,           &p->hostname,
+	                          &p->home,       &p->die_with_parent, &p->net_mode_v,     &p->allow_private_v,
+	                          &p->socket,     &p->max_request_v,   &p->max_response_v, &p->seccomp_profile,
+	                          &p->landlock_v, &p->timeout_v,       &p->memory_v,       &p->pids_v,
+	                          &p->nofile_v,   &p->audit_log};
+	for (size_t i = 0; i < N_ELEMENTS(scalars); i++)
+		pval_free(scalars[i]);
+	struct plist *lists[] = {&p->ro,   &p->ro_try,  &p->rw,       &p->tmpfs,   &p->symlink, &p->project_root,
+	                         &p->mask, &p->protect, &p->env_keep, &p->env_set, &p->env_file};
+	for (size_t i = 0; i < N_ELEMENTS(lists); i++)
+		plist_free(lists[i]);
+	for (size_t i = 0; i < p->n_users; i++) {
+		free(p->users[i].name);
+		plist_free(&p->users[i].project_root);
+	}
+	free(p->users);
+	for (size_t i = 0; i < p->n_allow; i++)
+		free(p->allow[i].host);
+	for (size_t i = 0; i < p->n_deny; i++)
+		free(p->deny[i].host);
+	free(p->allow);
+	free(p->deny);
+	free(p);
+}

@@ -1,0 +1,120 @@
+/* The policy model: what an INI policy file says, validated, with the line
+ * each value came from. Parsing knows nothing about the host beyond reading
+ * the file it is given; `~` is kept as written and expanded when the plan is
+ * built, because whose home it is depends on the invocation. */
+#ifndef CORDON_POLICY_H
+#define CORDON_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct pval {
+	char *value; /* NULL when the key was not given */
+	int line;
+};
+
+struct plist {
+	struct pval *v;
+	size_t n;
+};
+
+enum net_mode { NET_NONE, NET_PROXY, NET_HOST };
+enum landlock_mode { LANDLOCK_REQUIRE, LANDLOCK_BEST_EFFORT, LANDLOCK_OFF };
+
+struct user_section {
+	char *name;
+	int line;
+	struct plist project_root;
+};
+
+/* A value of `allow`/`deny` in [network], already split. */
+struct host_pattern {
+	char *host;      /* lower-case; for wildcards the suffix without "*." */
+	bool wildcard;   /* "*.example.org": subdomains only */
+	bool ip_literal; /* IPv4 dotted quad or bracketed IPv6 */
+	int port;        /* 0 = any port */
+	int line;
+};
+
+struct policy {
+	char *file; /* as given; used in messages */
+
+	/* [sandbox] */
+	struct pval name, command, user, hostname, home, die_with_parent;
+	bool die_with_parent_on;
+
+	/* [filesystem] */
+	struct plist ro, ro_try, rw, tmpfs, symlink, project_root, mask, protect;
+	struct user_section *users;
+	size_t n_users;
+
+	/* [network] */
+	struct pval net_mode_v, allow_private_v, socket, max_request_v, max_response_v;
+	enum net_mode net_mode;
+	struct host_pattern *allow, *deny;
+	size_t n_allow, n_deny;
+	bool allow_private;
+	uint64_t max_request_bytes; /* 0 = no limit */
+	uint64_t max_response_bytes;
+
+	/* [seccomp] */
+	struct pval seccomp_profile; /* default "default" */
+
+	/* [landlock] */
+	struct pval landlock_v;
+	enum landlock_mode landlock;
+
+	/* [env] */
+	struct plist env_keep, env_set, env_file;
+
+	/* [limits] */
+	struct pval timeout_v, memory_v, pids_v, nofile_v;
+	uint64_t timeout_ms, memory_bytes, pids, nofile;
+
+	/* [audit] */
+	struct pval audit_log;
+};
+
+struct diag {
+	char *file;
+	int line;
+	char *msg;
+};
+
+struct diags {
+	struct diag *v;
+	size_t n;
+};
+
+void diags_add(struct diags *d, const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void diags_free(struct diags *d);
+/* Writes "FILE:LINE: message" lines (or "FILE: message" when line is 0). */
+void diags_print(const struct diags *d, int fd);
+
+/* Parses text (the contents of `file`); problems go to d. Returns the policy
+ * even when d is not empty, so callers can report every problem at once; a
+ * policy with diagnostics must not be used. */
+struct policy *policy_parse(const char *file, const char *text, size_t len, struct diags *d);
+void policy_free(struct policy *p);
+
+/* Value parsers, exposed for tests and for the plan builder. Each returns
+ * false with a static reason in *why on bad input. */
+bool parse_bool(const char *s, bool *out, const char **why);
+bool parse_size(const char *s, uint64_t *out, const char **why);
+bool parse_duration_ms(const char *s, uint64_t *out, const char **why);
+bool parse_uint(const char *s, uint64_t max, uint64_t *out, const char **why);
+bool parse_host_pattern(const char *s, struct host_pattern *out, const char **why);
+bool valid_hostname_label_chars(const char *s);
+bool valid_env_name(const char *s, bool allow_glob);
+bool valid_account_name(const char *s);
+/* Absolute ("/x") or home-relative ("~", "~/x"); no "." or ".." components,
+ * no empty names beyond a trailing slash. */
+bool valid_policy_path(const char *s, bool allow_relative, const char **why);
+/* Collapses repeated slashes and drops a trailing one (keeps "/"). */
+char *normalize_path(const char *s);
+
+const char *net_mode_name(enum net_mode m);
+const char *landlock_mode_name(enum landlock_mode m);
+
+#endif
