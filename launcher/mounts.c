@@ -129,6 +129,8 @@ void placeholders_remove(struct placeholders *ph)
  * the source was. Returns -1 if it is optional and absent. */
 static int clone_host_tree(const struct mount_op *op, struct stat *st)
 {
+	if (!op->source && (op->flags & MF_OPTIONAL))
+		return -1; /* absent when the plan was made */
 	cleanup_fd int src = open_how(AT_FDCWD, op->source, O_PATH, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
 	if (src < 0) {
 		if (errno == ENOENT && (op->flags & MF_OPTIONAL))

@@ -1,0 +1,547 @@
+#!/usr/bin/env bash
+# Integration tests for `cordon run`, `check` and `explain`: real sandboxes,
+# asserting what the process inside can and cannot do. Runs as root and as
+# an unprivileged user (see run-as.sh).
+. "$(dirname "$0")/lib.sh"
+
+# ---- policy checking ----
+
+t_check_reports_file_and_line_for_unknown_key() {
+	printf '[sandbox]\nname = x\n\n[filesystem]\nrox = /usr\n' >"$WORK/bad.ini"
+	"$CORDON" check "$WORK/bad.ini" >"$WORK/o" 2>&1
+	eq "check exit status" "$?" 2
+	contains "diagnostic" "$(cat "$WORK/o")" "$WORK/bad.ini:5: unknown key"
+}
+
+t_check_accepts_valid_policy() {
+	local p
+	p=$(policy valid </dev/null)
+	"$CORDON" check "$p" >"$WORK/o" 2>&1
+	eq "check exit status ($(cat "$WORK/o"))" "$?" 0
+}
+
+t_check_rejects_duplicate_mount_paths() {
+	local p
+	p=$(policy dup <<<$'[filesystem]\nrw = /usr\n')
+	"$CORDON" check "$p" >"$WORK/o" 2>&1
+	eq "check exit status" "$?" 2
+	contains "diagnostic" "$(cat "$WORK/o")" "already mounted"
+}
+
+t_example_policies_pass_check() {
+	[ -d "${CORDON_EXAMPLES:-}" ] || failed "no examples staged"
+	local f n=0
+	for f in "$CORDON_EXAMPLES"/*.ini; do
+		n=$((n + 1))
+		"$CORDON" check "$f" >"$WORK/o" 2>&1 || failed "$f: $(cat "$WORK/o")"
+	done
+	[ $n -ge 2 ] || failed "expected at least two example policies, found $n"
+}
+
+t_explain_prints_the_plan() {
+	local p
+	p=$(policy explain <<<$'[filesystem]\nmask = .env\n')
+	local out
+	out=$(cd "$WORK/proj" && "$CORDON" explain "$p")
+	eq "explain exit" "$?" 0
+	contains "mount table" "$out" "/usr"
+	contains "project root" "$out" "$WORK/proj"
+	contains "mask" "$out" "$WORK/proj/.env"
+	out=$(cd "$WORK/proj" && "$CORDON" explain "$p" --json -- /bin/true)
+	contains "json" "$out" '"mounts":['
+	contains "json command" "$out" '"command":["/bin/true"]'
+}
+
+# ---- exit statuses ----
+
+t_exit_status_of_command_is_propagated() {
+	local p
+	p=$(policy exit </dev/null)
+	sb "$p" -- /bin/true
+	eq "true" "$SB_RC" 0
+	sb "$p" -- /bin/sh -c 'exit 3'
+	eq "exit 3" "$SB_RC" 3
+}
+
+t_exit_status_128_plus_signal() {
+	local p
+	p=$(policy sig </dev/null)
+	sb "$p" -- /bin/sh -c 'kill -TERM $$'
+	eq "SIGTERM" "$SB_RC" 143
+	sb "$p" -- /bin/sh -c 'kill -KILL $$'
+	eq "SIGKILL" "$SB_RC" 137
+}
+
+t_exit_status_127_not_found_126_not_executable() {
+	local p
+	p=$(policy nf </dev/null)
+	sb "$p" -- /nonexistent/command
+	eq "not found" "$SB_RC" 127
+	sb "$p" -- no-such-command-anywhere
+	eq "not found in PATH" "$SB_RC" 127
+	contains "message" "$SB_ERR" "command not found"
+	printf '#!/bin/sh\necho hi\n' >"$WORK/proj/script.sh"
+	chmod 0644 "$WORK/proj/script.sh"
+	sb "$p" -- "$WORK/proj/script.sh"
+	eq "not executable" "$SB_RC" 126
+}
+
+t_invalid_policy_exits_125_and_command_never_runs() {
+	printf '[filesystem]\nbogus = 1\n' >"$WORK/inv.ini"
+	sb "$WORK/inv.ini" -- /bin/sh -c "touch $WORK/proj/ran"
+	eq "exit" "$SB_RC" 125
+	contains "message" "$SB_ERR" "inv.ini:2: unknown key"
+	not "command ran" test -e "$WORK/proj/ran"
+}
+
+t_setup_failure_exits_125_with_one_line() {
+	local p
+	p=$(policy fail <<<$'[filesystem]\nro = /nonexistent-cordon-path\n')
+	sb "$p" -- /bin/sh -c "touch $WORK/proj/ran"
+	eq "exit" "$SB_RC" 125
+	contains "names the step" "$SB_ERR" "/nonexistent-cordon-path"
+	eq "one line" "$(printf '%s\n' "$SB_ERR" | wc -l)" 1
+	not "command ran" test -e "$WORK/proj/ran"
+}
+
+t_no_command_is_refused() {
+	local p
+	p=$(policy nocmd </dev/null)
+	sb "$p"
+	eq "exit" "$SB_RC" 125
+	contains "message" "$SB_ERR" "no command"
+}
+
+t_policy_command_is_the_default() {
+	local p
+	p=$(policy defcmd <<<$'[sandbox]\ncommand = /bin/echo from-policy\n')
+	sb "$p"
+	eq "exit" "$SB_RC" 0
+	eq "output" "$SB_OUT" "from-policy"
+}
+
+# ---- filesystem ----
+
+t_ssh_key_of_invoker_is_unreadable() {
+	local p key dir="$MYHOME/.ssh" made=0
+	key=$dir/id_rsa
+	[ $IS_ROOT -eq 1 ] && key=$dir/id_rsa_cordon_test_$$
+	if [ ! -d "$dir" ]; then
+		mkdir -m 700 "$dir" || skip "cannot create $dir"
+		made=1
+	fi
+	echo "FAKE-PRIVATE-KEY" >"$key"
+	chmod 600 "$key"
+	p=$(policy ssh </dev/null)
+	sh_in "$p" "cat '$key' ~/.ssh/$(basename "$key") 2>&1; ls -a '$dir' 2>&1; echo HOME=\$HOME"
+	rm -f "$key"
+	[ $made -eq 1 ] && rmdir "$dir"
+	lacks "key content" "$SB_OUT" "FAKE-PRIVATE-KEY"
+	lacks "key listed" "$SB_OUT" "$(basename "$key")"$'\n'
+	contains "home is the invoker's path" "$SB_OUT" "HOME=$MYHOME"
+}
+
+t_usr_is_read_only() {
+	local p
+	p=$(policy usr </dev/null)
+	sh_in "$p" 'touch /usr/cordon-test 2>&1; echo rc=$?'
+	contains "touch fails" "$SB_OUT" "Read-only file system"
+	not "file on host" test -e /usr/cordon-test
+	sb "$p" -- "$HELPERS/mountcheck" ro /usr
+	eq "every mount at /usr read-only ($SB_OUT $SB_ERR)" "$SB_RC" 0
+}
+
+t_root_and_dev_are_not_writable() {
+	local p
+	p=$(policy rootro </dev/null)
+	sh_in "$p" 'mkdir /newdir 2>&1; touch /dev/newfile 2>&1; echo x > /dev/null && echo devnull-ok'
+	contains "mkdir /" "$SB_OUT" "Read-only file system"
+	contains "/dev" "$SB_OUT" "/dev/newfile"
+	contains "/dev/null writable" "$SB_OUT" "devnull-ok"
+}
+
+t_read_only_bind_includes_submounts() {
+	[ $IS_ROOT -eq 1 ] || skip "creating a host submount needs root; the root run covers this"
+	local base=$WORK/robase p
+	mkdir -p "$base/sub"
+	mount -t tmpfs none "$base/sub" || skip "cannot mount a tmpfs here"
+	echo data >"$base/sub/file"
+	p=$(policy sub <<<"[filesystem]
+ro = $base
+")
+	sh_in "$p" "cat $base/sub/file; echo x > $base/sub/file 2>&1; touch $base/sub/new 2>&1; true"
+	umount "$base/sub"
+	contains "submount visible" "$SB_OUT" "data"
+	contains "submount read-only" "$SB_OUT" "Read-only file system"
+	lacks "no write" "$SB_OUT" "new: Permission"
+}
+
+t_project_is_writable_and_files_belong_to_invoker() {
+	local p
+	p=$(policy proj </dev/null)
+	sh_in "$p" "echo written > $WORK/proj/newfile && echo ok"
+	eq "write" "$SB_OUT" "ok"
+	eq "content on host" "$(cat "$WORK/proj/newfile")" "written"
+	eq "owner" "$(stat -c %u "$WORK/proj/newfile")" "$MYUID"
+}
+
+t_cwd_is_same_path_inside() {
+	local p
+	mkdir -p "$WORK/proj/sub/dir"
+	p=$(policy cwd </dev/null)
+	SB_CWD=$WORK/proj/sub/dir sb "$p" -- /bin/pwd
+	eq "pwd" "$SB_OUT" "$WORK/proj/sub/dir"
+}
+
+t_cwd_outside_project_roots_is_refused() {
+	local p
+	mkdir -p "$WORK/elsewhere"
+	p=$(policy outside </dev/null)
+	SB_CWD=$WORK/elsewhere sb "$p" -- /bin/true
+	eq "exit" "$SB_RC" 125
+	contains "message" "$SB_ERR" "cwd $WORK/elsewhere is outside the allowed project roots"
+}
+
+t_project_option_narrows() {
+	local p
+	mkdir -p "$WORK/proj/a" "$WORK/proj/b"
+	echo secret-b >"$WORK/proj/b/f"
+	p=$(policy narrow </dev/null)
+	SB_CWD=$WORK/proj/a sb "$p" --project "$WORK/proj/a" -- /bin/sh -c "cat $WORK/proj/b/f 2>&1; touch $WORK/proj/a/x && echo wrote"
+	eq "exit" "$SB_RC" 0
+	lacks "sibling hidden" "$SB_OUT" "secret-b"
+	contains "narrowed root writable" "$SB_OUT" "wrote"
+	SB_CWD=$WORK/proj/a sb "$p" --project /usr -- /bin/true
+	eq "outside root refused" "$SB_RC" 125
+	contains "message" "$SB_ERR" "outside the allowed project roots"
+}
+
+t_mask_hides_file_content() {
+	local p
+	echo "API_KEY=secret" >"$WORK/proj/.env"
+	p=$(policy mask <<<$'[filesystem]\nmask = .env\n')
+	sh_in "$p" 'cat .env; echo "[$(wc -c < .env)]"; echo x >> .env 2>&1; rm .env 2>&1; mv .env .e 2>&1; true'
+	lacks "content hidden" "$SB_OUT" "secret"
+	contains "reads empty" "$SB_OUT" "[0]"
+	eq "host file intact" "$(cat "$WORK/proj/.env")" "API_KEY=secret"
+}
+
+t_mask_of_missing_path_cannot_be_created() {
+	local p
+	p=$(policy maskmissing <<<$'[filesystem]\nmask = .env\n')
+	sh_in "$p" 'echo planted > .env 2>&1; cat .env; true'
+	lacks "not created" "$SB_OUT" "planted"
+	not "no placeholder left on host" test -e "$WORK/proj/.env"
+}
+
+t_protect_keeps_existing_path_read_only() {
+	local p
+	mkdir -p "$WORK/proj/.git/hooks"
+	echo '[core]' >"$WORK/proj/.git/config"
+	p=$(policy protect <<<$'[filesystem]\nprotect = .git/hooks\n')
+	sh_in "$p" 'echo evil > .git/hooks/pre-commit 2>&1; echo ok > .git/other && echo git-writable; mv .git .git2 2>&1; mv .git/hooks .git/h2 2>&1; rmdir .git/hooks 2>&1; true'
+	not "hook planted" test -e "$WORK/proj/.git/hooks/pre-commit"
+	contains ".git itself stays writable" "$SB_OUT" "git-writable"
+	test -d "$WORK/proj/.git/hooks" || failed "hooks renamed away: $SB_OUT"
+	test -d "$WORK/proj/.git" || failed ".git renamed away: $SB_OUT"
+	not ".git2 created" test -e "$WORK/proj/.git2"
+}
+
+t_protect_of_missing_path_cannot_be_created() {
+	local p
+	mkdir -p "$WORK/proj/.git"
+	p=$(policy protectmissing <<<$'[filesystem]\nprotect = .git/hooks/\nprotect = .vscode/\nprotect = .mcp.json\n')
+	sh_in "$p" 'mkdir -p .git/hooks 2>&1; echo evil > .git/hooks/post-checkout 2>&1; mkdir .vscode/x 2>&1; echo x > .vscode/tasks.json 2>&1; echo {} > .mcp.json 2>&1; true'
+	eq "exit" "$SB_RC" 0
+	not "hook planted" test -e "$WORK/proj/.git/hooks/post-checkout"
+	not "vscode task planted" test -e "$WORK/proj/.vscode/tasks.json"
+	not "placeholder .git/hooks removed" test -e "$WORK/proj/.git/hooks"
+	not "placeholder .vscode removed" test -e "$WORK/proj/.vscode"
+	not "placeholder .mcp.json removed" test -e "$WORK/proj/.mcp.json"
+}
+
+t_protect_below_missing_directory() {
+	local p
+	p=$(policy protectdeep <<<$'[filesystem]\nprotect = .git/hooks\n')
+	sh_in "$p" 'git_dir=.git; mkdir -p $git_dir/hooks 2>&1; echo evil > $git_dir/hooks/pre-commit 2>&1; true'
+	not "hook planted" test -e "$WORK/proj/.git/hooks/pre-commit"
+	not "placeholder removed" test -e "$WORK/proj/.git"
+}
+
+t_symlink_escaping_root_is_refused_for_mask() {
+	local p
+	ln -s /etc/passwd "$WORK/proj/.env"
+	p=$(policy maskln <<<$'[filesystem]\nmask = .env\n')
+	sb "$p" -- /bin/true
+	eq "exit" "$SB_RC" 125
+	contains "message" "$SB_ERR" "symlink"
+}
+
+t_symlink_escaping_root_is_refused_for_protect() {
+	local p
+	mkdir -p "$WORK/outside/hooks"
+	ln -s "$WORK/outside" "$WORK/proj/.git"
+	p=$(policy protln <<<$'[filesystem]\nprotect = .git/hooks\n')
+	sb "$p" -- /bin/true
+	eq "exit" "$SB_RC" 125
+	contains "message" "$SB_ERR" "symlink"
+}
+
+t_bind_of_single_file_and_ro_try() {
+	local p
+	echo filedata >"$WORK/single"
+	p=$(policy file <<<"[filesystem]
+ro = $WORK/single
+ro_try = /nonexistent-cordon-path
+")
+	sh_in "$p" "cat $WORK/single; (echo x > $WORK/single) 2>&1; ls /nonexistent-cordon-path 2>&1; true"
+	eq "exit" "$SB_RC" 0
+	contains "file visible" "$SB_OUT" "filedata"
+	contains "file read-only" "$SB_OUT" "Read-only file system"
+}
+
+t_rw_bind_and_tmpfs() {
+	local p
+	mkdir -p "$WORK/cache"
+	p=$(policy rw <<<"[filesystem]
+rw = $WORK/cache
+tmpfs = /var/scratch
+")
+	sh_in "$p" "echo c > $WORK/cache/c && echo s > /var/scratch/s && cat /var/scratch/s"
+	eq "exit ($SB_ERR)" "$SB_RC" 0
+	eq "rw bind reaches host" "$(cat "$WORK/cache/c")" "c"
+	eq "tmpfs" "$SB_OUT" "s"
+}
+
+t_home_tmpfs_is_empty_and_writable() {
+	local p
+	p=$(policy home </dev/null)
+	sh_in "$p" 'ls -A "$HOME" | wc -l; touch "$HOME/.x" && echo writable; stat -c %u "$HOME"'
+	eq "exit" "$SB_RC" 0
+	eq "empty, writable, owned" "$SB_OUT" "0
+writable
+$MYUID"
+}
+
+t_mount_order_does_not_depend_on_file_order() {
+	# The project lives under /tmp; tmpfs = /tmp is listed after it here.
+	cat >"$WORK/order.ini" <<EOF
+[filesystem]
+project_root = $WORK/proj
+ro = /usr
+tmpfs = /tmp
+EOF
+	for d in bin lib lib64; do [ -L /$d ] && echo "symlink = $(readlink /$d):/$d" >>"$WORK/order.ini"; done
+	sh_in "$WORK/order.ini" "echo x > $WORK/proj/o && echo ok"
+	eq "project visible under tmpfs /tmp" "$SB_OUT" "ok"
+}
+
+# ---- processes, identity, namespaces ----
+
+t_proc_shows_only_sandbox_processes() {
+	local p
+	sleep 424242.5 &
+	local host_pid=$!
+	p=$(policy proc </dev/null)
+	# The marker is assembled inside so the shell's own command line does
+	# not contain it.
+	sh_in "$p" "m=4242; grep -l \${m}42.5 /proc/[0-9]*/cmdline 2>/dev/null; ls -d /proc/[0-9]* | wc -l; test -e /proc/$host_pid/cmdline && echo host-pid-visible; echo pid=\$\$"
+	kill $host_pid
+	lacks "host process hidden" "$SB_OUT" "cmdline"
+	lacks "host pid" "$SB_OUT" "host-pid-visible"
+	contains "shell is pid 2 (after our init)" "$SB_OUT" "pid=2"
+}
+
+t_pid1_is_cordon_init() {
+	local p
+	p=$(policy pid1 </dev/null)
+	sh_in "$p" 'cat /proc/1/comm'
+	eq "comm" "$SB_OUT" "cordon"
+}
+
+t_hostname_is_the_policy_one() {
+	local p
+	p=$(policy host </dev/null)
+	sh_in "$p" 'cat /proc/sys/kernel/hostname'
+	eq "hostname" "$SB_OUT" "cordon-test"
+}
+
+t_network_none_has_only_loopback_and_it_is_up() {
+	local p
+	p=$(policy net </dev/null)
+	sh_in "$p" 'tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " "; (echo > /dev/tcp/127.0.0.1/9) 2>&1 || true'
+	local ifaces
+	ifaces=$(printf '%s\n' "$SB_OUT" | head -n 1)
+	eq "interfaces" "$ifaces" "lo"
+	# bash's /dev/tcp is not available in sh; use bash if present
+	sb "$p" -- /bin/bash -c '(echo > /dev/tcp/127.0.0.1/9) 2>&1; true'
+	contains "lo is up (refused, not unreachable)" "$SB_OUT" "refused"
+}
+
+t_network_host_mode_shares_interfaces() {
+	local p n
+	n=$(tail -n +3 /proc/net/dev | wc -l)
+	[ "$n" -gt 1 ] || skip "this host has only loopback"
+	p=$(policy nethost <<<$'[network]\nmode = host\n')
+	sh_in "$p" 'tail -n +3 /proc/net/dev | wc -l'
+	eq "same interfaces" "$SB_OUT" "$n"
+}
+
+t_identity_and_capabilities() {
+	local p
+	p=$(policy ident </dev/null)
+	sh_in "$p" 'id -u; id -g; grep -E "^(Cap|NoNewPrivs)" /proc/self/status'
+	eq "exit" "$SB_RC" 0
+	contains "uid" "$SB_OUT" "$MYUID"
+	contains "CapEff" "$SB_OUT" "CapEff:	0000000000000000"
+	contains "CapPrm" "$SB_OUT" "CapPrm:	0000000000000000"
+	contains "CapInh" "$SB_OUT" "CapInh:	0000000000000000"
+	contains "CapBnd" "$SB_OUT" "CapBnd:	0000000000000000"
+	contains "CapAmb" "$SB_OUT" "CapAmb:	0000000000000000"
+	contains "no_new_privs" "$SB_OUT" "NoNewPrivs:	1"
+}
+
+t_privileged_run_switches_to_policy_user() {
+	[ $IS_ROOT -eq 1 ] || skip "user = NAME applies only when run with privilege"
+	local agent=${CORDON_AGENT_USER:?} auid
+	auid=$(id -u "$agent")
+	chmod 0777 "$WORK/proj"
+	p=$(policy priv <<<"[sandbox]
+user = $agent
+")
+	sh_in "$p" "id -u; id -G; echo \$HOME \$USER; echo hi > $WORK/proj/by-agent && echo wrote; grep CapEff /proc/self/status"
+	eq "exit ($SB_ERR)" "$SB_RC" 0
+	contains "uid" "$SB_OUT" "$auid"
+	contains "groups reset" "$SB_OUT" "$(id -g "$agent")"$'\n'
+	contains "home" "$SB_OUT" "$(getent passwd "$agent" | cut -d: -f6) $agent"
+	eq "owner on host" "$(stat -c %u "$WORK/proj/by-agent")" "$auid"
+	contains "no caps" "$SB_OUT" "CapEff:	0000000000000000"
+}
+
+t_privileged_run_with_missing_user_is_refused() {
+	[ $IS_ROOT -eq 1 ] || skip "user = NAME applies only when run with privilege"
+	p=$(policy nouser <<<$'[sandbox]\nuser = no-such-cordon-user\n')
+	sb "$p" -- /bin/true
+	eq "exit" "$SB_RC" 125
+	contains "message" "$SB_ERR" "no-such-cordon-user"
+}
+
+t_environment_is_rebuilt() {
+	local p
+	printf '# comment\nFROM_FILE=f1\nBOTH=file\n' >"$WORK/env"
+	p=$(policy env <<<"[env]
+keep = KEPT
+keep = LC_*
+set = BOTH=set
+set = EDITOR=vi
+file = $WORK/env
+")
+	KEPT=yes LC_FOO=lc DROPPED=no LD_PRELOAD=/x.so sb "$p" -- /usr/bin/env
+	contains "keep" "$SB_OUT" "KEPT=yes"
+	contains "keep glob" "$SB_OUT" "LC_FOO=lc"
+	contains "file" "$SB_OUT" "FROM_FILE=f1"
+	contains "set wins" "$SB_OUT" "BOTH=set"
+	contains "set" "$SB_OUT" "EDITOR=vi"
+	contains "HOME" "$SB_OUT" "HOME=$MYHOME"
+	contains "USER" "$SB_OUT" "USER=$ME"
+	contains "PATH" "$SB_OUT" "PATH=/usr/local/bin:/usr/bin:/bin"
+	lacks "dropped" "$SB_OUT" "DROPPED"
+	lacks "LD_PRELOAD dropped" "$SB_OUT" "LD_PRELOAD"
+}
+
+t_no_file_descriptors_leak_into_sandbox() {
+	local p
+	p=$(policy fds </dev/null)
+	exec 7</etc/hostname
+	sh_in "$p" 'ls /proc/self/fd'
+	exec 7<&-
+	eq "only 0 1 2 and ls's own" "$(echo $SB_OUT)" "0 1 2 3"
+}
+
+t_signals_are_forwarded_to_the_command() {
+	local p pid
+	p=$(policy fwd </dev/null)
+	(cd "$WORK/proj" && exec "$CORDON" run --policy "$p" -- /bin/sh -c 'trap "exit 7" TERM; echo ready; while :; do sleep 0.1; done') >"$WORK/fwd.out" 2>&1 &
+	pid=$!
+	for _ in $(seq 50); do grep -q ready "$WORK/fwd.out" 2>/dev/null && break; sleep 0.1; done
+	kill -TERM $pid
+	wait $pid
+	eq "exit status from trap" "$?" 7
+}
+
+t_timeout_ends_sandbox_with_124() {
+	local p start end
+	p=$(policy tmo <<<$'[limits]\ntimeout = 1s\n')
+	start=$(date +%s)
+	sh_in "$p" 'sleep 1000 & sleep 1000'
+	end=$(date +%s)
+	eq "exit" "$SB_RC" 124
+	[ $((end - start)) -lt 10 ] || failed "took $((end - start))s"
+	pgrep -f "sleep 1000" >/dev/null && failed "a sleep survived"
+	true
+}
+
+t_sigkill_of_launcher_leaves_nothing_behind() {
+	local p pid pids
+	p=$(policy kill </dev/null)
+	(cd "$WORK/proj" && exec "$CORDON" run --policy "$p" -- /bin/sh -c 'sleep 777.25 & sleep 777.5 & echo started; wait') >"$WORK/k.out" 2>&1 &
+	pid=$!
+	for _ in $(seq 50); do grep -q started "$WORK/k.out" 2>/dev/null && break; sleep 0.1; done
+	pids=$(pgrep -f 'sleep 777\.(25|5)' | tr '\n' ' ')
+	[ -n "$pids" ] || failed "sandboxed sleeps not found on the host"
+	kill -KILL $pid
+	wait $pid 2>/dev/null
+	for _ in $(seq 50); do
+		local alive=""
+		for q in $pids; do kill -0 "$q" 2>/dev/null && alive="$alive $q"; done
+		[ -z "$alive" ] && return 0
+		sleep 0.1
+	done
+	failed "processes survived: $alive"
+}
+
+t_interactive_shell_has_tty_and_job_control() {
+	local p
+	[ -x "$HELPERS/ptyrun" ] || failed "ptyrun helper missing"
+	p=$(policy tty </dev/null)
+	cd "$WORK/proj" || failed "cd"
+	"$HELPERS/ptyrun" -t 20 -- "$CORDON" run --policy "$p" -- /bin/bash --norc --noprofile -i >"$WORK/tty.out" 2>&1 <<'EOF'
+sleep 500
+send PS1='P> '\n
+expect P> 
+send sleep 30 &\n
+expect P> 
+send jobs; echo "flags=$-"; [ -t 0 ] && echo stdin-is-tty\n
+expect stdin-is-tty
+send sleep 20\n
+sleep 300
+send \x03
+expect P> 
+send echo after-interrupt\n
+expect after-interrupt
+send exit\n
+EOF
+	local rc=$? out
+	out=$(cat "$WORK/tty.out")
+	eq "ptyrun exit ($out)" "$rc" 0
+	contains "job listed" "$out" "Running"
+	contains "monitor mode" "$out" "flags=himBHs"
+	lacks "no job control warning" "$out" "no job control"
+	contains "shell survived Ctrl-C" "$out" "after-interrupt"
+}
+
+t_audit_log_records_start_and_exit() {
+	local p log=$WORK/audit.jsonl
+	p=$(policy audit <<<"[audit]
+log = $log
+")
+	sb "$p" -- /bin/sh -c 'exit 5'
+	eq "exit" "$SB_RC" 5
+	contains "start" "$(cat "$log")" '"event":"sandbox_start"'
+	contains "exit" "$(cat "$log")" '"event":"sandbox_exit"'
+	contains "status" "$(cat "$log")" '"status":5'
+	contains "policy name" "$(cat "$log")" '"policy":"audit"'
+	contains "uid" "$(cat "$log")" "\"uid\":$MYUID"
+}
+
+run_tests "${1:-}"
