@@ -159,8 +159,12 @@ static void check_idmap(struct report *r)
 {
 	struct utsname u;
 	int maj = 0, min = 0;
-	if (uname(&u) == 0)
-		sscanf(u.release, "%d.%d", &maj, &min);
+	if (uname(&u) == 0) {
+		char *end;
+		maj = (int)strtol(u.release, &end, 10);
+		if (*end == '.')
+			min = (int)strtol(end + 1, NULL, 10);
+	}
 	bool kernel_ok = maj > 5 || (maj == 5 && min >= 12);
 	struct statfs sf;
 	const char *fs = "unknown";

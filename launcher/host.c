@@ -190,7 +190,6 @@ bool running_under_sudo(void)
 
 void invocation_gather(struct invocation_storage *s, const struct policy *p, char *const *argv, char *const *projects)
 {
-	extern char **environ;
 	struct invocation *inv = &s->inv;
 	memset(s, 0, sizeof(*s));
 

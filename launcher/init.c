@@ -26,7 +26,6 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
-extern char **environ;
 mode_t command_umask = 022;
 
 static void arm_timer(int tfd, uint64_t ms)

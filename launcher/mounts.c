@@ -17,6 +17,7 @@
  *  5. pivot_root into the new root and detach the host's entirely. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
@@ -178,6 +179,30 @@ static void clone_dev_nodes(int trees[N_ELEMENTS(dev_nodes)])
 	}
 }
 
+/* When stdin is a terminal, its device is bound at /dev/console (as
+ * bubblewrap does): the terminal lives in the host's devpts, not ours, and
+ * this is how ttyname() and `tty` find it. The fd was opened in the host's
+ * mount namespace, so the clone goes by path, checked against the fd. */
+static int clone_console(void)
+{
+	struct stat fd0, st;
+	char path[PATH_MAX];
+	if (!isatty(STDIN_FILENO) || fstat(STDIN_FILENO, &fd0) < 0)
+		return -1;
+	ssize_t n = readlink("/proc/self/fd/0", path, sizeof(path) - 1);
+	if (n <= 0 || (size_t)n >= sizeof(path) - 1 || path[0] != '/')
+		return -1;
+	path[n] = '\0';
+	int tree = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
+	if (tree < 0)
+		return -1;
+	if (fstat(tree, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != fd0.st_rdev) {
+		close(tree);
+		return -1;
+	}
+	return tree;
+}
+
 /* ---- building inside the new root ---- */
 
 /* Creates the parent directories of rel beneath root, never following a
@@ -312,7 +337,7 @@ static void dev_symlink(int dev, const char *target, const char *name)
 		die_with_error("dev: symlink /dev/%s", name);
 }
 
-static void mount_dev(int root, const struct mount_op *op, const int node_trees[N_ELEMENTS(dev_nodes)])
+static void mount_dev(int root, const struct mount_op *op, const int node_trees[N_ELEMENTS(dev_nodes)], int console)
 {
 	static const char *const dev_opts[] = {"mode", "0755", NULL};
 	static const char *const pts_opts[] = {"newinstance", NULL, "ptmxmode", "0666", "mode", "0620", NULL};
@@ -323,6 +348,8 @@ static void mount_dev(int root, const struct mount_op *op, const int node_trees[
 	for (size_t i = 0; i < N_ELEMENTS(dev_nodes); i++)
 		if (mknodat(m, dev_nodes[i].name, S_IFREG | 0666, 0) < 0)
 			die_with_error("dev: create /dev/%s", dev_nodes[i].name);
+	if (console >= 0 && mknodat(m, "console", S_IFREG | 0600, 0) < 0)
+		die_with_error("dev: create /dev/console");
 	if (mkdirat(m, "pts", 0755) < 0 || mkdirat(m, "shm", 01777) < 0)
 		die_with_error("dev: create /dev/pts and /dev/shm");
 	dev_symlink(m, "pts/ptmx", "ptmx");
@@ -336,6 +363,8 @@ static void mount_dev(int root, const struct mount_op *op, const int node_trees[
 	for (size_t i = 0; i < N_ELEMENTS(dev_nodes); i++)
 		if (move_mount(node_trees[i], "", m, dev_nodes[i].name, MOVE_MOUNT_F_EMPTY_PATH) < 0)
 			die_with_error("dev: bind /dev/%s", dev_nodes[i].name);
+	if (console >= 0 && move_mount(console, "", m, "console", MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		die_with_error("dev: bind the terminal at /dev/console");
 	cleanup_fd int pts = fresh_fs("devpts", pts_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, "/dev/pts");
 	if (move_mount(pts, "", m, "pts", MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		die_with_error("mount /dev/pts");
@@ -437,6 +466,7 @@ void mounts_apply(const struct plan *pl)
 	for (size_t i = 0; i < pl->n_mounts; i++)
 		trees[i] = pl->mounts[i].kind == MOUNT_BIND ? clone_host_tree(&pl->mounts[i], &sts[i]) : -1;
 	clone_dev_nodes(node_trees);
+	cleanup_fd int console = clone_console();
 
 	cleanup_fd int root = fresh_fs("tmpfs", (const char *const[]){"mode", "0755", NULL},
 	                               MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, "new root");
@@ -465,7 +495,7 @@ void mounts_apply(const struct plan *pl)
 			mount_proc(root, op);
 			break;
 		case MOUNT_DEV:
-			mount_dev(root, op, node_trees);
+			mount_dev(root, op, node_trees, console);
 			break;
 		case MOUNT_PIN:
 			mount_self(root, op, false);

@@ -73,11 +73,11 @@ static void sandbox_child(const struct plan *pl, struct sandbox_fds *f, const si
 	/* vfork: the child only drops privileges and execs, and pid 1 has
 	 * nothing to do until it has; sharing memory for that moment saves
 	 * copying page tables on every launch. */
-	pid_t child = vfork();
+	pid_t child = vfork(); // NOLINT(clang-analyzer-security.insecureAPI.vfork): see above
 	if (child < 0)
 		die_with_error("fork the command");
 	if (child == 0)
-		exec_command(pl, saved_mask);
+		exec_command(pl, saved_mask); // NOLINT(clang-analyzer-unix.Vfork): it only drops privileges and execs
 	init_main(pl, child, saved_mask);
 }
 

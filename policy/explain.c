@@ -33,10 +33,10 @@ static void mount_detail(buf_t *b, const struct mount_op *op)
 		buf_printf(b, "-> %s", op->source);
 		break;
 	case MOUNT_PROC:
-		buf_puts(b, "new procfs for this pid namespace; /proc/sys and friends read-only");
+		buf_puts(b, "this pid namespace's own; /proc/sys etc. read-only");
 		break;
 	case MOUNT_DEV:
-		buf_puts(b, "tmpfs with null zero full random urandom tty, new devpts, shm");
+		buf_puts(b, "null zero full random urandom tty, devpts, shm");
 		break;
 	case MOUNT_PIN:
 		buf_puts(b, "bound onto itself so it cannot be renamed");
@@ -105,14 +105,14 @@ char *plan_explain_text(const struct plan *pl)
 	buf_printf(&b, "\ncwd          %s\n", pl->cwd);
 
 	buf_puts(&b, "\nmounts, in the order they are made (a fresh tmpfs is the root):\n");
-	buf_printf(&b, "  %3s  %-8s %-32s %-50s %s\n", "#", "kind", "path", "what", "from");
+	buf_printf(&b, "  %3s  %-8s %-36s %-22s %s\n", "#", "kind", "path", "from", "what");
 	for (size_t i = 0; i < pl->n_mounts; i++) {
 		const struct mount_op *op = &pl->mounts[i];
 		buf_t what = {0}, from = {0};
 		mount_detail(&what, op);
 		origin_text(&from, op);
-		buf_printf(&b, "  %3zu  %-8s %-32s %-50s %s\n", i + 1, mount_kind_name(op->kind), op->dest, what.p,
-		           from.p);
+		buf_printf(&b, "  %3zu  %-8s %-36s %-22s %s\n", i + 1, mount_kind_name(op->kind), op->dest, from.p,
+			   what.p);
 		buf_free(&what);
 		buf_free(&from);
 	}

@@ -189,7 +189,7 @@ static char *reader(char *str, int num, void *stream)
 		if (problem) {
 			diags_add(st->d, st->p->file, st->line, "%s", problem);
 			st->pos += linelen;
-			strcpy(str, "\n");
+			memcpy(str, "\n", 2);
 			return str;
 		}
 		check_section_header(st, st->text + st->pos, linelen);

@@ -127,10 +127,10 @@ bool parse_duration_ms(const char *s, uint64_t *out, const char **why)
 			mult = 1000;
 			s += *s ? 1 : 0;
 		} else if (*s == 'm') {
-			mult = 60 * 1000;
+			mult = 60ULL * 1000;
 			s++;
 		} else if (*s == 'h') {
-			mult = 3600 * 1000;
+			mult = 3600ULL * 1000;
 			s++;
 		} else if (*s == 'd') {
 			mult = 86400ULL * 1000;

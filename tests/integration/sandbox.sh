@@ -511,7 +511,7 @@ send PS1='P> '\n
 expect P> 
 send sleep 30 &\n
 expect P> 
-send jobs; echo "flags=$-"; [ -t 0 ] && echo stdin-is-tty\n
+send jobs; echo "flags=$-"; [ -t 0 ] && echo stdin-is-tty; tty\n
 expect stdin-is-tty
 send sleep 20\n
 sleep 300
@@ -528,6 +528,7 @@ EOF
 	contains "monitor mode" "$out" "flags=himBHs"
 	lacks "no job control warning" "$out" "no job control"
 	contains "shell survived Ctrl-C" "$out" "after-interrupt"
+	contains "ttyname resolves" "$out" "/dev/console"
 }
 
 t_audit_log_records_start_and_exit() {
