@@ -12,13 +12,13 @@
 /* Loads P and builds the plan for this invocation. Returns NULL after
  * printing the problems. */
 static struct plan *load_plan(const char *arg, char **command, char **projects, struct policy **out,
-                              struct invocation_storage *inv)
+                              struct invocation_storage *inv, int diag_fd)
 {
 	cleanup_free char *path = policy_locate(arg);
 	struct diags d = {0};
 	struct policy *p = policy_load(path, &d);
 	if (d.n) {
-		diags_print(&d, STDERR_FILENO);
+		diags_print(&d, diag_fd);
 		diags_free(&d);
 		policy_free(p);
 		return NULL;
@@ -26,7 +26,7 @@ static struct plan *load_plan(const char *arg, char **command, char **projects, 
 	invocation_gather(inv, p, command, projects);
 	struct plan *pl = plan_build(p, &inv->inv, &host_ops, &d);
 	if (!pl) {
-		diags_print(&d, STDERR_FILENO);
+		diags_print(&d, diag_fd);
 		diags_free(&d);
 		invocation_release(inv);
 		policy_free(p);
@@ -45,7 +45,8 @@ int cmd_check(int argc, char **argv)
 	static char *no_cmd[] = {NULL};
 	struct policy *p = NULL;
 	struct invocation_storage inv;
-	struct plan *pl = load_plan(argv[1], no_cmd, NULL, &p, &inv);
+	/* The findings are what `check` is asked for: they go to stdout. */
+	struct plan *pl = load_plan(argv[1], no_cmd, NULL, &p, &inv, STDOUT_FILENO);
 	if (!pl)
 		return EXIT_INVALID;
 	printf("%s: ok\n", pl->policy_file);
@@ -66,7 +67,7 @@ int cmd_explain(int argc, char **argv)
 	}
 	struct policy *p = NULL;
 	struct invocation_storage inv;
-	struct plan *pl = load_plan(o.policy, o.command, o.projects.v, &p, &inv);
+	struct plan *pl = load_plan(o.policy, o.command, o.projects.v, &p, &inv, STDERR_FILENO);
 	if (!pl) {
 		strv_free(&o.projects);
 		return EXIT_INVALID;

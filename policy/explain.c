@@ -112,7 +112,7 @@ char *plan_explain_text(const struct plan *pl)
 		mount_detail(&what, op);
 		origin_text(&from, op);
 		buf_printf(&b, "  %3zu  %-8s %-36s %-22s %s\n", i + 1, mount_kind_name(op->kind), op->dest, from.p,
-			   what.p);
+		           what.p);
 		buf_free(&what);
 		buf_free(&from);
 	}

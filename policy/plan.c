@@ -465,8 +465,15 @@ static void build_env(struct builder *b)
 		for (char *const *e = b->inv->environ; e && *e; e++)
 			if (str_has_prefix(*e, "TERM="))
 				term = *e + 5;
-		env_set(b, "TERM", 4, term && sane_term(term) ? term : "dumb");
+		env_set(b, "TERM", 4, term ? term : "dumb");
 	}
+	/* Whoever set it (the invoker through keep, or the invoker's own
+	 * TERM), a value that is not a plain terminfo name becomes dumb. */
+	for (size_t i = 0; i < b->env.n; i++)
+		if (str_has_prefix(b->env.v[i], "TERM=") && !sane_term(b->env.v[i] + 5)) {
+			free(b->env.v[i]);
+			b->env.v[i] = xstrdup("TERM=dumb");
+		}
 	b->plan->envp = b->env.v ? b->env.v : xcalloc(1, sizeof(char *));
 	b->env.v = NULL;
 }

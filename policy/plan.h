@@ -107,8 +107,9 @@ struct invocation {
 	char *const *environ;
 };
 
-/* Policy errors that depend on the invocation (duplicate mount targets, an
- * unreadable env file) go to d; host conditions that forbid this run go to
+/* Policy errors go to d (two mounts on one path, a mask that collides with
+ * a mount); conditions of the host or the invocation that forbid this run
+ * (a missing source, an unreadable env file, cwd outside the roots) go to
  * plan->refusal. Returns NULL only if d gained entries. */
 struct plan *plan_build(const struct policy *p, const struct invocation *inv, const struct plan_host *host,
                         struct diags *d);

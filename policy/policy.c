@@ -3,6 +3,7 @@
  * reports every problem in the file. */
 #include "policy.h"
 
+#include <ctype.h>
 #include <ini.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -153,21 +154,50 @@ static bool section_known(const char *name)
 	return false;
 }
 
-/* inih calls the handler only for keys, so an unknown section with no keys
- * would pass unnoticed; look at headers as the lines go by. */
-static void check_section_header(struct parse_state *st, const char *line, size_t len)
+static bool skip_space(const char *line, size_t len, size_t *i)
+{
+	while (*i < len && isspace((unsigned char)line[*i]))
+		(*i)++;
+	return *i < len;
+}
+
+/* inih reports only the first error of a file and calls us only for keys,
+ * so every line is also looked at here, the way inih will read it: a
+ * misspelt or malformed section header, or a line that is neither a
+ * comment nor key = value, is reported where it is. Returns true when the
+ * line must be hidden from inih (it is reported, and inih would otherwise
+ * misread it). */
+static bool check_line(struct parse_state *st, const char *line, size_t len)
 {
 	size_t i = 0;
-	while (i < len && (line[i] == ' ' || line[i] == '\t'))
-		i++;
-	if (i >= len || line[i] != '[')
-		return;
+	if (st->line == 1 && len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0)
+		i = 3; /* inih skips a UTF-8 byte-order mark */
+	if (!skip_space(line, len, &i) || line[i] == ';' || line[i] == '#')
+		return false;
+	if (line[i] != '[') {
+		if (!memchr(line + i, '=', len - i) && !memchr(line + i, ':', len - i)) {
+			diags_add(st->d, st->p->file, st->line, "syntax error (expected [section] or key = value)");
+			return true;
+		}
+		return false;
+	}
 	const char *end = memchr(line + i, ']', len - i);
-	if (!end)
-		return; /* inih reports the syntax error */
+	if (!end) {
+		diags_add(st->d, st->p->file, st->line, "syntax error (section header without ])");
+		return true;
+	}
 	cleanup_free char *name = xstrndup(line + i + 1, (size_t)(end - line - i - 1));
-	if (!section_known(name))
+	size_t after = (size_t)(end - line) + 1;
+	if (skip_space(line, len, &after) && line[after] != ';' && line[after] != '#')
+		diags_add(st->d, st->p->file, st->line, "text after the section header [%s]", name);
+	if (str_has_prefix(name, "user:") && !valid_account_name(name + 5))
+		diags_add(st->d, st->p->file, st->line, "invalid user name in section [%s]", name);
+	else if (!section_known(name))
 		diags_add(st->d, st->p->file, st->line, "unknown section [%s]", name);
+	/* Headers go on to inih even when wrong, so keys below them are
+	 * attributed to that section (and ignored) rather than to the one
+	 * above. */
+	return false;
 }
 
 /* An fgets() over the in-memory text that also counts lines, so the
@@ -179,20 +209,27 @@ static char *reader(char *str, int num, void *stream)
 		return NULL;
 	if (st->at_line_start) {
 		st->line++;
-		const char *nl = memchr(st->text + st->pos, '\n', st->len - st->pos);
-		size_t linelen = (nl ? (size_t)(nl - (st->text + st->pos)) + 1 : st->len - st->pos);
-		const char *problem = NULL;
-		if (linelen > POLICY_MAX_LINE)
-			problem = "line too long";
-		else if (memchr(st->text + st->pos, '\0', linelen))
-			problem = "NUL byte in line";
-		if (problem) {
-			diags_add(st->d, st->p->file, st->line, "%s", problem);
+		const char *line = st->text + st->pos;
+		const char *nl = memchr(line, '\n', st->len - st->pos);
+		size_t linelen = (nl ? (size_t)(nl - line) + 1 : st->len - st->pos);
+		size_t content = linelen - (nl ? 1 : 0);
+		if (content && line[content - 1] == '\r')
+			content--;
+		bool hide = false;
+		if (content > POLICY_MAX_LINE) {
+			diags_add(st->d, st->p->file, st->line, "line too long (over %d bytes)", POLICY_MAX_LINE);
+			hide = true;
+		} else if (memchr(line, '\0', linelen)) {
+			diags_add(st->d, st->p->file, st->line, "NUL byte in line");
+			hide = true;
+		} else {
+			hide = check_line(st, line, content);
+		}
+		if (hide) {
 			st->pos += linelen;
 			memcpy(str, "\n", 2);
 			return str;
 		}
-		check_section_header(st, st->text + st->pos, linelen);
 	}
 	size_t n = 0;
 	while (st->pos < st->len && n + 1 < (size_t)num) {
@@ -231,10 +268,8 @@ static int handler(void *user, const char *section, const char *name, const char
 	}
 	if (str_has_prefix(section, "user:")) {
 		const char *uname = section + 5;
-		if (!valid_account_name(uname)) {
-			diags_add(st->d, p->file, line, "invalid user name in section [%s]", section);
-			return 0;
-		}
+		if (!valid_account_name(uname))
+			return 1; /* reported once, at the header */
 		if (strcmp(name, "project_root") != 0) {
 			diags_add(st->d, p->file, line, "unknown key '%s' in [%s] (only project_root)", name, section);
 			return 0;
@@ -377,9 +412,9 @@ static void check_filesystem(struct vctx *c)
 			BAD(c, v->line, "symlink: link path %s: %s", colon + 1, why);
 			continue;
 		}
-		if (path_is_beneath(colon + 1, "/proc") || path_is_beneath(colon + 1, "/dev") ||
-		    strcmp(colon + 1, "/") == 0)
-			BAD(c, v->line, "symlink: %s is provided by cordon and cannot be replaced", colon + 1);
+		cleanup_free char *link = normalize_path(colon + 1);
+		if (path_is_beneath(link, "/proc") || path_is_beneath(link, "/dev") || strcmp(link, "/") == 0)
+			BAD(c, v->line, "symlink: %s is provided by cordon and cannot be replaced", link);
 	}
 }
 

@@ -108,8 +108,9 @@ bool parse_host_pattern(const char *s, struct host_pattern *out, const char **wh
 bool valid_hostname_label_chars(const char *s);
 bool valid_env_name(const char *s, bool allow_glob);
 bool valid_account_name(const char *s);
-/* Absolute ("/x") or home-relative ("~", "~/x"); no "." or ".." components,
- * no empty names beyond a trailing slash. */
+/* Absolute ("/x") or home-relative ("~", "~/x"), or relative when allowed;
+ * no "." or ".." components and no control characters. Repeated slashes
+ * are accepted here and removed by normalize_path(). */
 bool valid_policy_path(const char *s, bool allow_relative, const char **why);
 /* Collapses repeated slashes and drops a trailing one (keeps "/"). */
 char *normalize_path(const char *s);

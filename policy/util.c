@@ -239,17 +239,3 @@ int path_compare_components(const char *a, const char *b)
 		b += lb;
 	}
 }
-
-size_t path_depth(const char *path)
-{
-	size_t d = 0;
-	for (const char *p = path; *p;) {
-		while (*p == '/')
-			p++;
-		if (!*p)
-			break;
-		d++;
-		p += strcspn(p, "/");
-	}
-	return d;
-}

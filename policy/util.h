@@ -56,7 +56,6 @@ bool str_has_suffix(const char *s, const char *suffix);
 /* Path helpers that work on strings only. */
 bool path_is_beneath(const char *path, const char *dir); /* path == dir or under dir */
 int path_compare_components(const char *a, const char *b);
-size_t path_depth(const char *path);
 
 static inline void cleanup_freep(void *p)
 {

@@ -200,12 +200,17 @@ bool valid_hostname_label_chars(const char *s)
 	return true;
 }
 
-static bool all_numeric_labels(const char *s)
+/* True when a resolver would read the name as an IPv4 address in any of
+ * the forms inet_aton() accepts (octal, hex, fewer than four parts), or
+ * when its last label is numeric, which no real top-level domain is. */
+static bool looks_numeric(const char *s)
 {
-	for (; *s; s++)
-		if (!isdigit((unsigned char)*s) && *s != '.' && *s != 'x' && *s != 'X')
-			return false;
-	return true;
+	struct in_addr a;
+	if (inet_aton(s, &a))
+		return true;
+	const char *last = strrchr(s, '.');
+	last = last ? last + 1 : s;
+	return *last && strspn(last, "0123456789") == strlen(last);
 }
 
 bool parse_host_pattern(const char *s, struct host_pattern *out, const char **why)
@@ -256,7 +261,7 @@ bool parse_host_pattern(const char *s, struct host_pattern *out, const char **wh
 			*why = "not a valid host name (letters, digits, hyphens and dots only; no trailing dot)";
 			return false;
 		}
-		if (all_numeric_labels(name)) {
+		if (looks_numeric(name)) {
 			if (out->wildcard || !is_strict_ipv4(name)) {
 				*why = "numeric host must be a dotted-quad IPv4 address without leading zeros";
 				return false;

@@ -144,7 +144,8 @@ int main(int argc, char **argv)
 				pump(10);
 		} else if (strncmp(line, "resize ", 7) == 0) {
 			struct winsize nws = {0};
-			if (sscanf(line + 7, "%hu %hu", &nws.ws_row, &nws.ws_col) != 2 || ioctl(master, TIOCSWINSZ, &nws) < 0)
+			if (sscanf(line + 7, "%hu %hu", &nws.ws_row, &nws.ws_col) != 2 ||
+			    ioctl(master, TIOCSWINSZ, &nws) < 0)
 				return finish(124);
 		}
 	}

@@ -160,8 +160,7 @@ t_root_and_dev_are_not_writable() {
 	contains "/dev/null writable" "$SB_OUT" "devnull-ok"
 }
 
-t_read_only_bind_includes_submounts() {
-	[ $IS_ROOT -eq 1 ] || skip "creating a host submount needs root; the root run covers this"
+t_root_read_only_bind_includes_submounts() {
 	local base=$WORK/robase p
 	mkdir -p "$base/sub"
 	mount -t tmpfs none "$base/sub" || skip "cannot mount a tmpfs here"
@@ -401,8 +400,7 @@ t_identity_and_capabilities() {
 	contains "no_new_privs" "$SB_OUT" "NoNewPrivs:	1"
 }
 
-t_privileged_run_switches_to_policy_user() {
-	[ $IS_ROOT -eq 1 ] || skip "user = NAME applies only when run with privilege"
+t_root_privileged_run_switches_to_policy_user() {
 	local agent=${CORDON_AGENT_USER:?} auid
 	auid=$(id -u "$agent")
 	chmod 0777 "$WORK/proj"
@@ -418,8 +416,7 @@ user = $agent
 	contains "no caps" "$SB_OUT" "CapEff:	0000000000000000"
 }
 
-t_privileged_run_with_missing_user_is_refused() {
-	[ $IS_ROOT -eq 1 ] || skip "user = NAME applies only when run with privilege"
+t_root_privileged_run_with_missing_user_is_refused() {
 	p=$(policy nouser <<<$'[sandbox]\nuser = no-such-cordon-user\n')
 	sb "$p" -- /bin/true
 	eq "exit" "$SB_RC" 125

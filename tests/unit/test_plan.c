@@ -1,0 +1,1216 @@
+/* Unit tests for plan_build (policy/plan.c) and the explain renderers
+ * (policy/explain.c), with a fake host file system in memory. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "plan.h"
+#include "policy.h"
+#include "util.h"
+
+/* ---- the fake host ---- */
+
+struct fake_entry {
+	const char *path;
+	enum path_state state;
+};
+
+/* What exists on the fake host. Tests add entries (or hide base ones by
+ * listing them as PATH_MISSING) through F.extra. */
+static const struct fake_entry base_fs[] = {
+    {"/usr", PATH_DIR},
+    {"/usr/lib", PATH_DIR},
+    {"/etc", PATH_DIR},
+    {"/etc/shadow", PATH_FILE},
+    {"/etc/cordon/pi.env", PATH_FILE},
+    {"/tmp", PATH_DIR},
+    {"/tmp/work", PATH_DIR},
+    {"/var/cache/pi", PATH_DIR},
+    {"/var/lib/pi-agent", PATH_DIR},
+    {"/srv/other", PATH_DIR},
+    {"/srv/alice/work", PATH_DIR},
+    {"/srv/agent-home", PATH_DIR},
+    {"/home/alice", PATH_DIR},
+    {"/home/alice/.config/git", PATH_DIR},
+    {"/home/alice/src", PATH_DIR},
+    {"/home/alice/src/notes.txt", PATH_FILE},
+    {"/home/alice/src/other", PATH_DIR},
+    {"/home/alice/src/proj", PATH_DIR},
+    {"/home/alice/src/proj/sub", PATH_DIR},
+    {"/home/alice/src/proj/.env", PATH_FILE},
+    {"/home/alice/src/proj/secrets", PATH_DIR},
+    {"/home/alice/src/proj/.git", PATH_DIR},
+    {"/home/alice/src/proj/.git/hooks", PATH_DIR},
+};
+
+static struct {
+	const struct fake_entry *extra; /* consulted before base_fs */
+	size_t n_extra;
+	const char *file_text; /* contents of every PATH_FILE read_file opens */
+} F;
+
+/* A string-only realpath: collapses slashes and resolves "." and "..". */
+static char *canon(const char *path)
+{
+	char *out = xmalloc(strlen(path) + 2);
+	size_t o = 0;
+	for (const char *p = path; *p;) {
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		size_t n = strcspn(p, "/");
+		if (n == 1 && p[0] == '.') {
+			/* nothing */
+		} else if (n == 2 && p[0] == '.' && p[1] == '.') {
+			while (o > 0 && out[o - 1] != '/')
+				o--;
+			if (o > 0)
+				o--;
+		} else {
+			out[o++] = '/';
+			memcpy(out + o, p, n);
+			o += n;
+		}
+		p += n;
+	}
+	if (o == 0)
+		out[o++] = '/';
+	out[o] = '\0';
+	return out;
+}
+
+static enum path_state fake_state(const char *path)
+{
+	cleanup_free char *c = canon(path);
+	for (size_t i = 0; i < F.n_extra; i++)
+		if (strcmp(F.extra[i].path, c) == 0)
+			return F.extra[i].state;
+	for (size_t i = 0; i < N_ELEMENTS(base_fs); i++)
+		if (strcmp(base_fs[i].path, c) == 0)
+			return base_fs[i].state;
+	return PATH_MISSING;
+}
+
+static char *fake_resolve(void *ctx, const char *path, char **why)
+{
+	if (fake_state(path) == PATH_MISSING) {
+		errno = ENOENT;
+		return NULL;
+	}
+	return canon(path);
+}
+
+static enum path_state fake_lstat(void *ctx, const char *path)
+{
+	return fake_state(path);
+}
+
+static char *fake_read_file(void *ctx, const char *path, size_t *len, char **why)
+{
+	if (fake_state(path) != PATH_FILE || !F.file_text) {
+		*why = xstrdup("No such file or directory");
+		return NULL;
+	}
+	*len = strlen(F.file_text);
+	return xstrdup(F.file_text);
+}
+
+static const struct plan_host host = {
+    .ctx = NULL,
+    .resolve = fake_resolve,
+    .lstat = fake_lstat,
+    .read_file = fake_read_file,
+};
+
+/* ---- the invocation ---- */
+
+static char *default_argv[] = {"make", "test", NULL};
+static char *no_argv[] = {NULL};
+static char *default_environ[] = {
+    "TERM=xterm-256color",
+    "SECRET_TOKEN=s3cret",
+    "HOME=/evil",
+    "USER=mallory",
+    "LOGNAME=mallory",
+    "LANG=C.UTF-8",
+    "LANGUAGE=en",
+    "LC_ALL=C",
+    "LC_TIME=en_GB.UTF-8",
+    "NOEQUALS",
+    NULL,
+};
+
+static struct invocation inv_default(void)
+{
+	return (struct invocation){
+	    .privileged = false,
+	    .uid = 1000,
+	    .gid = 1000,
+	    .user = "alice",
+	    .home = "/home/alice",
+	    .run_uid = 1000,
+	    .run_gid = 1000,
+	    .run_user = "alice",
+	    .run_home = "/home/alice",
+	    .cwd = "/home/alice/src/proj",
+	    .argv = default_argv,
+	    .projects = NULL,
+	    .environ = default_environ,
+	};
+}
+
+/* ---- fixture ---- */
+
+static struct policy *P;
+static struct plan *PL;
+static struct diags D;
+static char *TXT;
+
+static void teardown(void)
+{
+	plan_free(PL);
+	PL = NULL;
+	policy_free(P);
+	P = NULL;
+	diags_free(&D);
+	free(TXT);
+	TXT = NULL;
+	memset(&F, 0, sizeof(F));
+}
+
+TestSuite(mounts, .fini = teardown);
+TestSuite(roots, .fini = teardown);
+TestSuite(guards, .fini = teardown);
+TestSuite(env, .fini = teardown);
+TestSuite(argv, .fini = teardown);
+TestSuite(identity, .fini = teardown);
+TestSuite(explain, .fini = teardown);
+
+#define POLICY_FILE "/etc/cordon/policies/pi.ini"
+
+static struct plan *build_inv(const char *text, const struct invocation *inv)
+{
+	policy_free(P);
+	diags_free(&D);
+	P = policy_parse(POLICY_FILE, text, strlen(text), &D);
+	if (D.n)
+		diags_print(&D, STDERR_FILENO);
+	cr_assert_eq(D.n, 0, "the test policy itself is invalid");
+	PL = plan_build(P, inv, &host, &D);
+	return PL;
+}
+
+static struct plan *build(const char *text)
+{
+	struct invocation inv = inv_default();
+	return build_inv(text, &inv);
+}
+
+/* A plan without diagnostics (it may still carry a refusal). */
+static struct plan *build_ok_inv(const char *text, const struct invocation *inv)
+{
+	build_inv(text, inv);
+	if (D.n)
+		diags_print(&D, STDERR_FILENO);
+	cr_assert_not_null(PL, "plan_build failed with %zu diagnostics", D.n);
+	cr_assert_eq(D.n, 0);
+	return PL;
+}
+
+static struct plan *build_ok(const char *text)
+{
+	struct invocation inv = inv_default();
+	return build_ok_inv(text, &inv);
+}
+
+/* A plan that may run: no diagnostics and no refusal. */
+static struct plan *build_clean_inv(const char *text, const struct invocation *inv)
+{
+	build_ok_inv(text, inv);
+	cr_assert_null(PL->refusal, "unexpected refusal: %s", PL->refusal);
+	return PL;
+}
+
+static struct plan *build_clean(const char *text)
+{
+	struct invocation inv = inv_default();
+	return build_clean_inv(text, &inv);
+}
+
+static void expect_refusal(const char *needle)
+{
+	cr_assert_not_null(PL);
+	cr_assert_not_null(PL->refusal, "expected a refusal containing \"%s\"", needle);
+	cr_expect(strstr(PL->refusal, needle) != NULL, "refusal \"%s\" lacks \"%s\"", PL->refusal, needle);
+}
+
+static ssize_t mount_index(const char *dest)
+{
+	for (size_t i = 0; i < PL->n_mounts; i++)
+		if (strcmp(PL->mounts[i].dest, dest) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+static const struct mount_op *mount_at(const char *dest)
+{
+	ssize_t i = mount_index(dest);
+	return i < 0 ? NULL : &PL->mounts[i];
+}
+
+static const struct mount_op *need_mount(const char *dest, enum mount_kind kind)
+{
+	const struct mount_op *op = mount_at(dest);
+	cr_assert_not_null(op, "no mount at %s", dest);
+	cr_assert_eq(op->kind, kind, "mount at %s is %s, want %s", dest, mount_kind_name(op->kind),
+	             mount_kind_name(kind));
+	return op;
+}
+
+static const char *env_get(const char *name)
+{
+	size_t n = strlen(name);
+	const char *found = NULL;
+	size_t count = 0;
+	for (char **e = PL->envp; *e; e++) {
+		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=') {
+			found = *e + n + 1;
+			count++;
+		}
+	}
+	cr_assert_leq(count, 1, "%s appears %zu times in the environment", name, count);
+	return found;
+}
+
+static void env_is(const char *name, const char *want)
+{
+	const char *v = env_get(name);
+	cr_assert_not_null(v, "%s missing from the environment", name);
+	cr_expect_str_eq(v, want, "%s=%s, want %s", name, v, want);
+}
+
+static bool has_diag(int line, const char *needle)
+{
+	for (size_t i = 0; i < D.n; i++)
+		if (D.v[i].line == line && strstr(D.v[i].msg, needle))
+			return true;
+	return false;
+}
+
+#define CMD      "[sandbox]\ncommand = /bin/sh\n"
+#define PROJ     "project_root = ~/src/proj\n"
+#define FS_BASIC CMD "[filesystem]\nro = /usr\n" PROJ
+
+/* ---- mounts ---- */
+
+Test(mounts, builtin_proc_and_dev)
+{
+	build_clean(FS_BASIC);
+	need_mount("/proc", MOUNT_PROC);
+	need_mount("/dev", MOUNT_DEV);
+}
+
+Test(mounts, ro_bind)
+{
+	build_clean(FS_BASIC);
+	const struct mount_op *op = need_mount("/usr", MOUNT_BIND);
+	cr_expect_eq(op->flags, MF_RO);
+	cr_expect_str_eq(op->source, "/usr");
+	cr_expect_str_eq(op->origin, "ro");
+	cr_expect_eq(op->line, 4);
+}
+
+Test(mounts, rw_bind_is_writable)
+{
+	build_clean(FS_BASIC "rw = /var/cache/pi\n");
+	const struct mount_op *op = need_mount("/var/cache/pi", MOUNT_BIND);
+	cr_expect_eq(op->flags & MF_RO, 0);
+	cr_expect_str_eq(op->source, "/var/cache/pi");
+}
+
+Test(mounts, tmpfs_and_symlink)
+{
+	build_clean(FS_BASIC "tmpfs = /tmp\nsymlink = usr/bin:/bin\n");
+	need_mount("/tmp", MOUNT_TMPFS);
+	const struct mount_op *op = need_mount("/bin", MOUNT_SYMLINK);
+	cr_expect_str_eq(op->source, "usr/bin");
+}
+
+Test(mounts, home_is_an_empty_tmpfs_by_default)
+{
+	build_clean(FS_BASIC);
+	const struct mount_op *op = need_mount("/home/alice", MOUNT_TMPFS);
+	cr_expect(op->flags & MF_HOME);
+}
+
+Test(mounts, home_directory_is_bound_at_the_run_home)
+{
+	build_clean("[sandbox]\ncommand = x\nhome = /srv/agent-home\n[filesystem]\n" PROJ);
+	const struct mount_op *op = need_mount("/home/alice", MOUNT_BIND);
+	cr_expect(op->flags & MF_HOME);
+	cr_expect_eq(op->flags & MF_RO, 0);
+	cr_expect_str_eq(op->source, "/srv/agent-home");
+}
+
+/* Asserts that no mount is beneath one that comes after it. */
+static void expect_parents_first(void)
+{
+	for (size_t i = 0; i < PL->n_mounts; i++)
+		for (size_t j = i + 1; j < PL->n_mounts; j++)
+			cr_expect_not(path_is_beneath(PL->mounts[i].dest, PL->mounts[j].dest),
+			              "%s (#%zu) is mounted before its parent %s (#%zu)", PL->mounts[i].dest, i,
+			              PL->mounts[j].dest, j);
+}
+
+Test(mounts, tmpfs_listed_after_a_project_root_beneath_it_comes_first)
+{
+	struct invocation inv = inv_default();
+	inv.cwd = "/tmp/work";
+	build_clean_inv(CMD "[filesystem]\nproject_root = /tmp/work\ntmpfs = /tmp\n", &inv);
+	ssize_t tmp = mount_index("/tmp"), work = mount_index("/tmp/work");
+	cr_assert_geq(tmp, 0);
+	cr_assert_geq(work, 0);
+	cr_expect_lt(tmp, work);
+	expect_parents_first();
+}
+
+Test(mounts, ro_parent_listed_after_child_comes_first)
+{
+	build_clean(CMD "[filesystem]\nro = /usr/lib\nro = /usr\n" PROJ);
+	cr_expect_lt(mount_index("/usr"), mount_index("/usr/lib"));
+	expect_parents_first();
+}
+
+Test(mounts, file_order_does_not_change_the_mount_order)
+{
+	build_clean(CMD "[filesystem]\nro = /usr/lib\ntmpfs = /tmp\nro = /usr\nro = ~/.config/git\n" PROJ);
+	size_t n = PL->n_mounts;
+	char **first = xcalloc(n + 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++)
+		first[i] = xstrdup(PL->mounts[i].dest);
+	teardown();
+	build_clean(CMD "[filesystem]\n" PROJ "ro = ~/.config/git\nro = /usr\ntmpfs = /tmp\nro = /usr/lib\n");
+	cr_expect_eq(PL->n_mounts, n);
+	for (size_t i = 0; i < n && i < PL->n_mounts; i++)
+		cr_expect_str_eq(PL->mounts[i].dest, first[i], "mount #%zu", i);
+	strv_clear(first);
+	expect_parents_first();
+}
+
+Test(mounts, home_tmpfs_before_binds_beneath_it)
+{
+	build_clean(FS_BASIC "ro = ~/.config/git\n");
+	cr_expect_lt(mount_index("/home/alice"), mount_index("/home/alice/.config/git"));
+	cr_expect_lt(mount_index("/home/alice"), mount_index("/home/alice/src/proj"));
+}
+
+Test(mounts, same_path_twice_is_an_error)
+{
+	cr_expect_null(build(CMD "[filesystem]\nro = /usr\nrw = /usr\n" PROJ));
+	cr_expect(has_diag(5, "already mounted"), "no diagnostic at the second entry's line");
+}
+
+Test(mounts, same_path_after_normalization_is_an_error)
+{
+	cr_expect_null(build(CMD "[filesystem]\nro = /usr\nro_try = /usr/\n" PROJ));
+	cr_expect(has_diag(5, "already mounted"));
+}
+
+Test(mounts, tmpfs_and_bind_on_same_path_is_an_error)
+{
+	cr_expect_null(build(CMD "[filesystem]\ntmpfs = /tmp\nro = /tmp\n" PROJ));
+	cr_expect_eq(D.n, 1);
+}
+
+Test(mounts, mount_over_the_home_is_an_error)
+{
+	cr_expect_null(build(CMD "[filesystem]\ntmpfs = ~\n" PROJ));
+	cr_expect(has_diag(4, "already mounted"));
+}
+
+Test(mounts, bind_over_a_project_root_is_an_error)
+{
+	cr_expect_null(build(FS_BASIC "rw = ~/src/proj\n"));
+	cr_expect_gt(D.n, 0);
+}
+
+Test(mounts, ro_try_of_a_missing_path_is_kept_optional)
+{
+	build_clean(FS_BASIC "ro_try = /lib64\n");
+	const struct mount_op *op = need_mount("/lib64", MOUNT_BIND);
+	cr_expect_eq(op->flags, MF_RO | MF_OPTIONAL);
+	cr_expect_null(op->source);
+}
+
+Test(mounts, ro_try_of_an_existing_path_has_a_source)
+{
+	build_clean(FS_BASIC "ro_try = /etc\n");
+	const struct mount_op *op = need_mount("/etc", MOUNT_BIND);
+	cr_expect_str_eq(op->source, "/etc");
+}
+
+Test(mounts, ro_of_a_missing_path_is_refused)
+{
+	build_ok(FS_BASIC "ro = /opt/missing\n");
+	expect_refusal("/opt/missing");
+}
+
+Test(mounts, tilde_is_the_invokers_home)
+{
+	build_clean(FS_BASIC "ro = ~/.config/git\n");
+	const struct mount_op *op = need_mount("/home/alice/.config/git", MOUNT_BIND);
+	cr_expect_str_eq(op->source, "/home/alice/.config/git");
+}
+
+Test(mounts, tilde_alone_and_audit_log)
+{
+	build_clean(FS_BASIC "[audit]\nlog = ~/audit.jsonl\n");
+	cr_expect_str_eq(PL->audit_log, "/home/alice/audit.jsonl");
+}
+
+Test(mounts, dests_are_unique)
+{
+	build_clean(FS_BASIC "ro_try = /lib64\ntmpfs = /tmp\nmask = .env\nprotect = .git/hooks\n");
+	for (size_t i = 0; i < PL->n_mounts; i++)
+		for (size_t j = i + 1; j < PL->n_mounts; j++)
+			cr_expect_str_neq(PL->mounts[i].dest, PL->mounts[j].dest);
+}
+
+/* ---- project roots and cwd ---- */
+
+Test(roots, existing_root_is_mounted_read_write)
+{
+	build_clean(FS_BASIC);
+	const struct mount_op *op = need_mount("/home/alice/src/proj", MOUNT_BIND);
+	cr_expect(op->flags & MF_PROJECT);
+	cr_expect_eq(op->flags & MF_RO, 0);
+	cr_expect_str_eq(op->source, "/home/alice/src/proj");
+	cr_assert_eq(strv_len(PL->project_roots), 1);
+	cr_expect_str_eq(PL->project_roots[0], "/home/alice/src/proj");
+	cr_expect_str_eq(PL->cwd, "/home/alice/src/proj");
+}
+
+Test(roots, missing_roots_are_skipped)
+{
+	build_clean(CMD "[filesystem]\nproject_root = /srv/missing\n" PROJ "project_root = ~/missing\n");
+	cr_expect_null(mount_at("/srv/missing"));
+	cr_expect_null(mount_at("/home/alice/missing"));
+	cr_assert_eq(strv_len(PL->project_roots), 1);
+	cr_expect_str_eq(PL->project_roots[0], "/home/alice/src/proj");
+}
+
+Test(roots, root_that_is_a_file_is_refused)
+{
+	build_ok(CMD "[filesystem]\nproject_root = ~/src/notes.txt\n" PROJ);
+	expect_refusal("not a directory");
+}
+
+Test(roots, cwd_below_a_root)
+{
+	struct invocation inv = inv_default();
+	inv.cwd = "/home/alice/src/proj/sub";
+	build_clean_inv(FS_BASIC, &inv);
+	cr_expect_str_eq(PL->cwd, "/home/alice/src/proj/sub");
+}
+
+Test(roots, cwd_outside_every_root_is_refused)
+{
+	struct invocation inv = inv_default();
+	inv.cwd = "/etc";
+	build_ok_inv(FS_BASIC, &inv);
+	expect_refusal("cwd /etc is outside the allowed project roots");
+	cr_expect_str_eq(PL->cwd, "/");
+}
+
+Test(roots, cwd_in_a_sibling_sharing_a_prefix_is_refused)
+{
+	struct invocation inv = inv_default();
+	inv.cwd = "/home/alice/src/proj-old";
+	build_ok_inv(FS_BASIC, &inv);
+	expect_refusal("is outside the allowed project roots");
+}
+
+Test(roots, cwd_refused_when_no_root_exists)
+{
+	build_ok(CMD "[filesystem]\nproject_root = /srv/missing\n");
+	expect_refusal("is outside the allowed project roots");
+	cr_expect_eq(strv_len(PL->project_roots), 0);
+}
+
+Test(roots, without_project_roots_cwd_is_the_home)
+{
+	struct invocation inv = inv_default();
+	inv.cwd = "/etc";
+	build_clean_inv(CMD "[filesystem]\nro = /usr\n", &inv);
+	cr_expect_str_eq(PL->cwd, "/home/alice");
+	cr_expect_eq(strv_len(PL->project_roots), 0);
+}
+
+Test(roots, project_option_narrows_to_that_directory)
+{
+	char *projects[] = {"/home/alice/src/proj", NULL};
+	struct invocation inv = inv_default();
+	inv.projects = projects;
+	build_clean_inv(CMD "[filesystem]\nproject_root = ~/src\n", &inv);
+	cr_expect_null(mount_at("/home/alice/src"));
+	const struct mount_op *op = need_mount("/home/alice/src/proj", MOUNT_BIND);
+	cr_expect(op->flags & MF_PROJECT);
+	cr_assert_eq(strv_len(PL->project_roots), 1);
+	cr_expect_str_eq(PL->project_roots[0], "/home/alice/src/proj");
+}
+
+Test(roots, project_option_outside_the_roots_is_refused)
+{
+	char *projects[] = {"/srv/other", NULL};
+	struct invocation inv = inv_default();
+	inv.projects = projects;
+	build_ok_inv(FS_BASIC, &inv);
+	expect_refusal("--project /srv/other is outside the allowed project roots");
+	cr_expect_null(mount_at("/srv/other"));
+}
+
+Test(roots, project_option_cannot_widen_to_a_parent)
+{
+	char *projects[] = {"/home/alice/src", NULL};
+	struct invocation inv = inv_default();
+	inv.projects = projects;
+	build_ok_inv(FS_BASIC, &inv);
+	expect_refusal("outside the allowed project roots");
+	cr_expect_null(mount_at("/home/alice/src"));
+}
+
+Test(roots, project_option_that_does_not_exist_is_refused)
+{
+	char *projects[] = {"/home/alice/src/proj/nope", NULL};
+	struct invocation inv = inv_default();
+	inv.projects = projects;
+	build_ok_inv(FS_BASIC, &inv);
+	cr_expect_not_null(PL->refusal);
+	cr_expect_null(mount_at("/home/alice/src/proj/nope"));
+}
+
+Test(roots, project_option_that_is_a_file_is_refused)
+{
+	char *projects[] = {"/home/alice/src/notes.txt", NULL};
+	struct invocation inv = inv_default();
+	inv.cwd = "/home/alice/src";
+	inv.projects = projects;
+	build_ok_inv(CMD "[filesystem]\nproject_root = ~/src\n", &inv);
+	expect_refusal("not a directory");
+}
+
+Test(roots, relative_project_option_is_resolved_against_cwd)
+{
+	char *projects[] = {".", NULL};
+	struct invocation inv = inv_default();
+	inv.projects = projects;
+	build_clean_inv(CMD "[filesystem]\nproject_root = ~/src\n", &inv);
+	need_mount("/home/alice/src/proj", MOUNT_BIND);
+	cr_expect_null(mount_at("/home/alice/src"));
+}
+
+Test(roots, relative_project_option_to_a_sibling)
+{
+	char *projects[] = {"../other", NULL};
+	struct invocation inv = inv_default();
+	inv.projects = projects;
+	build_ok_inv(CMD "[filesystem]\nproject_root = ~/src\n", &inv);
+	need_mount("/home/alice/src/other", MOUNT_BIND);
+	/* cwd (proj) is not inside the narrowed set */
+	expect_refusal("cwd /home/alice/src/proj is outside");
+}
+
+Test(roots, repeated_project_option_mounts_once)
+{
+	char *projects[] = {"/home/alice/src/proj", ".", NULL};
+	struct invocation inv = inv_default();
+	inv.projects = projects;
+	build_clean_inv(CMD "[filesystem]\nproject_root = ~/src\n", &inv);
+	cr_expect_eq(strv_len(PL->project_roots), 1);
+}
+
+Test(roots, user_section_replaces_the_filesystem_list)
+{
+	struct invocation inv = inv_default();
+	inv.cwd = "/srv/alice/work";
+	build_clean_inv(CMD "[filesystem]\n" PROJ "[user:alice]\nproject_root = /srv/alice/work\n", &inv);
+	need_mount("/srv/alice/work", MOUNT_BIND);
+	cr_expect_null(mount_at("/home/alice/src/proj"));
+	cr_assert_eq(strv_len(PL->project_roots), 1);
+	cr_expect_str_eq(PL->project_roots[0], "/srv/alice/work");
+}
+
+Test(roots, user_section_makes_the_filesystem_roots_outside)
+{
+	build_ok(CMD "[filesystem]\n" PROJ "[user:alice]\nproject_root = /srv/alice/work\n");
+	expect_refusal("cwd /home/alice/src/proj is outside the allowed project roots");
+}
+
+Test(roots, other_users_keep_the_filesystem_list)
+{
+	struct invocation inv = inv_default();
+	inv.user = "bob";
+	inv.home = "/home/bob";
+	inv.run_user = "bob";
+	inv.run_home = "/home/bob";
+	inv.cwd = "/srv/other";
+	build_clean_inv(CMD "[filesystem]\nproject_root = /srv/other\n[user:alice]\nproject_root = /srv/alice/work\n",
+	                &inv);
+	need_mount("/srv/other", MOUNT_BIND);
+	cr_expect_null(mount_at("/srv/alice/work"));
+}
+
+/* ---- mask and protect ---- */
+
+#define ROOT "/home/alice/src/proj"
+
+Test(guards, protect_pins_the_parent_and_protects_the_path)
+{
+	build_clean(FS_BASIC "protect = .git/hooks\n");
+	const struct mount_op *pin = need_mount(ROOT "/.git", MOUNT_PIN);
+	cr_expect(pin->flags & MF_DIR);
+	cr_expect_str_eq(pin->source, ROOT "/.git");
+	const struct mount_op *op = need_mount(ROOT "/.git/hooks", MOUNT_PROTECT);
+	cr_expect_eq(op->flags, MF_DIR);
+	cr_expect_str_eq(op->source, ROOT "/.git/hooks");
+	cr_expect_eq(op->line, 6);
+	cr_expect_lt(mount_index(ROOT), mount_index(ROOT "/.git"));
+	cr_expect_lt(mount_index(ROOT "/.git"), mount_index(ROOT "/.git/hooks"));
+}
+
+Test(guards, protect_of_an_existing_file)
+{
+	build_clean(FS_BASIC "protect = .env\n");
+	const struct mount_op *op = need_mount(ROOT "/.env", MOUNT_PROTECT);
+	cr_expect_eq(op->flags, 0);
+}
+
+Test(guards, protect_of_a_missing_path_creates_a_placeholder)
+{
+	build_clean(FS_BASIC "protect = .git/info\n");
+	need_mount(ROOT "/.git", MOUNT_PIN);
+	const struct mount_op *op = need_mount(ROOT "/.git/info", MOUNT_PROTECT);
+	cr_expect_eq(op->flags, MF_CREATE);
+}
+
+Test(guards, protect_with_trailing_slash_creates_a_directory)
+{
+	build_clean(FS_BASIC "protect = .git/info/\n");
+	const struct mount_op *op = need_mount(ROOT "/.git/info", MOUNT_PROTECT);
+	cr_expect_eq(op->flags, MF_CREATE | MF_DIR);
+}
+
+Test(guards, protect_with_missing_intermediate_creates_a_directory_there)
+{
+	build_clean(FS_BASIC "protect = .config/hooks\n");
+	const struct mount_op *op = need_mount(ROOT "/.config", MOUNT_PROTECT);
+	cr_expect_eq(op->flags, MF_CREATE | MF_DIR);
+	cr_expect_null(mount_at(ROOT "/.config/hooks"));
+}
+
+Test(guards, protect_applies_to_every_root)
+{
+	build_clean(CMD "[filesystem]\n" PROJ "project_root = /srv/other\nprotect = .git\n");
+	cr_expect_eq(need_mount(ROOT "/.git", MOUNT_PROTECT)->flags, MF_DIR);
+	cr_expect_eq(need_mount("/srv/other/.git", MOUNT_PROTECT)->flags, MF_CREATE);
+}
+
+Test(guards, symlink_component_in_protect_is_refused)
+{
+	static const struct fake_entry extra[] = {{ROOT "/link", PATH_SYMLINK}};
+	F.extra = extra;
+	F.n_extra = N_ELEMENTS(extra);
+	build_ok(FS_BASIC "protect = link/hooks\n");
+	expect_refusal("is a symlink");
+	cr_expect(strstr(PL->refusal, ROOT "/link") != NULL, "refusal names the symlink: %s", PL->refusal);
+}
+
+Test(guards, symlink_at_the_end_of_a_mask_is_refused)
+{
+	static const struct fake_entry extra[] = {{ROOT "/.env", PATH_SYMLINK}};
+	F.extra = extra;
+	F.n_extra = N_ELEMENTS(extra);
+	build_ok(FS_BASIC "mask = .env\n");
+	expect_refusal("is a symlink");
+}
+
+Test(guards, mask_of_an_existing_directory)
+{
+	build_clean(FS_BASIC "mask = secrets\n");
+	const struct mount_op *op = need_mount(ROOT "/secrets", MOUNT_MASK);
+	cr_expect_eq(op->flags, MF_DIR);
+}
+
+Test(guards, mask_of_an_existing_file)
+{
+	build_clean(FS_BASIC "mask = .env\n");
+	const struct mount_op *op = need_mount(ROOT "/.env", MOUNT_MASK);
+	cr_expect_eq(op->flags, 0);
+}
+
+Test(guards, mask_of_a_missing_file_creates_a_placeholder)
+{
+	build_clean(FS_BASIC "mask = .npmrc\n");
+	const struct mount_op *op = need_mount(ROOT "/.npmrc", MOUNT_MASK);
+	cr_expect_eq(op->flags, MF_CREATE);
+}
+
+Test(guards, absolute_mask_outside_the_roots_is_optional)
+{
+	build_clean(FS_BASIC "mask = /etc/shadow\n");
+	const struct mount_op *op = need_mount("/etc/shadow", MOUNT_MASK);
+	cr_expect_eq(op->flags, MF_OPTIONAL);
+	cr_expect_null(op->source);
+}
+
+Test(guards, home_relative_mask_outside_the_roots_is_optional)
+{
+	build_clean(FS_BASIC "mask = ~/.ssh\n");
+	const struct mount_op *op = need_mount("/home/alice/.ssh", MOUNT_MASK);
+	cr_expect_eq(op->flags, MF_OPTIONAL);
+}
+
+Test(guards, absolute_mask_inside_a_root_is_guarded_like_a_relative_one)
+{
+	build_clean(FS_BASIC "mask = ~/src/proj/.env\n");
+	const struct mount_op *op = need_mount(ROOT "/.env", MOUNT_MASK);
+	cr_expect_eq(op->flags & MF_OPTIONAL, 0);
+}
+
+Test(guards, mask_hides_guards_beneath_it)
+{
+	build_clean(FS_BASIC "protect = .git/hooks\nmask = .git\n");
+	need_mount(ROOT "/.git", MOUNT_MASK);
+	cr_expect_null(mount_at(ROOT "/.git/hooks"));
+}
+
+Test(guards, protect_covers_guards_beneath_it)
+{
+	build_clean(FS_BASIC "protect = .git/hooks\nprotect = .git\n");
+	need_mount(ROOT "/.git", MOUNT_PROTECT);
+	cr_expect_null(mount_at(ROOT "/.git/hooks"));
+}
+
+Test(guards, mask_and_protect_of_the_same_path_is_a_mask)
+{
+	build_clean(FS_BASIC "protect = .env\nmask = .env\n");
+	need_mount(ROOT "/.env", MOUNT_MASK);
+}
+
+/* ---- environment ---- */
+
+Test(env, only_kept_variables_pass)
+{
+	build_clean(FS_BASIC "[env]\nkeep = LANG\n");
+	env_is("LANG", "C.UTF-8");
+	cr_expect_null(env_get("SECRET_TOKEN"));
+	cr_expect_null(env_get("LANGUAGE"));
+	cr_expect_null(env_get("LC_ALL"));
+	cr_expect_null(env_get("NOEQUALS"));
+}
+
+Test(env, nothing_kept_by_default)
+{
+	build_clean(FS_BASIC);
+	cr_expect_null(env_get("LANG"));
+	cr_expect_null(env_get("SECRET_TOKEN"));
+	/* HOME USER LOGNAME PATH TERM */
+	cr_expect_eq(strv_len(PL->envp), 5);
+}
+
+Test(env, keep_prefix_glob)
+{
+	build_clean(FS_BASIC "[env]\nkeep = LC_*\n");
+	env_is("LC_ALL", "C");
+	env_is("LC_TIME", "en_GB.UTF-8");
+	cr_expect_null(env_get("LANG"));
+}
+
+Test(env, file_lines)
+{
+	F.file_text = "# a comment\n"
+	              "\n"
+	              "FOO=bar\n"
+	              "   BAZ=qux  \r\n"
+	              "EMPTY=\n"
+	              "WITH_EQ=a=b";
+	build_clean(FS_BASIC "[env]\nfile = /etc/cordon/pi.env\n");
+	env_is("FOO", "bar");
+	env_is("BAZ", "qux");
+	env_is("EMPTY", "");
+	env_is("WITH_EQ", "a=b");
+}
+
+Test(env, file_overrides_kept_variable)
+{
+	F.file_text = "LANG=fr_FR.UTF-8\n";
+	build_clean(FS_BASIC "[env]\nkeep = LANG\nfile = /etc/cordon/pi.env\n");
+	env_is("LANG", "fr_FR.UTF-8");
+}
+
+Test(env, set_overrides_file)
+{
+	F.file_text = "FOO=from-file\nBAR=file\n";
+	build_clean(FS_BASIC "[env]\nset = FOO=from-set\nfile = /etc/cordon/pi.env\n");
+	env_is("FOO", "from-set");
+	env_is("BAR", "file");
+}
+
+Test(env, set_overrides_kept_variable)
+{
+	build_clean(FS_BASIC "[env]\nkeep = LANG\nset = LANG=C\n");
+	env_is("LANG", "C");
+}
+
+Test(env, bad_env_file_line_is_refused)
+{
+	F.file_text = "FOO=bar\nexport BAZ=1\n";
+	build_ok(FS_BASIC "[env]\nfile = /etc/cordon/pi.env\n");
+	expect_refusal("/etc/cordon/pi.env:2");
+}
+
+Test(env, unreadable_env_file_stops_the_run)
+{
+	build(FS_BASIC "[env]\nfile = /etc/cordon/missing.env\n");
+	cr_expect(PL == NULL || PL->refusal != NULL, "a plan that can run without its env file");
+}
+
+/* plan.h: "Policy errors that depend on the invocation (duplicate mount
+ * targets, an unreadable env file) go to d". */
+Test(env, identity_comes_from_the_run_account)
+{
+	build_clean(FS_BASIC "[env]\nkeep = HOME\nkeep = USER\nkeep = LOGNAME\nset = HOME=/set\n");
+	env_is("HOME", "/home/alice");
+	env_is("USER", "alice");
+	env_is("LOGNAME", "alice");
+}
+
+Test(env, identity_from_the_file_is_overridden)
+{
+	F.file_text = "USER=root\nHOME=/root\n";
+	build_clean(FS_BASIC "[env]\nfile = /etc/cordon/pi.env\n");
+	env_is("HOME", "/home/alice");
+	env_is("USER", "alice");
+}
+
+Test(env, path_has_a_default)
+{
+	build_clean(FS_BASIC);
+	env_is("PATH", "/usr/local/bin:/usr/bin:/bin");
+}
+
+Test(env, path_from_the_policy_wins_over_the_default)
+{
+	build_clean(FS_BASIC "[env]\nset = PATH=/opt/bin:/usr/bin\n");
+	env_is("PATH", "/opt/bin:/usr/bin");
+}
+
+Test(env, kept_path_wins_over_the_default)
+{
+	static char *environ_[] = {"PATH=/custom/bin", NULL};
+	struct invocation inv = inv_default();
+	inv.environ = environ_;
+	build_clean_inv(FS_BASIC "[env]\nkeep = PATH\n", &inv);
+	env_is("PATH", "/custom/bin");
+}
+
+Test(env, safe_term_is_passed_through_without_keep)
+{
+	build_clean(FS_BASIC);
+	env_is("TERM", "xterm-256color");
+}
+
+Test(env, unsafe_term_becomes_dumb)
+{
+	static char *environ_[] = {"TERM=../../tmp/evil", NULL};
+	struct invocation inv = inv_default();
+	inv.environ = environ_;
+	build_clean_inv(FS_BASIC, &inv);
+	env_is("TERM", "dumb");
+}
+
+Test(env, term_with_a_space_or_leading_dot_becomes_dumb)
+{
+	static char *environ_[] = {"TERM=.hidden", NULL};
+	struct invocation inv = inv_default();
+	inv.environ = environ_;
+	build_clean_inv(FS_BASIC, &inv);
+	env_is("TERM", "dumb");
+	teardown();
+	static char *environ2[] = {"TERM=xterm 256", NULL};
+	inv.environ = environ2;
+	build_clean_inv(FS_BASIC, &inv);
+	env_is("TERM", "dumb");
+}
+
+Test(env, empty_or_missing_term_becomes_dumb)
+{
+	static char *environ_[] = {"TERM=", NULL};
+	struct invocation inv = inv_default();
+	inv.environ = environ_;
+	build_clean_inv(FS_BASIC, &inv);
+	env_is("TERM", "dumb");
+	teardown();
+	inv.environ = NULL;
+	build_clean_inv(FS_BASIC, &inv);
+	env_is("TERM", "dumb");
+}
+
+/* The contract's own example policy has "keep = TERM"; a kept TERM must
+ * not skip the check that a TERM taken from the invoker gets. */
+Test(env, kept_unsafe_term_becomes_dumb)
+{
+	static char *environ_[] = {"TERM=../../tmp/evil", NULL};
+	struct invocation inv = inv_default();
+	inv.environ = environ_;
+	build_clean_inv(FS_BASIC "[env]\nkeep = TERM\n", &inv);
+	env_is("TERM", "dumb");
+}
+
+/* ---- argv ---- */
+
+Test(argv, command_line_wins_over_the_policy)
+{
+	build_clean(FS_BASIC);
+	cr_assert_eq(strv_len(PL->argv), 2);
+	cr_expect_str_eq(PL->argv[0], "make");
+	cr_expect_str_eq(PL->argv[1], "test");
+}
+
+Test(argv, policy_command_is_split_on_whitespace)
+{
+	struct invocation inv = inv_default();
+	inv.argv = no_argv;
+	build_clean_inv("[sandbox]\ncommand = /usr/bin/pi-real  --model\tbig  x\n[filesystem]\n" PROJ, &inv);
+	cr_assert_eq(strv_len(PL->argv), 4);
+	cr_expect_str_eq(PL->argv[0], "/usr/bin/pi-real");
+	cr_expect_str_eq(PL->argv[1], "--model");
+	cr_expect_str_eq(PL->argv[2], "big");
+	cr_expect_str_eq(PL->argv[3], "x");
+}
+
+Test(argv, null_argv_uses_the_policy_command)
+{
+	struct invocation inv = inv_default();
+	inv.argv = NULL;
+	build_clean_inv(FS_BASIC, &inv);
+	cr_assert_eq(strv_len(PL->argv), 1);
+	cr_expect_str_eq(PL->argv[0], "/bin/sh");
+}
+
+Test(argv, no_command_at_all_is_refused)
+{
+	struct invocation inv = inv_default();
+	inv.argv = no_argv;
+	build_ok_inv("[filesystem]\n" PROJ, &inv);
+	expect_refusal("no command");
+	cr_assert_not_null(PL->argv);
+	cr_expect_null(PL->argv[0]);
+}
+
+/* ---- identity, namespaces, copied settings ---- */
+
+#define NS_ALWAYS (CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP)
+
+Test(identity, unprivileged_uses_a_user_namespace)
+{
+	build_clean(FS_BASIC);
+	cr_expect_eq(PL->clone_flags, NS_ALWAYS | CLONE_NEWUSER | CLONE_NEWNET);
+	cr_expect_not(PL->privileged);
+}
+
+Test(identity, privileged_has_no_user_namespace)
+{
+	struct invocation inv = inv_default();
+	inv.privileged = true;
+	build_clean_inv(FS_BASIC, &inv);
+	cr_expect_eq(PL->clone_flags, NS_ALWAYS | CLONE_NEWNET);
+	cr_expect(PL->privileged);
+}
+
+Test(identity, host_network_has_no_net_namespace)
+{
+	build_clean(FS_BASIC "[network]\nmode = host\n");
+	cr_expect_eq(PL->clone_flags & CLONE_NEWNET, 0);
+	cr_expect_eq(PL->net_mode, NET_HOST);
+}
+
+Test(identity, proxy_network_has_a_net_namespace)
+{
+	build_clean(FS_BASIC "[network]\nmode = proxy\nallow = github.com:443\n");
+	cr_expect(PL->clone_flags & CLONE_NEWNET);
+	cr_expect_eq(PL->net_mode, NET_PROXY);
+}
+
+Test(identity, unprivileged_runs_as_the_invoker)
+{
+	build_clean("[sandbox]\ncommand = x\nuser = pi-agent\n[filesystem]\n" PROJ);
+	cr_expect_str_eq(PL->run_user, "alice");
+	cr_expect_eq(PL->run_uid, 1000);
+	cr_expect_str_eq(PL->run_home, "/home/alice");
+}
+
+static struct invocation inv_runner(void)
+{
+	struct invocation inv = inv_default();
+	inv.privileged = true;
+	inv.run_uid = 990;
+	inv.run_gid = 980;
+	inv.run_user = "pi-agent";
+	inv.run_home = "/var/lib/pi-agent";
+	return inv;
+}
+
+#define RUNNER "[sandbox]\ncommand = x\nuser = pi-agent\n[filesystem]\n" PROJ
+
+Test(identity, privileged_runs_as_the_policy_user)
+{
+	struct invocation inv = inv_runner();
+	build_clean_inv(RUNNER, &inv);
+	cr_expect_eq(PL->run_uid, 990);
+	cr_expect_eq(PL->run_gid, 980);
+	cr_expect_str_eq(PL->run_user, "pi-agent");
+	cr_expect_str_eq(PL->run_home, "/var/lib/pi-agent");
+	cr_expect_eq(PL->invoker_uid, 1000);
+	cr_expect_str_eq(PL->invoker_name, "alice");
+	cr_expect_str_eq(PL->invoker_home, "/home/alice");
+}
+
+Test(identity, privileged_home_and_env_follow_the_run_account)
+{
+	struct invocation inv = inv_runner();
+	build_clean_inv(RUNNER, &inv);
+	cr_expect(need_mount("/var/lib/pi-agent", MOUNT_TMPFS)->flags & MF_HOME);
+	cr_expect_null(mount_at("/home/alice"));
+	env_is("HOME", "/var/lib/pi-agent");
+	env_is("USER", "pi-agent");
+	env_is("LOGNAME", "pi-agent");
+	/* ~ is still the invoker's home */
+	need_mount("/home/alice/src/proj", MOUNT_BIND);
+}
+
+Test(identity, privileged_with_unknown_account_is_refused)
+{
+	struct invocation inv = inv_runner();
+	inv.run_user = NULL;
+	inv.run_home = NULL;
+	build_ok_inv(RUNNER, &inv);
+	expect_refusal("no such account");
+}
+
+Test(identity, root_home_is_refused)
+{
+	/* unprivileged, the command runs as the invoker: their home counts */
+	struct invocation inv = inv_default();
+	inv.home = "/";
+	inv.run_home = "/";
+	build_ok_inv(FS_BASIC, &inv);
+	expect_refusal("home directory");
+	cr_expect_null(mount_at("/"));
+}
+
+Test(identity, settings_are_copied)
+{
+	build_clean(FS_BASIC "[limits]\ntimeout = 90s\nmemory = 1G\npids = 64\nnofile = 1024\n"
+	                     "[landlock]\nmode = best-effort\n[sandbox]\ndie_with_parent = false\nhostname = box\n");
+	cr_expect_eq(PL->timeout_ms, 90000);
+	cr_expect_eq(PL->memory_bytes, 1ULL << 30);
+	cr_expect_eq(PL->pids, 64);
+	cr_expect_eq(PL->nofile, 1024);
+	cr_expect_eq(PL->landlock, LANDLOCK_BEST_EFFORT);
+	cr_expect_not(PL->die_with_parent);
+	cr_expect_str_eq(PL->hostname, "box");
+}
+
+Test(identity, defaults)
+{
+	build_clean(FS_BASIC);
+	cr_expect_str_eq(PL->hostname, "cordon");
+	cr_expect_str_eq(PL->seccomp_profile, "default");
+	cr_expect_eq(PL->landlock, LANDLOCK_REQUIRE);
+	cr_expect(PL->die_with_parent);
+	cr_expect_null(PL->audit_log);
+	cr_expect_str_eq(PL->policy_name, "pi");
+	cr_expect_str_eq(PL->policy_file, POLICY_FILE);
+	cr_expect_eq(PL->policy, P);
+}
+
+Test(identity, policy_name_from_the_name_key)
+{
+	build_clean("[sandbox]\nname = agent\ncommand = x\n[filesystem]\n" PROJ);
+	cr_expect_str_eq(PL->policy_name, "agent");
+}
+
+/* ---- explain ---- */
+
+static const char *EXPLAIN_POLICY = FS_BASIC "tmpfs = /tmp\nro_try = /lib64\nmask = .env\nprotect = .git/hooks\n"
+                                             "[network]\nmode = proxy\nallow = *.github.com:443\n"
+                                             "allow = [2001:db8::1]\ndeny = gist.github.com\n";
+
+Test(explain, text_lists_every_mount)
+{
+	build_clean(EXPLAIN_POLICY);
+	TXT = plan_explain_text(PL);
+	cr_assert_not_null(TXT);
+	for (size_t i = 0; i < PL->n_mounts; i++)
+		cr_expect(strstr(TXT, PL->mounts[i].dest) != NULL, "%s missing from explain", PL->mounts[i].dest);
+	cr_expect(strstr(TXT, "*.github.com:443") != NULL);
+	cr_expect(strstr(TXT, "[2001:db8::1]") != NULL);
+	cr_expect(strstr(TXT, "REFUSED") == NULL);
+}
+
+Test(explain, text_shows_the_refusal)
+{
+	struct invocation inv = inv_default();
+	inv.cwd = "/etc";
+	build_ok_inv(EXPLAIN_POLICY, &inv);
+	TXT = plan_explain_text(PL);
+	cr_assert_not_null(TXT);
+	cr_expect(strstr(TXT, "REFUSED") != NULL);
+	cr_expect(strstr(TXT, "cwd /etc is outside the allowed project roots") != NULL);
+}
+
+Test(explain, json_is_one_object)
+{
+	build_clean(EXPLAIN_POLICY);
+	TXT = plan_explain_json(PL);
+	cr_assert_not_null(TXT);
+	size_t n = strlen(TXT);
+	cr_assert_gt(n, 3);
+	cr_expect_eq(TXT[0], '{');
+	cr_expect_str_eq(TXT + n - 2, "}\n");
+	for (size_t i = 0; i < PL->n_mounts; i++) {
+		char want[512];
+		snprintf(want, sizeof(want), "\"dest\":\"%s\"", PL->mounts[i].dest);
+		cr_expect(strstr(TXT, want) != NULL, "%s missing from JSON", want);
+	}
+	cr_expect(strstr(TXT, "\"refusal\":null") != NULL);
+	cr_expect(strstr(TXT, "\"project_roots\":[\"" ROOT "\"]") != NULL);
+}
+
+Test(explain, json_escapes_strings)
+{
+	static char *argv_[] = {"printf", "a\"b\\c\n", NULL};
+	struct invocation inv = inv_default();
+	inv.argv = argv_;
+	build_clean_inv(FS_BASIC, &inv);
+	TXT = plan_explain_json(PL);
+	cr_assert_not_null(TXT);
+	cr_expect(strstr(TXT, "\"command\":[\"printf\",\"a\\\"b\\\\c\\n\"]") != NULL, "%s", TXT);
+}
+
+Test(explain, json_shows_the_refusal)
+{
+	struct invocation inv = inv_default();
+	inv.argv = no_argv;
+	build_ok_inv("[filesystem]\n" PROJ, &inv);
+	TXT = plan_explain_json(PL);
+	cr_assert_not_null(TXT);
+	cr_expect(strstr(TXT, "\"refusal\":\"no command") != NULL);
+	cr_expect_str_eq(TXT + strlen(TXT) - 2, "}\n");
+}
