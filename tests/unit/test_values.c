@@ -820,15 +820,6 @@ Test(path_is_beneath, parent_is_not_beneath_child)
 	cr_assert_not(path_is_beneath("/", "/a"));
 }
 
-/* ---- path_depth and names ---- */
-
-Test(path_depth, counts_components)
-{
-	cr_assert_eq(path_depth("/"), 0);
-	cr_assert_eq(path_depth("/a"), 1);
-	cr_assert_eq(path_depth("//a///b/"), 2);
-}
-
 Test(names, net_and_landlock_modes)
 {
 	cr_assert_str_eq(net_mode_name(NET_NONE), "none");
