@@ -93,6 +93,11 @@ void audit_sandbox_start(struct audit *a)
 	buf_json_str(&b, net_mode_name(pl->net_mode));
 	buf_puts(&b, ",\"policy_file\":");
 	buf_json_str(&b, pl->policy_file);
+	buf_puts(&b, ",\"seccomp\":");
+	buf_json_str(&b, pl->seccomp ? pl->seccomp_profile : "none");
+	bool ll = pl->landlock != LANDLOCK_OFF && pl->kernel_landlock_abi > 0;
+	buf_printf(&b, ",\"landlock\":{\"mode\":\"%s\",\"abi\":%d,\"applied\":%s}", landlock_mode_name(pl->landlock),
+	           ll ? pl->kernel_landlock_abi : 0, ll ? "true" : "false");
 	finish(&b, a);
 }
 

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/securebits.h>
 #include <sys/syscall.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -34,6 +35,14 @@ void drop_privileges(const struct plan *pl)
 	/* libcap-ng caches the pid it applies to and resets it in a
 	 * pthread_atfork() handler; clone3 and vfork skip those handlers. */
 	capng_setpid((int)syscall(SYS_gettid));
+	/* Locked securebits: uid 0 gets no capabilities from exec, a uid
+	 * change never keeps or re-grants them, and the ambient set cannot be
+	 * raised again. Needs CAP_SETPCAP, so it comes first. */
+	if (prctl(PR_SET_SECUREBITS,
+	          SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP | SECBIT_NO_SETUID_FIXUP_LOCKED |
+	              SECBIT_KEEP_CAPS_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED,
+	          0, 0, 0) < 0)
+		die_with_error("lock securebits");
 	capng_clear(CAPNG_SELECT_ALL);
 	if (capng_apply(CAPNG_SELECT_BOUNDS) < 0)
 		die("drop capabilities: clearing the bounding set failed");

@@ -5,6 +5,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "plan.h"
@@ -72,10 +73,34 @@ void mounts_apply(const struct plan *pl);
 void drop_privileges(const struct plan *pl);
 void set_no_new_privs(void);
 
+/* seccomp.c: the plan's profile, compiled by libseccomp in the launcher
+ * while pid 1 builds the root (prepare before clone, export after it),
+ * received by pid 1, loaded by the command as its last step before exec.
+ * validate reports what libseccomp would refuse, as FILE:LINE. */
+#define SECCOMP_MAX_LAYERS 4
+struct sock_filter;
+struct seccomp_job {
+	struct sock_filter *prog[SECCOMP_MAX_LAYERS];
+	uint32_t len[SECCOMP_MAX_LAYERS]; /* bytes */
+	size_t n;
+	int memfd, sizes_r, sizes_w;
+};
+void seccomp_prepare(const struct sc_profile *p, struct seccomp_job *job);
+bool seccomp_export(const struct sc_profile *p, struct seccomp_job *job);
+void seccomp_receive(struct seccomp_job *job);
+void seccomp_load_programs(const struct seccomp_job *job);
+void seccomp_validate(const struct sc_profile *p, struct diags *d);
+
+/* landlock.c: the kernel's Landlock ABI (negative errno if none), and the
+ * plan's ruleset applied to the calling process. */
+int landlock_abi(void);
+void landlock_apply(const struct plan *pl);
+
 /* init.c: pid 1 of the sandbox. */
 extern mode_t command_umask; /* the invoker's, restored for the command */
 __attribute__((noreturn)) void init_main(const struct plan *pl, pid_t child, const sigset_t *saved_mask);
-__attribute__((noreturn)) void exec_command(const struct plan *pl, const sigset_t *saved_mask);
+__attribute__((noreturn)) void exec_command(const struct plan *pl, const sigset_t *saved_mask,
+                                            const struct seccomp_job *filters);
 
 /* audit.c */
 struct audit {

@@ -85,12 +85,6 @@ static void check_userns(struct report *r)
 	    max == 0 ? " (set user.max_user_namespaces > 0)" : "");
 }
 
-static int landlock_abi(void)
-{
-	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
-	return abi < 0 ? -errno : (int)abi;
-}
-
 static void check_landlock(struct report *r)
 {
 	int abi = landlock_abi();

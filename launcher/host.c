@@ -2,6 +2,7 @@
  * invocation (who, where, what) that go into a plan. */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <linux/openat2.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -176,11 +177,52 @@ static char *host_read_file(void *ctx, const char *path, size_t *len, char **why
 	return buf;
 }
 
+/* Guarded trees are small (.git/hooks, .vscode); past this many entries
+ * cordon refuses rather than walk a large tree on every launch. */
+#define MAX_GUARD_ENTRIES 10000
+
+static struct {
+	size_t entries;
+	char *found;
+} walk;
+
+static int walk_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)ftw;
+	if (++walk.entries > MAX_GUARD_ENTRIES)
+		return 2;
+	if (type == FTW_F && S_ISREG(st->st_mode) && st->st_nlink > 1) {
+		walk.found = xasprintf("%s has %lu hard links", path, (unsigned long)st->st_nlink);
+		return 1;
+	}
+	return 0;
+}
+
+static char *host_find_hard_link(void *ctx, const char *path)
+{
+	(void)ctx;
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return NULL;
+	if (S_ISREG(st.st_mode))
+		return st.st_nlink > 1 ? xasprintf("%s has %lu hard links", path, (unsigned long)st.st_nlink) : NULL;
+	if (!S_ISDIR(st.st_mode))
+		return NULL;
+	walk.entries = 0;
+	walk.found = NULL;
+	int r = nftw(path, walk_entry, 16, FTW_PHYS | FTW_MOUNT);
+	if (r == 2)
+		return xasprintf("%s has more than %d entries to check for hard links; guard a narrower path", path,
+		                 MAX_GUARD_ENTRIES);
+	return walk.found;
+}
+
 const struct plan_host host_ops = {
     .ctx = NULL,
     .resolve = host_resolve,
     .lstat = host_lstat,
     .read_file = host_read_file,
+    .find_hard_link = host_find_hard_link,
 };
 
 bool running_under_sudo(void)

@@ -125,7 +125,7 @@ static void set_limits(const struct plan *pl)
 	}
 }
 
-void exec_command(const struct plan *pl, const sigset_t *saved_mask)
+void exec_command(const struct plan *pl, const sigset_t *saved_mask, const struct seccomp_job *filters)
 {
 	set_limits(pl);
 	drop_privileges(pl);
@@ -143,6 +143,10 @@ void exec_command(const struct plan *pl, const sigset_t *saved_mask)
 	}
 	umask(command_umask);
 	environ = pl->envp;
+	/* Landlock, then seccomp: the filter is the very last thing set, so
+	 * no profile can keep the steps before it from running. */
+	landlock_apply(pl);
+	seccomp_load_programs(filters);
 	if (sigprocmask(SIG_SETMASK, saved_mask, NULL) < 0)
 		die_with_error("restore signal mask");
 	execvp(pl->argv[0], pl->argv);

@@ -49,6 +49,18 @@ int cmd_check(int argc, char **argv)
 	struct plan *pl = load_plan(argv[1], no_cmd, NULL, &p, &inv, STDOUT_FILENO);
 	if (!pl)
 		return EXIT_INVALID;
+	/* Also compile the filter (without loading it): libseccomp refuses some
+	 * rule combinations that parse fine. */
+	struct diags d = {0};
+	seccomp_validate(pl->seccomp, &d);
+	if (d.n) {
+		diags_print(&d, STDOUT_FILENO);
+		diags_free(&d);
+		plan_free(pl);
+		invocation_release(&inv);
+		policy_free(p);
+		return EXIT_INVALID;
+	}
 	printf("%s: ok\n", pl->policy_file);
 	plan_free(pl);
 	invocation_release(&inv);
@@ -72,6 +84,7 @@ int cmd_explain(int argc, char **argv)
 		strv_free(&o.projects);
 		return EXIT_INVALID;
 	}
+	pl->kernel_landlock_abi = landlock_abi();
 	cleanup_free char *out = o.json ? plan_explain_json(pl) : plan_explain_text(pl);
 	fputs(out, stdout);
 	plan_free(pl);

@@ -42,7 +42,8 @@ static long long now_ms(void)
 }
 
 /* Runs in the new namespaces as pid 1; never returns. */
-static void sandbox_child(const struct plan *pl, struct sandbox_fds *f, const sigset_t *saved_mask)
+static void sandbox_child(const struct plan *pl, struct sandbox_fds *f, const sigset_t *saved_mask,
+                          struct seccomp_job *filters)
 {
 	die_status_fd = f->status_w;
 	close(f->status_r);
@@ -69,6 +70,7 @@ static void sandbox_child(const struct plan *pl, struct sandbox_fds *f, const si
 	mounts_apply(pl);
 	if (chdir(pl->cwd) < 0)
 		die_with_error("chdir %s", pl->cwd);
+	seccomp_receive(filters);
 
 	/* vfork: the child only drops privileges and execs, and pid 1 has
 	 * nothing to do until it has; sharing memory for that moment saves
@@ -77,7 +79,8 @@ static void sandbox_child(const struct plan *pl, struct sandbox_fds *f, const si
 	if (child < 0)
 		die_with_error("fork the command");
 	if (child == 0)
-		exec_command(pl, saved_mask); // NOLINT(clang-analyzer-unix.Vfork): it only drops privileges and execs
+		exec_command(pl, saved_mask,
+		             filters); // NOLINT(clang-analyzer-unix.Vfork): it only drops privileges and execs
 	init_main(pl, child, saved_mask);
 }
 
@@ -155,10 +158,18 @@ static char *read_status(int fd)
 	return b.p;
 }
 
-static int run_plan(const struct plan *pl)
+static int run_plan(struct plan *pl)
 {
 	if (pl->memory_bytes || pl->pids)
 		die("limits: memory and pids limits are not available in this version; remove them from the policy");
+
+	/* Fail before anything is built if Landlock is required and missing;
+	 * the command's process checks again when it applies the rules. */
+	pl->kernel_landlock_abi = landlock_abi();
+	if (pl->landlock == LANDLOCK_REQUIRE && pl->kernel_landlock_abi < (int)pl->landlock_min_abi)
+		die("landlock: required (ABI %u) but this kernel offers %s; set [landlock] mode = best-effort to run "
+		    "without it",
+		    pl->landlock_min_abi, pl->kernel_landlock_abi > 0 ? "less" : "none");
 
 	struct audit audit;
 	audit_open(&audit, pl);
@@ -179,6 +190,9 @@ static int run_plan(const struct plan *pl)
 		die_with_error("pipe");
 	struct sandbox_fds f = {.status_r = sp[0], .status_w = sp[1], .alive_r = ap[0], .alive_w = ap[1]};
 
+	struct seccomp_job filters;
+	seccomp_prepare(pl->seccomp, &filters);
+
 	struct placeholders ph;
 	placeholders_create(pl, &ph);
 
@@ -191,8 +205,12 @@ static int run_plan(const struct plan *pl)
 		die_with_error("create namespaces");
 	}
 	if (pid == 0)
-		sandbox_child(pl, &f, &saved);
+		sandbox_child(pl, &f, &saved, &filters);
 
+	if (filters.sizes_r >= 0)
+		close(filters.sizes_r);
+	if (!seccomp_export(pl->seccomp, &filters))
+		kill(pid, SIGKILL); /* it is waiting for the filter: nothing ran */
 	close(f.status_w);
 	close(f.alive_r);
 	audit_sandbox_start(&audit);

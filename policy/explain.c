@@ -83,6 +83,68 @@ static void pattern_text(buf_t *b, const struct host_pattern *h)
 		buf_printf(b, ":%d", h->port);
 }
 
+static const char *const ll_names[] = {"list directories", "read, execute", "read, write files", "read, write, ioctl",
+                                       "full"};
+
+static void ports_text(buf_t *b, const char *what, const struct port_list *p)
+{
+	buf_printf(b, "  tcp %-8s ", what);
+	if (p->any)
+		buf_puts(b, "any port");
+	else if (!p->n)
+		buf_puts(b, "no port");
+	for (size_t i = 0; !p->any && i < p->n; i++)
+		buf_printf(b, "%s%u", i ? ", " : "", p->v[i]);
+	buf_puts(b, "\n");
+}
+
+static void landlock_text(buf_t *b, const struct plan *pl)
+{
+	buf_printf(b, "\nlandlock     mode %s", landlock_mode_name(pl->landlock));
+	if (pl->landlock == LANDLOCK_OFF) {
+		buf_puts(b, " (not applied)\n");
+		return;
+	}
+	if (pl->kernel_landlock_abi > 0)
+		buf_printf(b, "; this kernel offers ABI %d", pl->kernel_landlock_abi);
+	else if (pl->landlock == LANDLOCK_BEST_EFFORT)
+		buf_puts(b, "; NOT APPLIED: this kernel has no Landlock");
+	else
+		buf_puts(b, "; run would refuse: this kernel has no Landlock");
+	buf_puts(b, "\n");
+	for (size_t i = 0; i < pl->n_ll_rules; i++)
+		buf_printf(b, "  %-36s %s%s\n", pl->ll_rules[i].path, ll_names[pl->ll_rules[i].access],
+		           pl->ll_rules[i].optional ? " (if present)" : "");
+	buf_puts(b, "  anything else: no access\n");
+	if (pl->kernel_landlock_abi > 0 && pl->kernel_landlock_abi < 4)
+		buf_puts(b, "  tcp          not restricted (needs ABI 4)\n");
+	else {
+		ports_text(b, "bind", &pl->tcp_bind);
+		ports_text(b, "connect", &pl->tcp_connect);
+	}
+	if (pl->kernel_landlock_abi >= 6)
+		buf_puts(b, "  scoped       abstract unix sockets and signals stay inside the sandbox\n");
+}
+
+static void seccomp_text(buf_t *b, const struct plan *pl)
+{
+	buf_printf(b, "\nseccomp      profile %s", pl->seccomp_profile);
+	if (!pl->seccomp) {
+		buf_puts(b, " (no syscall filter)\n");
+		return;
+	}
+	buf_printf(b, ", %zu layer%s; other ABIs (i386, x32): ENOSYS\n", pl->seccomp->n_layers,
+	           pl->seccomp->n_layers == 1 ? "" : "s");
+	for (size_t l = 0; l < pl->seccomp->n_layers; l++) {
+		const struct sc_layer *ly = &pl->seccomp->layers[l];
+		char tmp[32];
+		buf_printf(b, "  layer %zu: default %s, %zu rules\n", l + 1, sc_action_text(&ly->def, tmp, sizeof(tmp)),
+		           ly->n_rules);
+		for (size_t i = 0; i < ly->n_rules; i++)
+			buf_printf(b, "    %-58s %s:%d\n", ly->rules[i].text, ly->rules[i].file, ly->rules[i].line);
+	}
+}
+
 char *plan_explain_text(const struct plan *pl)
 {
 	buf_t b = {0};
@@ -118,8 +180,8 @@ char *plan_explain_text(const struct plan *pl)
 	}
 	buf_puts(&b, "  then: pivot_root into the new root, detach the host's, read-only root\n");
 
-	buf_printf(&b, "\nlandlock     mode %s\n", landlock_mode_name(pl->landlock));
-	buf_printf(&b, "seccomp      profile %s\n", pl->seccomp_profile);
+	landlock_text(&b, pl);
+	seccomp_text(&b, pl);
 
 	buf_printf(&b, "\nnetwork      mode %s", net_mode_name(pl->net_mode));
 	if (pl->net_mode == NET_NONE)
@@ -275,11 +337,55 @@ char *plan_explain_json(const struct plan *pl)
 	json_key(&b, &f, "landlock");
 	buf_puts(&b, "{\"mode\":");
 	buf_json_str(&b, landlock_mode_name(pl->landlock));
+	buf_printf(&b, ",\"kernel_abi\":%d,\"required_abi\":%u,\"rules\":[",
+	           pl->kernel_landlock_abi > 0 ? pl->kernel_landlock_abi : 0, pl->landlock_min_abi);
+	static const char *const ll_keys[] = {"list", "read", "proc", "dev", "full"};
+	for (size_t i = 0; i < pl->n_ll_rules; i++) {
+		buf_printf(&b, "%s{\"path\":", i ? "," : "");
+		buf_json_str(&b, pl->ll_rules[i].path);
+		buf_printf(&b, ",\"access\":\"%s\",\"optional\":%s}", ll_keys[pl->ll_rules[i].access],
+		           pl->ll_rules[i].optional ? "true" : "false");
+	}
+	buf_puts(&b, "]");
+	const struct port_list *pls[] = {&pl->tcp_bind, &pl->tcp_connect};
+	const char *pnames[] = {"tcp_bind", "tcp_connect"};
+	for (size_t k = 0; k < 2; k++) {
+		buf_printf(&b, ",\"%s\":", pnames[k]);
+		if (pls[k]->any) {
+			buf_puts(&b, "\"any\"");
+			continue;
+		}
+		buf_puts(&b, "[");
+		for (size_t i = 0; i < pls[k]->n; i++)
+			buf_printf(&b, "%s%u", i ? "," : "", pls[k]->v[i]);
+		buf_puts(&b, "]");
+	}
 	buf_puts(&b, "}");
 	json_key(&b, &f, "seccomp");
 	buf_puts(&b, "{\"profile\":");
 	buf_json_str(&b, pl->seccomp_profile);
-	buf_puts(&b, "}");
+	buf_puts(&b, ",\"layers\":[");
+	for (size_t l = 0; pl->seccomp && l < pl->seccomp->n_layers; l++) {
+		const struct sc_layer *ly = &pl->seccomp->layers[l];
+		char tmp[32];
+		buf_printf(&b, "%s{\"default\":", l ? "," : "");
+		buf_json_str(&b, sc_action_text(&ly->def, tmp, sizeof(tmp)));
+		buf_puts(&b, ",\"rules\":[");
+		for (size_t i = 0; i < ly->n_rules; i++) {
+			const struct sc_rule *r = &ly->rules[i];
+			buf_printf(&b, "%s{\"syscall\":", i ? "," : "");
+			buf_json_str(&b, r->syscall);
+			buf_puts(&b, ",\"action\":");
+			buf_json_str(&b, sc_action_text(&r->action, tmp, sizeof(tmp)));
+			buf_puts(&b, ",\"rule\":");
+			buf_json_str(&b, r->text);
+			buf_puts(&b, ",\"file\":");
+			buf_json_str(&b, r->file);
+			buf_printf(&b, ",\"line\":%d}", r->line);
+		}
+		buf_puts(&b, "]}");
+	}
+	buf_puts(&b, "]}");
 	json_key(&b, &f, "network");
 	buf_puts(&b, "{\"mode\":");
 	buf_json_str(&b, net_mode_name(pl->net_mode));

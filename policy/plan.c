@@ -192,6 +192,18 @@ static void add_guard_op(struct builder *b, enum mount_kind kind, unsigned flags
 	}
 }
 
+/* A second name for a guarded file, anywhere else in the project, would
+ * make a protected file writable or a masked one readable through it. */
+static void check_hard_links(struct builder *b, const char *key, const char *rel, const char *path, int line)
+{
+	if (!b->host->find_hard_link)
+		return;
+	cleanup_free char *why = b->host->find_hard_link(b->host->ctx, path);
+	if (why)
+		refuse(b, "%s:%d: %s %s: %s (another name would let the content be %s)", b->p->file, line, key, rel,
+		       why, strcmp(key, "mask") == 0 ? "read" : "written");
+}
+
 /* Walks rel below root one component at a time. Each existing directory on
  * the way is pinned (made a mount point) so that it cannot be renamed away
  * with the guarded path inside it; the first missing component gets a
@@ -223,6 +235,7 @@ static void add_guard(struct builder *b, const char *root, const char *rel_in, i
 			return;
 		case PATH_DIR:
 			if (last) {
+				check_hard_links(b, key, rel_in, path, line);
 				add_guard_op(b, kind, MF_DIR, path, key, line);
 				return;
 			}
@@ -232,6 +245,7 @@ static void add_guard(struct builder *b, const char *root, const char *rel_in, i
 		case PATH_OTHER:
 			/* Nothing can exist below a file, but the file could be
 			 * replaced by a directory: guard the file itself. */
+			check_hard_links(b, key, rel_in, path, line);
 			add_guard_op(b, kind, 0, path, key, line);
 			return;
 		}
@@ -537,6 +551,113 @@ static void prune_guards(struct builder *b)
 	pl->n_mounts = out;
 }
 
+static void build_seccomp(struct builder *b)
+{
+	const struct pval *v = &b->p->seccomp_profile;
+	const char *name = v->value ? v->value : "default";
+	b->plan->seccomp_profile = xstrdup(name);
+	if (strcmp(name, "none") == 0)
+		return; /* the policy says so explicitly */
+	if (name[0] == '/') {
+		size_t len = 0;
+		cleanup_free char *why = NULL;
+		cleanup_free char *text = b->host->read_file(b->host->ctx, name, &len, &why);
+		if (!text) {
+			refuse(b, "%s:%d: seccomp profile %s: %s", b->p->file, v->line, name,
+			       why ? why : "cannot read");
+			return;
+		}
+		b->plan->seccomp = profile_parse(name, name, text, b->d);
+		return;
+	}
+	const char *text = profile_builtin_text(name);
+	if (!text) {
+		diags_add(b->d, b->p->file, v->line,
+		          "profile: unknown profile '%s' (built-in: %s; or none, or an absolute path)", name,
+		          profile_builtin_names());
+		return;
+	}
+	cleanup_free char *file = xasprintf("seccomp-profiles/%s.profile", name);
+	b->plan->seccomp = profile_parse(name, file, text, b->d);
+}
+
+static void ll_add(struct builder *b, size_t *cap, const char *path, enum ll_access access, bool optional)
+{
+	struct plan *pl = b->plan;
+	if (pl->n_ll_rules == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		pl->ll_rules = xreallocarray(pl->ll_rules, *cap, sizeof(*pl->ll_rules));
+	}
+	pl->ll_rules[pl->n_ll_rules++] = (struct ll_rule){xstrdup(path), access, optional};
+}
+
+static void build_ports(struct builder *b, const struct plist *l, struct port_list *out)
+{
+	/* With the host's network the sandbox is not network-confined by
+	 * design; elsewhere TCP is limited to what the mode needs and the
+	 * ports the policy lists. */
+	out->any = b->p->net_mode == NET_HOST && l->n == 0;
+	out->v = xcalloc(l->n ? l->n : 1, sizeof(*out->v));
+	for (size_t i = 0; i < l->n; i++) {
+		if (strcmp(l->v[i].value, "any") == 0) {
+			out->any = true;
+			continue;
+		}
+		out->v[out->n++] = (unsigned short)strtoul(l->v[i].value, NULL, 10);
+		b->plan->landlock_min_abi = 4;
+	}
+}
+
+/* Landlock rules come from the same mount list as the mount table, so
+ * the two walls describe the same sandbox. */
+static void build_landlock(struct builder *b)
+{
+	const struct policy *p = b->p;
+	struct plan *pl = b->plan;
+	size_t cap = 0;
+	pl->landlock = p->landlock;
+	pl->landlock_min_abi = 1;
+	ll_add(b, &cap, "/", LL_LIST, false);
+	for (size_t i = 0; i < pl->n_mounts; i++) {
+		const struct mount_op *op = &pl->mounts[i];
+		switch (op->kind) {
+		case MOUNT_BIND:
+			if (op->source)
+				ll_add(b, &cap, op->dest, (op->flags & MF_RO) ? LL_READ : LL_FULL,
+				       op->flags & MF_OPTIONAL);
+			break;
+		case MOUNT_TMPFS:
+			ll_add(b, &cap, op->dest, LL_FULL, false);
+			break;
+		case MOUNT_PROC:
+			ll_add(b, &cap, op->dest, LL_PROC, false);
+			break;
+		case MOUNT_DEV:
+			ll_add(b, &cap, op->dest, LL_DEV, false);
+			ll_add(b, &cap, "/dev/shm", LL_FULL, false);
+			break;
+		default:
+			break; /* symlinks, and guards below project roots */
+		}
+	}
+	for (size_t i = 0; i < p->landlock_deny.n; i++) {
+		cleanup_free char *path = expand_home(b, p->landlock_deny.v[i].value);
+		bool found = false;
+		for (size_t j = 0; j < pl->n_ll_rules; j++) {
+			if (strcmp(pl->ll_rules[j].path, path) != 0 || strcmp(path, "/") == 0)
+				continue;
+			free(pl->ll_rules[j].path);
+			pl->ll_rules[j--] = pl->ll_rules[--pl->n_ll_rules];
+			found = true;
+		}
+		if (!found)
+			diags_add(b->d, p->file, p->landlock_deny.v[i].line, "deny: %s is not a mount of this policy",
+			          path);
+	}
+	build_ports(b, &p->tcp_bind, &pl->tcp_bind);
+	build_ports(b, &p->tcp_connect, &pl->tcp_connect);
+}
+
 static void set_identity(struct builder *b)
 {
 	const struct invocation *inv = b->inv;
@@ -616,8 +737,8 @@ struct plan *plan_build(const struct policy *p, const struct invocation *inv, co
 	pl->memory_bytes = p->memory_bytes;
 	pl->pids = p->pids;
 	pl->nofile = p->nofile;
-	pl->seccomp_profile = xstrdup(p->seccomp_profile.value ? p->seccomp_profile.value : "default");
-	pl->landlock = p->landlock;
+	build_seccomp(&b);
+	build_landlock(&b);
 	pl->audit_log = p->audit_log.value ? expand_home(&b, p->audit_log.value) : NULL;
 
 	if (d->n > before) {
@@ -649,6 +770,12 @@ void plan_free(struct plan *pl)
 	strv_clear(pl->argv);
 	strv_clear(pl->envp);
 	free(pl->seccomp_profile);
+	profile_free(pl->seccomp);
+	for (size_t i = 0; i < pl->n_ll_rules; i++)
+		free(pl->ll_rules[i].path);
+	free(pl->ll_rules);
+	free(pl->tcp_bind.v);
+	free(pl->tcp_connect.v);
 	free(pl->audit_log);
 	free(pl->refusal);
 	free(pl);

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "policy.h"
+#include "profile.h"
 
 enum mount_kind {
 	MOUNT_BIND,    /* host source at dest */
@@ -35,6 +36,28 @@ struct mount_op {
 	char *source; /* BIND/PIN/PROTECT/MASK: host path; SYMLINK: link target */
 	char *origin; /* what asked for it, for explain */
 	int line;     /* policy line, 0 for built-ins */
+};
+
+/* Landlock access, as levels; the launcher turns them into the rights of
+ * the ABI the kernel offers. */
+enum ll_access {
+	LL_LIST, /* read directories: "/" so that ls / works */
+	LL_READ, /* read and execute: ro binds */
+	LL_PROC, /* read, write files, truncate: /proc */
+	LL_DEV,  /* read, write, truncate, ioctl on devices: /dev */
+	LL_FULL, /* everything: rw binds, project roots, home, tmpfs */
+};
+
+struct ll_rule {
+	char *path;
+	enum ll_access access;
+	bool optional; /* ro_try: may be absent */
+};
+
+struct port_list {
+	bool any; /* not restricted */
+	unsigned short *v;
+	size_t n;
 };
 
 struct plan {
@@ -66,8 +89,14 @@ struct plan {
 
 	bool die_with_parent;
 	uint64_t timeout_ms, memory_bytes, pids, nofile;
-	char *seccomp_profile;
+	char *seccomp_profile;      /* the name, or the path */
+	struct sc_profile *seccomp; /* NULL for profile = none */
 	enum landlock_mode landlock;
+	struct ll_rule *ll_rules;
+	size_t n_ll_rules;
+	struct port_list tcp_bind, tcp_connect;
+	unsigned landlock_min_abi; /* what the policy needs under require */
+	int kernel_landlock_abi;   /* filled in by the launcher; <= 0: none */
 	char *audit_log;
 
 	/* Set when this invocation must not run (cwd outside the roots, a
@@ -87,6 +116,11 @@ struct plan_host {
 	enum path_state (*lstat)(void *ctx, const char *path);
 	/* Contents of a small file (env files); NULL with *why on failure. */
 	char *(*read_file)(void *ctx, const char *path, size_t *len, char **why);
+	/* For a guarded path: why it cannot be guarded by mounts alone (a
+	 * file, or a regular file below a directory, with more than one hard
+	 * link, whose content another name would expose), allocated; NULL if
+	 * nothing. Optional. */
+	char *(*find_hard_link)(void *ctx, const char *path);
 };
 
 struct invocation {

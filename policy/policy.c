@@ -57,6 +57,9 @@ static const struct key_spec keys[] = {
     S("network", "max_response_bytes", max_response_v),
     S("seccomp", "profile", seccomp_profile),
     S("landlock", "mode", landlock_v),
+    L("landlock", "deny", landlock_deny),
+    L("landlock", "tcp_bind", tcp_bind),
+    L("landlock", "tcp_connect", tcp_connect),
     L("env", "keep", env_keep),
     L("env", "set", env_set),
     L("env", "file", env_file),
@@ -547,6 +550,23 @@ static void check_misc(struct vctx *c)
 		else
 			BAD(c, p->landlock_v.line, "mode: expected require, best-effort or off");
 	}
+	check_path_list(c, &p->landlock_deny, "deny", false, true);
+	struct plist *ports[] = {&p->tcp_bind, &p->tcp_connect};
+	const char *port_keys[] = {"tcp_bind", "tcp_connect"};
+	for (size_t k = 0; k < 2; k++) {
+		for (size_t i = 0; i < ports[k]->n; i++) {
+			uint64_t port;
+			const char *v = ports[k]->v[i].value;
+			if (strcmp(v, "any") == 0) {
+				if (ports[k]->n > 1)
+					BAD(c, ports[k]->v[i].line, "%s: any cannot be combined with ports",
+					    port_keys[k]);
+				continue;
+			}
+			if (!parse_uint(v, 65535, &port, &why))
+				BAD(c, ports[k]->v[i].line, "%s: expected a port (0-65535) or any", port_keys[k]);
+		}
+	}
 	if (p->audit_log.value && !valid_policy_path(p->audit_log.value, false, &why))
 		BAD(c, p->audit_log.line, "log: %s", why);
 }
@@ -615,8 +635,9 @@ void policy_free(struct policy *p)
 	                          &p->nofile_v,   &p->audit_log};
 	for (size_t i = 0; i < N_ELEMENTS(scalars); i++)
 		pval_free(scalars[i]);
-	struct plist *lists[] = {&p->ro,   &p->ro_try,  &p->rw,       &p->tmpfs,   &p->symlink, &p->project_root,
-	                         &p->mask, &p->protect, &p->env_keep, &p->env_set, &p->env_file};
+	struct plist *lists[] = {&p->ro,           &p->ro_try,        &p->rw,       &p->tmpfs,      &p->symlink,
+	                         &p->project_root, &p->mask,          &p->protect,  &p->env_keep,   &p->env_set,
+	                         &p->env_file,     &p->landlock_deny, &p->tcp_bind, &p->tcp_connect};
 	for (size_t i = 0; i < N_ELEMENTS(lists); i++)
 		plist_free(lists[i]);
 	for (size_t i = 0; i < p->n_users; i++) {

@@ -64,6 +64,8 @@ struct policy {
 	/* [landlock] */
 	struct pval landlock_v;
 	enum landlock_mode landlock;
+	struct plist landlock_deny;         /* mounts Landlock gives no access */
+	struct plist tcp_bind, tcp_connect; /* ports, or "any" */
 
 	/* [env] */
 	struct plist env_keep, env_set, env_file;

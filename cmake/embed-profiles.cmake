@@ -1,0 +1,22 @@
+# Writes a C file holding every seccomp-profiles/*.profile as a string, so
+# the built-in profiles travel inside the binary.
+#   cmake -DDIR=seccomp-profiles -DOUT=profiles_builtin.c -P embed-profiles.cmake
+file(GLOB profiles "${DIR}/*.profile")
+list(SORT profiles)
+set(c "/* Generated from seccomp-profiles/ by cmake/embed-profiles.cmake. */\n")
+string(APPEND c "#include <stddef.h>\n\nstruct builtin_profile {\n\tconst char *name;\n\tconst char *text;\n};\n\n")
+set(entries "")
+foreach(f ${profiles})
+  get_filename_component(name ${f} NAME_WE)
+  if(NOT name MATCHES "^[a-z][a-z0-9_]*$")
+    message(FATAL_ERROR "profile name ${name}: use lower-case letters, digits and _")
+  endif()
+  file(READ ${f} hex HEX)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
+  string(APPEND c "static const char profile_${name}[] = {${bytes}0};\n")
+  string(APPEND entries "\t{\"${name}\", profile_${name}},\n")
+endforeach()
+string(APPEND c "\nconst struct builtin_profile cordon_builtin_profiles[] = {\n${entries}};\n")
+string(APPEND c "const size_t cordon_builtin_profiles_n = sizeof(cordon_builtin_profiles) / sizeof(cordon_builtin_profiles[0]);\n")
+file(WRITE "${OUT}.tmp" "${c}")
+file(COPY_FILE "${OUT}.tmp" "${OUT}" ONLY_IF_DIFFERENT)

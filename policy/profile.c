@@ -1,0 +1,386 @@
+/* Parsing of seccomp profiles (format in profile.h). Syscall names are
+ * checked against libseccomp's tables, so a typo is a FILE:LINE error and
+ * never a rule that silently matches nothing. */
+#include "profile.h"
+
+#include <asm/ioctls.h>
+#include <errno.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/personality.h>
+#include <sys/socket.h>
+
+#include "util.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+#define MAX_INCLUDE_DEPTH 4
+
+struct builtin_profile {
+	const char *name;
+	const char *text;
+};
+/* Generated at build time from seccomp-profiles/ (cmake/embed-profiles.cmake). */
+extern const struct builtin_profile cordon_builtin_profiles[];
+extern const size_t cordon_builtin_profiles_n;
+
+static const struct {
+	const char *name;
+	uint64_t value;
+} constants[] = {
+    {"CLONE_NEWNS", CLONE_NEWNS},
+    {"CLONE_NEWUTS", CLONE_NEWUTS},
+    {"CLONE_NEWIPC", CLONE_NEWIPC},
+    {"CLONE_NEWUSER", CLONE_NEWUSER},
+    {"CLONE_NEWPID", CLONE_NEWPID},
+    {"CLONE_NEWNET", CLONE_NEWNET},
+    {"CLONE_NEWCGROUP", CLONE_NEWCGROUP},
+    {"CLONE_NEWTIME", CLONE_NEWTIME},
+    {"TIOCSTI", TIOCSTI},
+    {"TIOCLINUX", TIOCLINUX},
+    {"PER_LINUX", PER_LINUX},
+    {"ADDR_NO_RANDOMIZE", ADDR_NO_RANDOMIZE},
+    {"READ_IMPLIES_EXEC", READ_IMPLIES_EXEC},
+    {"AF_UNIX", AF_UNIX},
+    {"AF_INET", AF_INET},
+    {"AF_INET6", AF_INET6},
+    {"AF_NETLINK", AF_NETLINK},
+    {"AF_PACKET", AF_PACKET},
+};
+
+static const struct {
+	const char *name;
+	int value;
+} errnos[] = {
+    {"EPERM", EPERM},
+    {"ENOSYS", ENOSYS},
+    {"EACCES", EACCES},
+    {"EINVAL", EINVAL},
+    {"ENOENT", ENOENT},
+    {"EOPNOTSUPP", EOPNOTSUPP},
+    {"EAFNOSUPPORT", EAFNOSUPPORT},
+    {"EPROTONOSUPPORT", EPROTONOSUPPORT},
+};
+
+const char *profile_builtin_text(const char *name)
+{
+	for (size_t i = 0; i < cordon_builtin_profiles_n; i++)
+		if (strcmp(cordon_builtin_profiles[i].name, name) == 0)
+			return cordon_builtin_profiles[i].text;
+	return NULL;
+}
+
+const char *profile_builtin_names(void)
+{
+	static char names[256];
+	if (!names[0]) {
+		size_t off = 0;
+		for (size_t i = 0; i < cordon_builtin_profiles_n && off < sizeof(names); i++)
+			off += (size_t)snprintf(names + off, sizeof(names) - off, "%s%s", i ? ", " : "",
+			                        cordon_builtin_profiles[i].name);
+	}
+	return names;
+}
+
+const char *sc_action_text(const struct sc_action *a, char *buf, size_t n)
+{
+	switch (a->kind) {
+	case SC_ALLOW:
+		return "allow";
+	case SC_KILL:
+		return "kill";
+	case SC_LOG:
+		return "log";
+	case SC_ERRNO:
+		if (a->err == EPERM)
+			return "deny";
+		if (a->err == ENOSYS)
+			return "enosys";
+		for (size_t i = 0; i < N_ELEMENTS(errnos); i++)
+			if (errnos[i].value == a->err) {
+				snprintf(buf, n, "errno:%s", errnos[i].name);
+				return buf;
+			}
+		snprintf(buf, n, "errno:%d", a->err);
+		return buf;
+	}
+	return "?";
+}
+
+static bool parse_action(const char *s, struct sc_action *a)
+{
+	if (strcmp(s, "allow") == 0)
+		*a = (struct sc_action){SC_ALLOW, 0};
+	else if (strcmp(s, "deny") == 0)
+		*a = (struct sc_action){SC_ERRNO, EPERM};
+	else if (strcmp(s, "enosys") == 0)
+		*a = (struct sc_action){SC_ERRNO, ENOSYS};
+	else if (strcmp(s, "kill") == 0)
+		*a = (struct sc_action){SC_KILL, 0};
+	else if (strcmp(s, "log") == 0)
+		*a = (struct sc_action){SC_LOG, 0};
+	else if (str_has_prefix(s, "errno:")) {
+		for (size_t i = 0; i < N_ELEMENTS(errnos); i++)
+			if (strcmp(errnos[i].name, s + 6) == 0) {
+				*a = (struct sc_action){SC_ERRNO, errnos[i].value};
+				return true;
+			}
+		return false;
+	} else
+		return false;
+	return true;
+}
+
+/* A number (decimal, 0x hex, 0 octal) or a constant, or several joined
+ * with |. The whole of [s, end) must be consumed. */
+static bool parse_value(const char *s, const char *end, uint64_t *out)
+{
+	uint64_t v = 0;
+	while (s < end) {
+		const char *bar = memchr(s, '|', (size_t)(end - s));
+		const char *stop = bar ? bar : end;
+		cleanup_free char *tok = xstrndup(s, (size_t)(stop - s));
+		bool found = false;
+		for (size_t i = 0; i < N_ELEMENTS(constants); i++)
+			if (strcmp(constants[i].name, tok) == 0) {
+				v |= constants[i].value;
+				found = true;
+			}
+		if (!found) {
+			char *e;
+			if (!*tok || tok[0] == '-' || tok[0] == '+')
+				return false;
+			errno = 0;
+			unsigned long long n = strtoull(tok, &e, 0);
+			if (*e || errno)
+				return false;
+			v |= n;
+		}
+		s = bar ? bar + 1 : end;
+		if (bar && s == end)
+			return false;
+	}
+	*out = v;
+	return true;
+}
+
+static bool parse_cond(const char *s, struct sc_cond *c)
+{
+	if (strncmp(s, "arg", 3) != 0 || s[3] < '0' || s[3] > '5')
+		return false;
+	c->arg = (unsigned)(s[3] - '0');
+	const char *p = s + 4;
+	const char *end = s + strlen(s);
+	if (*p == '&') {
+		const char *eq = strstr(p, "==");
+		if (!eq || !parse_value(p + 1, eq, &c->mask) || !parse_value(eq + 2, end, &c->value))
+			return false;
+		c->op = SC_MASKED_EQ;
+		/* Bits of V outside M could never match. */
+		return (c->value & ~c->mask) == 0;
+	}
+	static const struct {
+		const char *text;
+		enum sc_op op;
+	} ops[] = {{"==", SC_EQ}, {"!=", SC_NE}, {"<=", SC_LE}, {">=", SC_GE}, {"<", SC_LT}, {">", SC_GT}};
+	for (size_t i = 0; i < N_ELEMENTS(ops); i++) {
+		size_t n = strlen(ops[i].text);
+		if (strncmp(p, ops[i].text, n) == 0) {
+			c->op = ops[i].op;
+			return parse_value(p + n, end, &c->value);
+		}
+	}
+	return false;
+}
+
+struct pctx {
+	struct sc_profile *p;
+	struct diags *d;
+	const char *file;
+	int line;
+};
+
+static struct sc_layer *current_layer(struct pctx *c)
+{
+	return c->p->n_layers ? &c->p->layers[c->p->n_layers - 1] : NULL;
+}
+
+static void rule_free(struct sc_rule *r)
+{
+	free(r->syscall);
+	free(r->text);
+	free(r->file);
+}
+
+static void parse_text(struct pctx *c, const char *text, int depth);
+
+static void directive_unset(struct pctx *c, char **tok, size_t n)
+{
+	if (n != 2) {
+		diags_add(c->d, c->file, c->line, "unset: expected one syscall name");
+		return;
+	}
+	for (size_t l = 0; l < c->p->n_layers; l++) {
+		struct sc_layer *ly = &c->p->layers[l];
+		size_t out = 0;
+		for (size_t i = 0; i < ly->n_rules; i++) {
+			if (strcmp(ly->rules[i].syscall, tok[1]) == 0)
+				rule_free(&ly->rules[i]);
+			else
+				ly->rules[out++] = ly->rules[i];
+		}
+		ly->n_rules = out;
+	}
+}
+
+static void add_rule(struct pctx *c, char **tok, size_t n, const char *raw)
+{
+	struct sc_layer *ly = current_layer(c);
+	if (!ly) {
+		diags_add(c->d, c->file, c->line, "rule before the first `default` line");
+		return;
+	}
+	struct sc_rule r = {0};
+	int nr = seccomp_syscall_resolve_name(tok[0]);
+	if (nr == __NR_SCMP_ERROR) {
+		diags_add(c->d, c->file, c->line, "unknown syscall '%s'", tok[0]);
+		return;
+	}
+	if (n < 2 || !parse_action(tok[1], &r.action)) {
+		diags_add(c->d, c->file, c->line, "%s: expected an action (allow, deny, enosys, errno:NAME, kill, log)",
+		          tok[0]);
+		return;
+	}
+	if (n - 2 > SC_MAX_CONDS) {
+		diags_add(c->d, c->file, c->line, "%s: at most %d conditions", tok[0], SC_MAX_CONDS);
+		return;
+	}
+	for (size_t i = 2; i < n; i++) {
+		struct sc_cond *cd = &r.conds[r.n_conds];
+		if (!parse_cond(tok[i], cd)) {
+			diags_add(c->d, c->file, c->line,
+			          "%s: bad condition '%s' (argN==V, argN&MASK==V, <, <=, >, >=, !=)", tok[0], tok[i]);
+			return;
+		}
+		for (unsigned j = 0; j < r.n_conds; j++)
+			if (r.conds[j].arg == cd->arg) {
+				diags_add(c->d, c->file, c->line,
+				          "%s: two conditions on arg%u (write two rules instead)", tok[0], cd->arg);
+				return;
+			}
+		r.n_conds++;
+	}
+	if (r.action.kind == ly->def.kind && r.action.err == ly->def.err) {
+		diags_add(c->d, c->file, c->line, "%s: action is the same as this layer's default", tok[0]);
+		return;
+	}
+	r.syscall = xstrdup(tok[0]);
+	r.nr = nr;
+	r.text = xstrdup(raw);
+	r.file = xstrdup(c->file);
+	r.line = c->line;
+	ly->rules = xreallocarray(ly->rules, ly->n_rules + 1, sizeof(*ly->rules));
+	ly->rules[ly->n_rules++] = r;
+}
+
+static void parse_line(struct pctx *c, char *line, int depth)
+{
+	char *hash = strchr(line, '#');
+	if (hash)
+		*hash = '\0';
+	char *tok[SC_MAX_CONDS + 4];
+	size_t n = 0;
+	char *save = NULL;
+	cleanup_free char *raw = NULL;
+	for (char *t = strtok_r(line, " \t\r", &save); t; t = strtok_r(NULL, " \t\r", &save)) {
+		if (n == N_ELEMENTS(tok)) {
+			diags_add(c->d, c->file, c->line, "too many fields");
+			return;
+		}
+		tok[n++] = t;
+	}
+	if (n == 0)
+		return;
+	buf_t b = {0};
+	for (size_t i = 0; i < n; i++)
+		buf_printf(&b, "%s%s", i ? " " : "", tok[i]);
+	raw = b.p;
+
+	if (strcmp(tok[0], "default") == 0) {
+		struct sc_action a;
+		if (n != 2 || !parse_action(tok[1], &a)) {
+			diags_add(c->d, c->file, c->line, "default: expected one action");
+			return;
+		}
+		c->p->layers = xreallocarray(c->p->layers, c->p->n_layers + 1, sizeof(*c->p->layers));
+		c->p->layers[c->p->n_layers++] = (struct sc_layer){.def = a};
+	} else if (strcmp(tok[0], "include") == 0) {
+		if (depth >= MAX_INCLUDE_DEPTH) {
+			diags_add(c->d, c->file, c->line, "include: nested too deeply");
+			return;
+		}
+		const char *inc = n == 2 ? profile_builtin_text(tok[1]) : NULL;
+		if (!inc) {
+			diags_add(c->d, c->file, c->line, "include: expected a built-in profile (%s)",
+			          profile_builtin_names());
+			return;
+		}
+		struct pctx sub = {.p = c->p, .d = c->d, .file = tok[1]};
+		parse_text(&sub, inc, depth + 1);
+	} else if (strcmp(tok[0], "unset") == 0) {
+		directive_unset(c, tok, n);
+	} else {
+		add_rule(c, tok, n, raw);
+	}
+}
+
+static void parse_text(struct pctx *c, const char *text, int depth)
+{
+	cleanup_free char *copy = xstrdup(text);
+	int line = 0;
+	for (char *s = copy, *next; s && *s; s = next) {
+		next = strchr(s, '\n');
+		if (next)
+			*next++ = '\0';
+		c->line = ++line;
+		if (strlen(s) > 4096) {
+			diags_add(c->d, c->file, c->line, "line too long");
+			continue;
+		}
+		parse_line(c, s, depth);
+	}
+}
+
+struct sc_profile *profile_parse(const char *name, const char *file, const char *text, struct diags *d)
+{
+	size_t before = d->n;
+	struct sc_profile *p = xcalloc(1, sizeof(*p));
+	p->name = xstrdup(name);
+	struct pctx c = {.p = p, .d = d, .file = file};
+	parse_text(&c, text, 0);
+	if (d->n == before && p->n_layers == 0)
+		diags_add(d, file, 0, "profile has no `default` line");
+	if (d->n > before) {
+		profile_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+void profile_free(struct sc_profile *p)
+{
+	if (!p)
+		return;
+	for (size_t l = 0; l < p->n_layers; l++) {
+		for (size_t i = 0; i < p->layers[l].n_rules; i++)
+			rule_free(&p->layers[l].rules[i]);
+		free(p->layers[l].rules);
+	}
+	free(p->layers);
+	free(p->name);
+	free(p);
+}

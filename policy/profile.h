@@ -1,0 +1,80 @@
+/* Seccomp profiles: a small text format, parsed and validated here; the
+ * launcher compiles the result with libseccomp (launcher/seccomp.c).
+ *
+ *   # comment
+ *   default ACTION             start a filter layer; ACTION for syscalls
+ *                              no rule of this layer matches
+ *   SYSCALL ACTION [COND]...   a rule; conditions are ANDed
+ *   include NAME               the rules and layers of a built-in profile
+ *   unset SYSCALL              drop the rules so far for SYSCALL
+ *
+ * ACTION: allow | deny (EPERM) | enosys | errno:NAME | kill | log
+ * COND:   argN==V argN!=V argN<V argN<=V argN>V argN>=V argN&M==V
+ *         (N 0-5; V and M numbers or constants such as CLONE_NEWUSER,
+ *         joined with |)
+ *
+ * Layers are stacked filters: the kernel runs every layer and the most
+ * restrictive answer wins. That is how an allowlist layer can allow ioctl
+ * while a second layer still denies ioctl(TIOCSTI). */
+#ifndef CORDON_PROFILE_H
+#define CORDON_PROFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy.h"
+
+#define SC_MAX_CONDS 6
+
+enum sc_action_kind { SC_ALLOW, SC_ERRNO, SC_KILL, SC_LOG };
+
+struct sc_action {
+	enum sc_action_kind kind;
+	int err; /* SC_ERRNO */
+};
+
+enum sc_op { SC_EQ, SC_NE, SC_LT, SC_LE, SC_GT, SC_GE, SC_MASKED_EQ };
+
+struct sc_cond {
+	unsigned arg;
+	enum sc_op op;
+	uint64_t mask; /* SC_MASKED_EQ */
+	uint64_t value;
+};
+
+struct sc_rule {
+	char *syscall;
+	int nr; /* native number, from libseccomp */
+	struct sc_action action;
+	struct sc_cond conds[SC_MAX_CONDS];
+	unsigned n_conds;
+	char *text; /* the rule as written, for explain */
+	char *file;
+	int line;
+};
+
+struct sc_layer {
+	struct sc_action def;
+	struct sc_rule *rules;
+	size_t n_rules;
+};
+
+struct sc_profile {
+	char *name;
+	struct sc_layer *layers;
+	size_t n_layers;
+};
+
+/* Built-in profiles (seccomp-profiles/, compiled in). NULL if unknown. */
+const char *profile_builtin_text(const char *name);
+const char *profile_builtin_names(void); /* "ci, default, strict" */
+
+/* Parses text; problems go to d as FILE:LINE. Returns NULL if d gained
+ * entries. */
+struct sc_profile *profile_parse(const char *name, const char *file, const char *text, struct diags *d);
+void profile_free(struct sc_profile *p);
+
+const char *sc_action_text(const struct sc_action *a, char *buf, size_t n);
+
+#endif
