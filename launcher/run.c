@@ -78,9 +78,9 @@ static void sandbox_child(const struct plan *pl, struct sandbox_fds *f, const si
 	pid_t child = vfork(); // NOLINT(clang-analyzer-security.insecureAPI.vfork): see above
 	if (child < 0)
 		die_with_error("fork the command");
+	/* The child only drops privileges and execs. */
 	if (child == 0)
-		exec_command(pl, saved_mask,
-		             filters); // NOLINT(clang-analyzer-unix.Vfork): it only drops privileges and execs
+		exec_command(pl, saved_mask, filters); // NOLINT(clang-analyzer-unix.Vfork)
 	init_main(pl, child, saved_mask);
 }
 

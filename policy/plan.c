@@ -650,9 +650,24 @@ static void build_landlock(struct builder *b)
 			pl->ll_rules[j--] = pl->ll_rules[--pl->n_ll_rules];
 			found = true;
 		}
-		if (!found)
-			diags_add(b->d, p->file, p->landlock_deny.v[i].line, "deny: %s is not a mount of this policy",
-			          path);
+		if (!found) {
+			/* An ro_try that this host lacks has no rule to remove;
+			 * whether the host has it must not make the policy
+			 * invalid. */
+			if (!find_op(b, path))
+				diags_add(b->d, p->file, p->landlock_deny.v[i].line,
+				          "deny: %s is not a mount of this policy", path);
+			continue;
+		}
+		/* Landlock grants whole hierarchies and cannot take access away
+		 * below a granted directory; a deny there would be a no-op. */
+		for (size_t j = 0; j < pl->n_ll_rules; j++) {
+			const struct ll_rule *r = &pl->ll_rules[j];
+			if (r->access != LL_LIST && path_is_beneath(path, r->path))
+				diags_add(b->d, p->file, p->landlock_deny.v[i].line,
+				          "deny: %s lies below %s, which Landlock grants; it cannot be denied there",
+				          path, r->path);
+		}
 	}
 	build_ports(b, &p->tcp_bind, &pl->tcp_bind);
 	build_ports(b, &p->tcp_connect, &pl->tcp_connect);

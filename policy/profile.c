@@ -140,6 +140,8 @@ static bool parse_action(const char *s, struct sc_action *a)
 static bool parse_value(const char *s, const char *end, uint64_t *out)
 {
 	uint64_t v = 0;
+	if (s >= end)
+		return false; /* "arg0==" is not arg0==0 */
 	while (s < end) {
 		const char *bar = memchr(s, '|', (size_t)(end - s));
 		const char *stop = bar ? bar : end;
@@ -222,6 +224,10 @@ static void directive_unset(struct pctx *c, char **tok, size_t n)
 {
 	if (n != 2) {
 		diags_add(c->d, c->file, c->line, "unset: expected one syscall name");
+		return;
+	}
+	if (seccomp_syscall_resolve_name(tok[1]) == __NR_SCMP_ERROR) {
+		diags_add(c->d, c->file, c->line, "unset: unknown syscall '%s'", tok[1]);
 		return;
 	}
 	for (size_t l = 0; l < c->p->n_layers; l++) {
@@ -329,7 +335,8 @@ static void parse_line(struct pctx *c, char *line, int depth)
 			          profile_builtin_names());
 			return;
 		}
-		struct pctx sub = {.p = c->p, .d = c->d, .file = tok[1]};
+		cleanup_free char *file = xasprintf("seccomp-profiles/%s.profile", tok[1]);
+		struct pctx sub = {.p = c->p, .d = c->d, .file = file};
 		parse_text(&sub, inc, depth + 1);
 	} else if (strcmp(tok[0], "unset") == 0) {
 		directive_unset(c, tok, n);

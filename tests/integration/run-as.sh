@@ -27,7 +27,8 @@ trap 'rm -rf "$stage"' EXIT
 chmod 0755 "$stage"
 cp "$CORDON" "$stage/cordon" || fail "stage cordon"
 cp -r "$CORDON_TEST_BIN" "$stage/bin" || fail "stage helpers"
-cp -r "$(dirname "$script")" "$stage/scripts" || fail "stage scripts"
+mkdir -p "$stage/scripts"
+cp "$(dirname "$0")"/*.sh "$(dirname "$script")"/*.sh "$stage/scripts/" || fail "stage scripts"
 mkdir -p "$stage/examples" "$stage/profiles"
 cp "${CORDON_SRC:?}"/policy/examples/*.ini "$stage/examples/" 2>/dev/null
 cp "$CORDON_SRC"/seccomp-profiles/* "$stage/profiles/" 2>/dev/null
@@ -35,6 +36,13 @@ chmod -R a+rX "$stage"
 name=$(basename "$script")
 vars=(CORDON="$stage/cordon" CORDON_TEST_BIN="$stage/bin" CORDON_EXAMPLES="$stage/examples"
 	CORDON_PROFILES="$stage/profiles" CORDON_SRC="$CORDON_SRC")
+
+# A setuid-root copy of the escape helper, for the test that a setuid
+# program gains nothing inside. Only root can make one.
+if [ "$(id -u)" -eq 0 ] && [ -x "$stage/bin/try" ]; then
+	cp "$stage/bin/try" "$stage/bin/try-suid" && chown root:root "$stage/bin/try-suid" &&
+		chmod 4755 "$stage/bin/try-suid" || fail "setuid helper"
+fi
 
 case "$who" in
 root)

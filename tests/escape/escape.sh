@@ -1,0 +1,263 @@
+#!/usr/bin/env bash
+# Escape tests: each is an attempt, made from the `try` helper inside a real
+# sandbox, that must fail, paired with a control showing the same attempt
+# gets further without the boundary. Runs as root and as an unprivileged
+# user (run-as.sh). docs/threat-model.md lists every test here.
+. "$(dirname "$0")/lib.sh"
+
+TRY=$HELPERS/try
+[ -x "$TRY" ] || {
+	echo "Bail out! try helper missing"
+	exit 1
+}
+
+# in_sandbox PROFILE CMD...: the result line of CMD in a sandbox using the
+# seccomp profile (landlock as the base policy has it: required).
+in_sandbox() {
+	local prof=$1
+	shift
+	local p
+	p=$(policy "sc-$prof" <<<"[seccomp]
+profile = $prof
+")
+	sb "$p" -- "$@"
+	[ "$SB_RC" -eq 0 ] || failed "sandbox run failed: $(show)"
+	printf '%s' "$SB_OUT"
+}
+
+# ---- seccomp: every syscall the default profile must deny ----
+#
+# The attempt inside the default profile must give WANT. Control: the same
+# attempt in a sandbox with no filter gives the kernel's own answer; where
+# that is EPERM too (the call needs a capability the sandbox never has),
+# the root run shows the kernel's answer outside the sandbox instead.
+seccomp_case() {
+	local name=$1 want=$2 got none
+	got=$(in_sandbox default "$TRY" syscall "$name")
+	eq "$name inside, default profile" "$got" "$want"
+	none=$(in_sandbox none "$TRY" syscall "$name")
+	if [ "$none" != "$want" ]; then
+		echo "control: without the filter $name gives $none"
+		return 0
+	fi
+	if [ $IS_ROOT -eq 1 ]; then
+		local outside
+		outside=$("$TRY" syscall "$name")
+		[ "$outside" != "$want" ] || failed "control: outside as root $name also gives $outside"
+		echo "control: outside, as root, $name gives $outside"
+		return 0
+	fi
+	echo "control: $name needs a capability the user never has ($none without the filter too); the root run shows the filter's part"
+}
+
+declare -A DENY=(
+	[unshare-user]=EPERM [unshare-net]=EPERM [clone-user]=EPERM [clone3]=ENOSYS [setns]=EPERM
+	[mount]=EPERM [umount2]=EPERM [pivot_root]=EPERM [chroot]=EPERM [open_tree]=EPERM [move_mount]=EPERM
+	[fsopen]=EPERM [fsmount]=EPERM [fspick]=EPERM [fsconfig]=EPERM [mount_setattr]=EPERM
+	[bpf]=EPERM [perf_event_open]=EPERM [userfaultfd]=EPERM [keyctl]=EPERM [add_key]=EPERM
+	[request_key]=EPERM [kexec_load]=EPERM [kexec_file_load]=EPERM [init_module]=EPERM
+	[finit_module]=EPERM [delete_module]=EPERM [open_by_handle_at]=EPERM [name_to_handle_at]=EPERM
+	[io_uring_setup]=EPERM [io_uring_enter]=EPERM [io_uring_register]=EPERM [ptrace-traceme]=EPERM
+	[process_vm_readv]=EPERM [process_vm_writev]=EPERM [personality-aslr]=EPERM [personality-high]=EPERM
+	[ioctl-tioclinux]=EPERM [iopl]=EPERM [ioperm]=EPERM [modify_ldt]=EPERM [reboot]=EPERM [swapon]=EPERM
+	[swapoff]=EPERM [acct]=EPERM [quotactl]=EPERM [syslog]=EPERM [lookup_dcookie]=EPERM
+)
+for c in "${!DENY[@]}"; do
+	eval "t_seccomp_denies_${c//-/_}() { seccomp_case $c ${DENY[$c]}; }"
+done
+
+t_seccomp_allows_personality_query() {
+	eq "personality(0xffffffff) still works" "$(in_sandbox default "$TRY" syscall personality-query)" "ok"
+}
+
+t_seccomp_other_abis_are_denied() {
+	# i386 syscalls through int 0x80 from a 64-bit process.
+	eq "int 0x80 inside" "$(in_sandbox default "$TRY" syscall int80-getpid)" "ENOSYS"
+	eq "int 0x80 without the filter" "$(in_sandbox none "$TRY" syscall int80-getpid)" "ok"
+	# x32 numbers: denied inside; outside they work only on kernels built
+	# with CONFIG_X86_X32_ABI.
+	eq "x32 inside" "$(in_sandbox default "$TRY" syscall x32-getpid)" "ENOSYS"
+	echo "control: x32 outside gives $("$TRY" syscall x32-getpid) on this kernel"
+}
+
+t_seccomp_strict_and_ci_keep_the_denials() {
+	eq "strict: unshare user" "$(in_sandbox strict "$TRY" syscall unshare-user)" "EPERM"
+	# Both layers refuse mount (ENOSYS, EPERM); the kernel keeps one.
+	case "$(in_sandbox strict "$TRY" syscall mount)" in
+	EPERM | ENOSYS) ;;
+	*) failed "strict: mount not refused" ;;
+	esac
+	eq "strict: TIOCLINUX" "$(in_sandbox strict "$TRY" syscall ioctl-tioclinux)" "EPERM"
+	eq "strict: ordinary syscalls work" "$(in_sandbox strict "$TRY" syscall getpid)" "ok"
+	eq "ci: unshare user" "$(in_sandbox ci "$TRY" syscall unshare-user)" "EPERM"
+	eq "ci: ptrace allowed" "$(in_sandbox ci "$TRY" syscall ptrace-traceme)" "ok"
+}
+
+t_nested_user_namespace_then_mount() {
+	eq "inside" "$(in_sandbox default "$TRY" userns-mount)" "unshare:EPERM"
+	local outside
+	outside=$("$TRY" userns-mount)
+	eq "control outside" "$outside" "ok"
+}
+
+t_ptrace_of_pid1_fails_even_when_ptrace_is_allowed() {
+	eq "default profile" "$(in_sandbox default "$TRY" ptrace-pid1)" "EPERM"
+	# ci allows ptrace: tracing a child works, pid 1 still refuses.
+	eq "control: ci traces its own child" "$(in_sandbox ci "$TRY" ptrace-child)" "ok"
+	eq "ci: pid 1" "$(in_sandbox ci "$TRY" ptrace-pid1)" "EPERM"
+}
+
+# TIOCSTI pushes keystrokes into the terminal the sandbox shares with the
+# user's shell. Run under a pty so there is a controlling terminal.
+tty_try() {
+	# The terminal echoes an injected character, so the result is matched
+	# at the end of a line.
+	"$HELPERS/ptyrun" -t 20 -- "$@" </dev/null 2>&1 | tr -d '\r' | grep -oE '(ok|E[A-Z]+|errno[0-9]+|no-tty:[A-Z]+)$' | tail -n 1
+}
+
+t_tiocsti_injection_is_denied() {
+	local p
+	[ "$(cat /proc/sys/dev/tty/legacy_tiocsti 2>/dev/null || echo 1)" = 1 ] ||
+		skip "dev.tty.legacy_tiocsti=0: this kernel refuses TIOCSTI already, so no control is possible"
+	p=$(policy tiocsti </dev/null)
+	cd "$WORK/proj" || failed cd
+	eq "inside" "$(tty_try "$CORDON" run --policy "$p" -- "$TRY" tiocsti)" "EPERM"
+	eq "inside, bit 32 set in the request" "$(tty_try "$CORDON" run --policy "$p" -- "$TRY" tiocsti high)" "EPERM"
+	eq "control outside" "$(tty_try "$TRY" tiocsti)" "ok"
+}
+
+# ---- Landlock ----
+
+t_landlock_alone_denies_a_visible_file() {
+	local dir=$WORK/visible p
+	mkdir -p "$dir"
+	echo landlock-secret >"$dir/file"
+	chmod -R a+rX "$dir"
+	# Landlock grants whole hierarchies, so the directory must not lie
+	# below a granted one: this policy has no tmpfs on /tmp.
+	p=$(policy lldeny <<<"[filesystem]
+ro = $dir
+[landlock]
+deny = $dir
+")
+	sed -i '/^tmpfs = \/tmp$/d' "$p"
+	sh_in "$p" "cat $dir/file 2>&1; $HELPERS/mountcheck list | grep -c '^$dir '"
+	contains "read refused by Landlock" "$SB_OUT" "Permission denied"
+	lacks "content" "$SB_OUT" "landlock-secret"
+	contains "still in the mount view" "$SB_OUT" $'\n1'
+	p=$(policy llallow <<<"[filesystem]
+ro = $dir
+")
+	sh_in "$p" "cat $dir/file"
+	eq "control: readable without the deny" "$SB_OUT" "landlock-secret"
+}
+
+t_landlock_blocks_tcp_connect_not_in_the_policy() {
+	local p
+	p=$(policy lltcp </dev/null)
+	sb "$p" -- /bin/bash -c '(echo > /dev/tcp/127.0.0.1/9) 2>&1; true'
+	contains "connect refused by Landlock" "$SB_OUT" "Permission denied"
+	p=$(policy lltcp2 <<<$'[landlock]\ntcp_connect = 9\n')
+	sb "$p" -- /bin/bash -c '(echo > /dev/tcp/127.0.0.1/9) 2>&1; true'
+	contains "control: allowed port reaches lo" "$SB_OUT" "Connection refused"
+}
+
+t_landlock_scopes_signals_to_the_sandbox() {
+	local p
+	p=$(policy llsig </dev/null)
+	eq "signal pid 1 (outside the Landlock domain)" "$(in_sandbox default "$TRY" kill1)" "EPERM"
+	p=$(policy llsigoff <<<$'[landlock]\nmode = off\n')
+	sb "$p" -- "$TRY" kill1
+	eq "control: without Landlock" "$SB_OUT" "ok"
+}
+
+t_landlock_scopes_host_abstract_sockets() {
+	local name=cordon-escape-$$ lp p
+	"$TRY" abstract-listen "$name" >"$WORK/listen.out" 2>&1 &
+	lp=$!
+	for _ in $(seq 50); do grep -q listening "$WORK/listen.out" && break; sleep 0.05; done
+	p=$(policy llabs <<<$'[network]\nmode = host\n')
+	sb "$p" -- "$TRY" abstract "$name"
+	local inside=$SB_OUT
+	p=$(policy llabsoff <<<$'[network]\nmode = host\n[landlock]\nmode = off\n')
+	sb "$p" -- "$TRY" abstract "$name"
+	local control=$SB_OUT
+	kill $lp
+	eq "host abstract socket from inside" "$inside" "EPERM"
+	eq "control: without Landlock it connects" "$control" "ok"
+}
+
+# ---- protected paths: hard links and renames ----
+
+t_hard_link_to_protected_file_is_refused() {
+	local p
+	mkdir -p "$WORK/proj/.git"
+	echo '[core]' >"$WORK/proj/.git/config"
+	p=$(policy hl <<<$'[filesystem]\nprotect = .git/config\n')
+	sb "$p" -- /bin/true
+	eq "control: no link, runs" "$SB_RC" 0
+	ln "$WORK/proj/.git/config" "$WORK/proj/config-link"
+	sb "$p" -- /bin/sh -c "echo evil > $WORK/proj/config-link"
+	eq "refused" "$SB_RC" 125
+	contains "names the link" "$SB_ERR" "hard links"
+	eq "config untouched" "$(cat "$WORK/proj/.git/config")" "[core]"
+}
+
+t_link_and_rename_across_protected_path_fail() {
+	local p
+	mkdir -p "$WORK/proj/.git/hooks"
+	echo 'exit 0' >"$WORK/proj/.git/hooks/pre-commit"
+	echo '[core]' >"$WORK/proj/.git/config"
+	echo data >"$WORK/proj/plain"
+	p=$(policy ren <<<$'[filesystem]\nprotect = .git/hooks\nprotect = .git/config\n')
+	sh_in "$p" 'ln .git/config cfg 2>&1; ln .git/hooks/pre-commit h 2>&1; mv .git/hooks/pre-commit x 2>&1; mv plain .git/hooks/pre-commit 2>&1; mv .git/config cfg2 2>&1; mv plain .git/config 2>&1; true'
+	not "hard link made" test -e "$WORK/proj/cfg"
+	not "hook hard-linked" test -e "$WORK/proj/h"
+	eq "hook unchanged" "$(cat "$WORK/proj/.git/hooks/pre-commit")" "exit 0"
+	eq "config unchanged" "$(cat "$WORK/proj/.git/config")" "[core]"
+	test -e "$WORK/proj/plain" || failed "plain was moved over a protected path: $SB_OUT"
+	# Control: the same operations without protect succeed.
+	p=$(policy ren2 </dev/null)
+	sh_in "$p" 'ln .git/config cfg && mv plain .git/hooks/pre-commit && echo done'
+	eq "control" "$SB_OUT" "done"
+}
+
+# ---- privileges ----
+
+t_capabilities_all_zero_and_no_new_privs() {
+	local p
+	p=$(policy caps </dev/null)
+	sh_in "$p" 'grep -E "^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs|Seccomp):" /proc/self/status'
+	local zero=0000000000000000
+	for s in CapInh CapPrm CapEff CapBnd CapAmb; do
+		contains "$s" "$SB_OUT" "$s:	$zero"
+	done
+	contains "no_new_privs" "$SB_OUT" "NoNewPrivs:	1"
+	contains "seccomp filter mode" "$SB_OUT" "Seccomp:	2"
+	# Control: outside, the bounding set is not empty.
+	lacks "control" "$(grep CapBnd /proc/self/status)" "$zero"
+}
+
+t_setuid_root_helper_stays_unprivileged() {
+	local suid=$HELPERS/try-suid p
+	[ -u "$suid" ] || skip "no setuid-root helper (the suite was not started as root)"
+	local outside
+	outside=$("$suid" euid)
+	[ "$outside" = 0 ] || skip "$(dirname "$suid") does not honour setuid here (mounted nosuid?): no control"
+	local want=$MYUID
+	if [ $IS_ROOT -eq 1 ]; then
+		# A privileged run without `user =` is uid 0 anyway; use the
+		# confined account, as a runner would.
+		want=$(id -u "${CORDON_AGENT_USER:?}")
+		p=$(policy suid <<<"[sandbox]
+user = $CORDON_AGENT_USER
+")
+	else
+		p=$(policy suid </dev/null)
+	fi
+	sb "$p" -- "$suid" euid
+	eq "exit ($SB_ERR)" "$SB_RC" 0
+	eq "euid inside" "$SB_OUT" "$want"
+}
+
+run_tests "${1:-}"
