@@ -45,7 +45,7 @@ void audit_open(struct audit *a, const struct plan *pl)
 		die_with_error("audit: open %s", pl->audit_log);
 }
 
-static void begin(buf_t *b, const struct audit *a, const char *event)
+static void envelope(buf_t *b, const char *event, const char *policy, const char *sandbox_id, uid_t uid)
 {
 	struct timespec ts;
 	struct tm tm;
@@ -56,8 +56,30 @@ static void begin(buf_t *b, const struct audit *a, const char *event)
 	buf_printf(b, "{\"time\":\"%s.%03ldZ\",\"event\":", when, ts.tv_nsec / 1000000);
 	buf_json_str(b, event);
 	buf_puts(b, ",\"policy\":");
-	buf_json_str(b, a->plan->policy_name);
-	buf_printf(b, ",\"sandbox_id\":\"%s\",\"uid\":%u", a->id, (unsigned)a->plan->invoker_uid);
+	buf_json_str(b, policy);
+	buf_puts(b, ",\"sandbox_id\":");
+	buf_json_str(b, sandbox_id);
+	buf_printf(b, ",\"uid\":%u", (unsigned)uid);
+}
+
+/* One record, one write(2). fields is the rest of the object, starting
+ * with a comma. */
+void audit_record(int fd, const char *event, const char *policy, const char *sandbox_id, uid_t uid, const char *fields)
+{
+	if (fd < 0)
+		return;
+	buf_t b = {0};
+	envelope(&b, event, policy, sandbox_id, uid);
+	buf_puts(&b, fields);
+	buf_puts(&b, "}\n");
+	if (write_all(fd, b.p, b.len) < 0)
+		warn_msg("audit: write: %s", strerror(errno));
+	buf_free(&b);
+}
+
+static void begin(buf_t *b, const struct audit *a, const char *event)
+{
+	envelope(b, event, a->plan->policy_name, a->id, a->plan->invoker_uid);
 }
 
 static void finish(buf_t *b, struct audit *a)

@@ -16,21 +16,26 @@
 
 #include "cordon.h"
 
-static void switch_identity(const struct plan *pl)
+static void switch_identity(bool change, uid_t uid, gid_t gid)
 {
-	if (!pl->privileged)
+	if (!change)
 		return; /* the user namespace already maps us to the invoker */
 	/* Supplementary groups are reset: the command gets only the primary
 	 * group of the account it runs as. */
 	if (setgroups(0, NULL) < 0)
 		die_with_error("drop supplementary groups");
-	if (setresgid(pl->run_gid, pl->run_gid, pl->run_gid) < 0)
-		die_with_error("setresgid %u", (unsigned)pl->run_gid);
-	if (setresuid(pl->run_uid, pl->run_uid, pl->run_uid) < 0)
-		die_with_error("setresuid %u", (unsigned)pl->run_uid);
+	if (setresgid(gid, gid, gid) < 0)
+		die_with_error("setresgid %u", (unsigned)gid);
+	if (setresuid(uid, uid, uid) < 0)
+		die_with_error("setresuid %u", (unsigned)uid);
 }
 
 void drop_privileges(const struct plan *pl)
+{
+	drop_privileges_to(pl->privileged, pl->run_uid, pl->run_gid);
+}
+
+void drop_privileges_to(bool change_id, uid_t uid, gid_t gid)
 {
 	/* libcap-ng caches the pid it applies to and resets it in a
 	 * pthread_atfork() handler; clone3 and vfork skip those handlers. */
@@ -49,7 +54,7 @@ void drop_privileges(const struct plan *pl)
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
 		die_with_error("drop capabilities: clear ambient set");
 
-	switch_identity(pl);
+	switch_identity(change_id, uid, gid);
 
 	capng_clear(CAPNG_SELECT_BOTH);
 	if (capng_apply(CAPNG_SELECT_CAPS) < 0)
@@ -57,13 +62,20 @@ void drop_privileges(const struct plan *pl)
 
 	/* capng_apply checked each bounding-set drop and the ambient clear
 	 * reported success; read the three per-process sets back. */
+	if (!no_capabilities())
+		die("drop capabilities: some remain after dropping");
+}
+
+bool no_capabilities(void)
+{
 	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
 	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
 	if (syscall(SYS_capget, &hdr, data) < 0)
-		die_with_error("drop capabilities: capget");
+		die_with_error("capget");
 	for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; i++)
 		if (data[i].effective || data[i].permitted || data[i].inheritable)
-			die("drop capabilities: some remain after dropping");
+			return false;
+	return true;
 }
 
 void set_no_new_privs(void)

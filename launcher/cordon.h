@@ -71,7 +71,9 @@ void mounts_apply(const struct plan *pl);
 /* Clears bounding and ambient sets, switches to the plan's account (when
  * privileged), clears the rest, and verifies all of it. */
 void drop_privileges(const struct plan *pl);
+void drop_privileges_to(bool change_id, uid_t uid, gid_t gid);
 void set_no_new_privs(void);
+bool no_capabilities(void); /* effective, permitted and inheritable all empty */
 
 /* seccomp.c: the plan's profile, compiled by libseccomp in the launcher
  * while pid 1 builds the root (prepare before clone, export after it),
@@ -90,15 +92,19 @@ bool seccomp_export(const struct sc_profile *p, struct seccomp_job *job);
 void seccomp_receive(struct seccomp_job *job);
 void seccomp_load_programs(const struct seccomp_job *job);
 void seccomp_validate(const struct sc_profile *p, struct diags *d);
+void seccomp_load_profile(const struct sc_profile *p);
 
 /* landlock.c: the kernel's Landlock ABI (negative errno if none), and the
  * plan's ruleset applied to the calling process. */
 int landlock_abi(void);
 void landlock_apply(const struct plan *pl);
+void landlock_restrict(int abi, const struct ll_rule *rules, size_t n, const struct port_list *bind,
+                       const struct port_list *connect);
 
 /* init.c: pid 1 of the sandbox. */
 extern mode_t command_umask; /* the invoker's, restored for the command */
-__attribute__((noreturn)) void init_main(const struct plan *pl, pid_t child, const sigset_t *saved_mask);
+__attribute__((noreturn)) void init_main(const struct plan *pl, pid_t child, const sigset_t *saved_mask, int relay_fd,
+                                         int control_fd);
 __attribute__((noreturn)) void exec_command(const struct plan *pl, const sigset_t *saved_mask,
                                             const struct seccomp_job *filters);
 
@@ -112,6 +118,7 @@ void audit_open(struct audit *a, const struct plan *pl);
 void audit_sandbox_start(struct audit *a);
 void audit_sandbox_exit(struct audit *a, int status, const char *reason, const char *detail, long long duration_ms);
 void sandbox_id_new(char out[33]);
+void audit_record(int fd, const char *event, const char *policy, const char *sandbox_id, uid_t uid, const char *fields);
 
 /* commands */
 int cmd_run(int argc, char **argv);

@@ -248,10 +248,3 @@ int cmd_doctor(int argc, char **argv)
 		free(r.v[i].detail);
 	return all ? 0 : 1;
 }
-
-int cmd_proxy(int argc, char **argv)
-{
-	(void)argc;
-	(void)argv;
-	die("proxy: the egress proxy is not available in this version");
-}

@@ -100,26 +100,14 @@ static void add_port(int ruleset, __u64 access, unsigned short port)
 		die_with_error("landlock: TCP port %u rule", port);
 }
 
-void landlock_apply(const struct plan *pl)
+/* Restricts the calling thread (and what it starts later) to rules,
+ * bind and connect, on the ABI abi (at least 1). */
+void landlock_restrict(int abi, const struct ll_rule *rules, size_t n, const struct port_list *bind,
+                       const struct port_list *connect)
 {
-	if (pl->landlock == LANDLOCK_OFF)
-		return;
-	int abi = landlock_abi();
-	bool require = pl->landlock == LANDLOCK_REQUIRE;
-	if (abi < 1) {
-		if (!require)
-			return; /* best-effort; explain and the audit record say so */
-		die("landlock: %s; set [landlock] mode = best-effort to run without it",
-		    abi == -EOPNOTSUPP ? "disabled on this kernel (add landlock to the lsm= boot parameter)"
-		                       : "not supported by this kernel");
-	}
-	if (require && (unsigned)abi < pl->landlock_min_abi)
-		die("landlock: the policy needs ABI %u (TCP port rules), this kernel offers ABI %d",
-		    pl->landlock_min_abi, abi);
-
 	struct cordon_ruleset_attr attr = {.handled_access_fs = fs_rights(abi)};
-	bool restrict_bind = abi >= 4 && !pl->tcp_bind.any;
-	bool restrict_connect = abi >= 4 && !pl->tcp_connect.any;
+	bool restrict_bind = abi >= 4 && !bind->any;
+	bool restrict_connect = abi >= 4 && !connect->any;
 	if (restrict_bind)
 		attr.handled_access_net |= CORDON_LL_NET_BIND_TCP;
 	if (restrict_connect)
@@ -134,8 +122,8 @@ void landlock_apply(const struct plan *pl)
 	if (ruleset < 0)
 		die_with_error("landlock: create ruleset (ABI %d)", abi);
 
-	for (size_t i = 0; i < pl->n_ll_rules; i++) {
-		const struct ll_rule *r = &pl->ll_rules[i];
+	for (size_t i = 0; i < n; i++) {
+		const struct ll_rule *r = &rules[i];
 		cleanup_fd int fd = open(r->path, O_PATH | O_CLOEXEC);
 		if (fd < 0) {
 			if (errno == ENOENT && r->optional)
@@ -154,11 +142,30 @@ void landlock_apply(const struct plan *pl)
 		if (syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0)
 			die_with_error("landlock: rule for %s", r->path);
 	}
-	for (size_t i = 0; restrict_bind && i < pl->tcp_bind.n; i++)
-		add_port(ruleset, CORDON_LL_NET_BIND_TCP, pl->tcp_bind.v[i]);
-	for (size_t i = 0; restrict_connect && i < pl->tcp_connect.n; i++)
-		add_port(ruleset, CORDON_LL_NET_CONNECT_TCP, pl->tcp_connect.v[i]);
+	for (size_t i = 0; restrict_bind && i < bind->n; i++)
+		add_port(ruleset, CORDON_LL_NET_BIND_TCP, bind->v[i]);
+	for (size_t i = 0; restrict_connect && i < connect->n; i++)
+		add_port(ruleset, CORDON_LL_NET_CONNECT_TCP, connect->v[i]);
 
 	if (syscall(SYS_landlock_restrict_self, ruleset, 0) < 0)
 		die_with_error("landlock: restrict");
+}
+
+void landlock_apply(const struct plan *pl)
+{
+	if (pl->landlock == LANDLOCK_OFF)
+		return;
+	int abi = landlock_abi();
+	bool require = pl->landlock == LANDLOCK_REQUIRE;
+	if (abi < 1) {
+		if (!require)
+			return; /* best-effort; explain and the audit record say so */
+		die("landlock: %s; set [landlock] mode = best-effort to run without it",
+		    abi == -EOPNOTSUPP ? "disabled on this kernel (add landlock to the lsm= boot parameter)"
+		                       : "not supported by this kernel");
+	}
+	if (require && (unsigned)abi < pl->landlock_min_abi)
+		die("landlock: the policy needs ABI %u (TCP port rules), this kernel offers ABI %d",
+		    pl->landlock_min_abi, abi);
+	landlock_restrict(abi, pl->ll_rules, pl->n_ll_rules, &pl->tcp_bind, &pl->tcp_connect);
 }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -22,6 +23,7 @@
 
 #include "cli.h"
 #include "cordon.h"
+#include "proxy.h"
 
 /* Extra time the launcher allows pid 1 beyond timeout + grace before it
  * kills the whole namespace itself. */
@@ -32,6 +34,8 @@ static const int forwarded_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR
 struct sandbox_fds {
 	int status_r, status_w; /* setup failures, written by die() inside */
 	int alive_r, alive_w;   /* closes when the launcher dies */
+	int proxy_control;      /* pid 1's end of the built-in proxy's socket, or -1 */
+	const char *sandbox_id;
 };
 
 static long long now_ms(void)
@@ -67,6 +71,12 @@ static void sandbox_child(const struct plan *pl, struct sandbox_fds *f, const si
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		die_with_error("set non-dumpable");
 	setup_uts_and_net(pl);
+	int relay = -1, control = f->proxy_control;
+	if (pl->net_mode == NET_PROXY) {
+		if (pl->proxy_socket)
+			control = relay_connect_external(pl->proxy_socket, f->sandbox_id);
+		relay = relay_listen(pl->proxy_port);
+	}
 	mounts_apply(pl);
 	if (chdir(pl->cwd) < 0)
 		die_with_error("chdir %s", pl->cwd);
@@ -81,7 +91,7 @@ static void sandbox_child(const struct plan *pl, struct sandbox_fds *f, const si
 	/* The child only drops privileges and execs. */
 	if (child == 0)
 		exec_command(pl, saved_mask, filters); // NOLINT(clang-analyzer-unix.Vfork)
-	init_main(pl, child, saved_mask);
+	init_main(pl, child, saved_mask, relay, control);
 }
 
 struct wait_result {
@@ -158,6 +168,48 @@ static char *read_status(int fd)
 	return b.p;
 }
 
+/* mode = proxy without socket =: a proxy of this sandbox's own, in its own
+ * process outside the sandbox's namespaces, started before them so it is
+ * ready when the command starts. Pid 1 gets the other end of a socket
+ * pair: there is no path for anyone else to connect to. */
+static pid_t start_builtin_proxy(const struct plan *pl, const struct audit *audit, struct sandbox_fds *f)
+{
+	if (pl->net_mode != NET_PROXY || pl->proxy_socket)
+		return 0;
+	int pair[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
+		die_with_error("egress: socketpair");
+	pid_t pid = fork();
+	if (pid < 0)
+		die_with_error("egress: start the proxy");
+	if (pid == 0) {
+		/* Out of the terminal's process group: a Ctrl-C meant for the
+		 * command must not take its network away. */
+		setsid();
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+			die_with_error("egress: set parent-death signal");
+		close(pair[1]);
+		close(f->status_r);
+		close(f->status_w);
+		close(f->alive_r);
+		close(f->alive_w);
+		struct proxy_config cfg = {
+		    .policy = pl->policy,
+		    .policy_name = pl->policy_name,
+		    .audit_fd = audit->fd,
+		    .privileged = pl->privileged,
+		    .control_fd = pair[0],
+		    .sandbox_id = audit->id,
+		    .uid = pl->invoker_uid,
+		    .listen_fd = -1,
+		};
+		proxy_run(&cfg);
+	}
+	close(pair[0]);
+	f->proxy_control = pair[1];
+	return pid;
+}
+
 static int run_plan(struct plan *pl)
 {
 	if (pl->memory_bytes || pl->pids)
@@ -188,7 +240,13 @@ static int run_plan(struct plan *pl)
 	int sp[2], ap[2];
 	if (pipe2(sp, O_CLOEXEC) < 0 || pipe2(ap, O_CLOEXEC) < 0)
 		die_with_error("pipe");
-	struct sandbox_fds f = {.status_r = sp[0], .status_w = sp[1], .alive_r = ap[0], .alive_w = ap[1]};
+	struct sandbox_fds f = {.status_r = sp[0],
+	                        .status_w = sp[1],
+	                        .alive_r = ap[0],
+	                        .alive_w = ap[1],
+	                        .proxy_control = -1,
+	                        .sandbox_id = audit.id};
+	pid_t proxy = start_builtin_proxy(pl, &audit, &f);
 
 	struct seccomp_job filters;
 	seccomp_prepare(pl->seccomp, &filters);
@@ -213,9 +271,18 @@ static int run_plan(struct plan *pl)
 		kill(pid, SIGKILL); /* it is waiting for the filter: nothing ran */
 	close(f.status_w);
 	close(f.alive_r);
+	if (f.proxy_control >= 0)
+		close(f.proxy_control);
 	audit_sandbox_start(&audit);
 
 	struct wait_result w = wait_sandbox(pl, pid, &mask);
+	if (proxy > 0) {
+		/* Its records of the sandbox's connections come before the
+		 * sandbox's exit record. */
+		kill(proxy, SIGTERM);
+		while (waitpid(proxy, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
 	placeholders_remove(&ph);
 
 	cleanup_free char *failure = read_status(f.status_r);

@@ -211,3 +211,24 @@ void seccomp_load_programs(const struct seccomp_job *job)
 			die_with_error("seccomp: load filter layer %zu", l + 1);
 	}
 }
+
+/* Builds and loads a profile in this process, for the proxy, which has no
+ * one to compile it for it and is not on a launch's critical path. */
+void seccomp_load_profile(const struct sc_profile *p)
+{
+	for (size_t l = 0; p && l < p->n_layers; l++) {
+		const struct sc_rule *bad;
+		int err;
+		scmp_filter_ctx ctx = build_layer(&p->layers[l], &bad, &err);
+		if (!ctx) {
+			errno = err;
+			die_with_error("seccomp: build profile %s", p->name);
+		}
+		int r = seccomp_load(ctx);
+		seccomp_release(ctx);
+		if (r < 0) {
+			errno = -r;
+			die_with_error("seccomp: load profile %s", p->name);
+		}
+	}
+}

@@ -294,6 +294,27 @@ static void add_guards(struct builder *b)
 	}
 }
 
+/* Without the host's network there is no resolver to ask: names are
+ * resolved by the proxy. Whatever the policy binds of /etc, the sandbox
+ * sees an empty resolv.conf (or none). */
+static void hide_resolver(struct builder *b)
+{
+	static const char path[] = "/etc/resolv.conf";
+	if (b->p->net_mode == NET_HOST)
+		return;
+	struct mount_op *ex = find_op(b, path);
+	if (ex && ex->kind == MOUNT_MASK)
+		return;
+	if (ex) {
+		diags_add(b->d, b->p->file, ex->line,
+		          "%s: %s would give the sandbox a resolver; with mode = %s names are %s", ex->origin, path,
+		          net_mode_name(b->p->net_mode),
+		          b->p->net_mode == NET_PROXY ? "resolved by the proxy" : "not resolved at all");
+		return;
+	}
+	push_op(b, MOUNT_MASK, MF_OPTIONAL, path, NULL, "network", 0);
+}
+
 static bool beneath_project_root(struct builder *b, const char *path)
 {
 	for (char **r = b->plan->project_roots; r && *r; r++)
@@ -474,6 +495,19 @@ static void build_env(struct builder *b)
 	env_set(b, "LOGNAME", 7, b->plan->run_user ? b->plan->run_user : "unknown");
 	if (!env_has(b, "PATH"))
 		env_set(b, "PATH", 4, DEFAULT_PATH);
+	if (b->p->net_mode == NET_PROXY) {
+		/* The proxy is the only way out; these send every common client
+		 * to it. socks5h: names are resolved by the proxy, not here. */
+		cleanup_free char *http = xasprintf("http://127.0.0.1:%u", PROXY_PORT);
+		cleanup_free char *socks = xasprintf("socks5h://127.0.0.1:%u", PROXY_PORT);
+		const char *names[] = {"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"};
+		for (size_t i = 0; i < N_ELEMENTS(names); i++)
+			env_set(b, names[i], strlen(names[i]), http);
+		env_set(b, "ALL_PROXY", 9, socks);
+		env_set(b, "all_proxy", 9, socks);
+		env_set(b, "NO_PROXY", 8, "localhost,127.0.0.1,::1");
+		env_set(b, "no_proxy", 8, "localhost,127.0.0.1,::1");
+	}
 	if (!env_has(b, "TERM")) {
 		const char *term = NULL;
 		for (char *const *e = b->inv->environ; e && *e; e++)
@@ -591,13 +625,13 @@ static void ll_add(struct builder *b, size_t *cap, const char *path, enum ll_acc
 	pl->ll_rules[pl->n_ll_rules++] = (struct ll_rule){xstrdup(path), access, optional};
 }
 
-static void build_ports(struct builder *b, const struct plist *l, struct port_list *out)
+static void build_ports(struct builder *b, const struct plist *l, struct port_list *out, bool relay)
 {
 	/* With the host's network the sandbox is not network-confined by
 	 * design; elsewhere TCP is limited to what the mode needs and the
 	 * ports the policy lists. */
 	out->any = b->p->net_mode == NET_HOST && l->n == 0;
-	out->v = xcalloc(l->n ? l->n : 1, sizeof(*out->v));
+	out->v = xcalloc(l->n + 1, sizeof(*out->v));
 	for (size_t i = 0; i < l->n; i++) {
 		if (strcmp(l->v[i].value, "any") == 0) {
 			out->any = true;
@@ -606,6 +640,8 @@ static void build_ports(struct builder *b, const struct plist *l, struct port_li
 		out->v[out->n++] = (unsigned short)strtoul(l->v[i].value, NULL, 10);
 		b->plan->landlock_min_abi = 4;
 	}
+	if (relay && !out->any)
+		out->v[out->n++] = PROXY_PORT; /* the way out, through pid 1's relay */
 }
 
 /* Landlock rules come from the same mount list as the mount table, so
@@ -669,8 +705,8 @@ static void build_landlock(struct builder *b)
 				          path, r->path);
 		}
 	}
-	build_ports(b, &p->tcp_bind, &pl->tcp_bind);
-	build_ports(b, &p->tcp_connect, &pl->tcp_connect);
+	build_ports(b, &p->tcp_bind, &pl->tcp_bind, false);
+	build_ports(b, &p->tcp_connect, &pl->tcp_connect, p->net_mode == NET_PROXY);
 }
 
 static void set_identity(struct builder *b)
@@ -733,6 +769,10 @@ struct plan *plan_build(const struct policy *p, const struct invocation *inv, co
 	if (p->net_mode != NET_HOST)
 		pl->clone_flags |= CLONE_NEWNET;
 	pl->net_mode = p->net_mode;
+	if (p->net_mode == NET_PROXY) {
+		pl->proxy_port = PROXY_PORT;
+		pl->proxy_socket = p->socket.value ? expand_home(&b, p->socket.value) : NULL;
+	}
 	pl->hostname = xstrdup(p->hostname.value ? p->hostname.value : "cordon");
 
 	push_op(&b, MOUNT_PROC, 0, "/proc", NULL, "proc", 0);
@@ -741,6 +781,7 @@ struct plan *plan_build(const struct policy *p, const struct invocation *inv, co
 	add_policy_mounts(&b);
 	add_project_roots(&b);
 	add_guards(&b);
+	hide_resolver(&b);
 	qsort(pl->mounts, pl->n_mounts, sizeof(*pl->mounts), compare_ops);
 	prune_guards(&b);
 
@@ -774,6 +815,7 @@ void plan_free(struct plan *pl)
 	free(pl->run_user);
 	free(pl->run_home);
 	free(pl->hostname);
+	free(pl->proxy_socket);
 	for (size_t i = 0; i < pl->n_mounts; i++) {
 		free(pl->mounts[i].dest);
 		free(pl->mounts[i].source);

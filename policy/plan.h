@@ -29,6 +29,8 @@ enum mount_kind {
 #define MF_CREATE   (1u << 4) /* missing on the host: create a placeholder first */
 #define MF_DIR      (1u << 5) /* the placeholder or mask is a directory */
 
+#define PROXY_PORT 3128 /* inside the sandbox's own network namespace */
+
 struct mount_op {
 	enum mount_kind kind;
 	unsigned flags;
@@ -78,6 +80,11 @@ struct plan {
 	unsigned long clone_flags;
 	char *hostname;
 	enum net_mode net_mode;
+	/* mode = proxy: pid 1 listens on 127.0.0.1:proxy_port (HTTP and
+	 * SOCKS5) and hands each connection to the proxy, built in or the one
+	 * at proxy_socket. */
+	unsigned short proxy_port;
+	char *proxy_socket;
 
 	struct mount_op *mounts;
 	size_t n_mounts;

@@ -108,6 +108,11 @@ bool parse_duration_ms(const char *s, uint64_t *out, const char **why);
 bool parse_uint(const char *s, uint64_t max, uint64_t *out, const char **why);
 bool parse_host_pattern(const char *s, struct host_pattern *out, const char **why);
 bool valid_hostname_label_chars(const char *s);
+/* A dotted quad with no leading zeros, each part 0 to 255. */
+bool is_strict_ipv4(const char *s);
+/* True when a resolver would read s as an IPv4 address in any form
+ * inet_aton() accepts, or when its last label is all digits. */
+bool looks_numeric(const char *s);
 bool valid_env_name(const char *s, bool allow_glob);
 bool valid_account_name(const char *s);
 /* Absolute ("/x") or home-relative ("~", "~/x"), or relative when allowed;

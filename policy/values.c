@@ -159,7 +159,7 @@ static bool all_digits(const char *s, size_t n)
 
 /* A dotted quad with no leading zeros: "127.0.0.1" but not "0177.0.0.1",
  * "0x7f.1" or "2130706433", the forms resolvers read as other addresses. */
-static bool is_strict_ipv4(const char *s)
+bool is_strict_ipv4(const char *s)
 {
 	int parts = 0;
 	while (*s) {
@@ -203,7 +203,7 @@ bool valid_hostname_label_chars(const char *s)
 /* True when a resolver would read the name as an IPv4 address in any of
  * the forms inet_aton() accepts (octal, hex, fewer than four parts), or
  * when its last label is numeric, which no real top-level domain is. */
-static bool looks_numeric(const char *s)
+bool looks_numeric(const char *s)
 {
 	struct in_addr a;
 	if (inet_aton(s, &a))

@@ -28,7 +28,9 @@ chmod 0755 "$stage"
 cp "$CORDON" "$stage/cordon" || fail "stage cordon"
 cp -r "$CORDON_TEST_BIN" "$stage/bin" || fail "stage helpers"
 mkdir -p "$stage/scripts"
-cp "$(dirname "$0")"/*.sh "$(dirname "$script")"/*.sh "$stage/scripts/" || fail "stage scripts"
+for f in "$(dirname "$0")"/*.sh "$(dirname "$script")"/*.sh; do
+	cp -f "$f" "$stage/scripts/" || fail "stage $f"
+done
 mkdir -p "$stage/examples" "$stage/profiles"
 cp "${CORDON_SRC:?}"/policy/examples/*.ini "$stage/examples/" 2>/dev/null
 cp "$CORDON_SRC"/seccomp-profiles/* "$stage/profiles/" 2>/dev/null

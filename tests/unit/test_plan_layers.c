@@ -534,7 +534,7 @@ static void expect_ports(const struct port_list *l, bool any, size_t n, const un
 		cr_expect_eq(l->v[i], want[i], "port #%zu is %u, want %u", i, l->v[i], want[i]);
 }
 
-Test(ports, none_and_proxy_without_keys_allow_nothing)
+Test(ports, none_and_proxy_without_keys_allow_only_the_relay)
 {
 	build_clean(FS);
 	expect_ports(&PL->tcp_bind, false, 0, NULL);
@@ -542,9 +542,11 @@ Test(ports, none_and_proxy_without_keys_allow_nothing)
 	build_clean(FS "[network]\nmode = none\n");
 	expect_ports(&PL->tcp_bind, false, 0, NULL);
 	expect_ports(&PL->tcp_connect, false, 0, NULL);
+	/* Proxy mode: connecting to pid 1's relay is the way out. */
+	static const unsigned short relay[] = {PROXY_PORT};
 	build_clean(FS "[network]\nmode = proxy\n");
 	expect_ports(&PL->tcp_bind, false, 0, NULL);
-	expect_ports(&PL->tcp_connect, false, 0, NULL);
+	expect_ports(&PL->tcp_connect, false, 1, relay);
 }
 
 Test(ports, host_without_keys_is_not_restricted)

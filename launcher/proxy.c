@@ -1,0 +1,1055 @@
+/* The egress proxy: the sandbox's only way out.
+ *
+ * It runs outside the sandbox's network namespace, in its own process,
+ * with no capabilities, not as root, under Landlock and the strict seccomp
+ * profile. Pid 1 of each sandbox accepts connections on 127.0.0.1 inside
+ * and hands the accepted sockets over a Unix socket (SCM_RIGHTS); the proxy
+ * reads the request (HTTP CONNECT, plain HTTP with an absolute URI, or
+ * SOCKS5), checks the name, resolves it itself, refuses private addresses,
+ * connects only to the addresses it vetted, and then moves bytes between
+ * the two sockets with splice(2). One thread runs the event loop (epoll);
+ * a few threads run getaddrinfo(), which blocks. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cordon.h"
+#include "egress.h"
+#include "proxy.h"
+
+#define MAX_HEAD             (64 * 1024)
+#define HANDSHAKE_TIMEOUT_MS 10000 /* the whole request head, or SOCKS handshake */
+#define CONNECT_TIMEOUT_MS   10000
+#define IDLE_TIMEOUT_MS      (5 * 60 * 1000)
+#define MAX_CONNECTIONS      1024
+#define PIPE_BYTES           (1 << 20)
+#define RESOLVERS            4
+#define MAX_ADDRS            16
+
+enum ep_kind { EP_CLIENT, EP_UPSTREAM, EP_CONTROL, EP_LISTEN, EP_RESOLVED, EP_SIGNAL };
+
+struct endpoint {
+	enum ep_kind kind;
+	int fd;
+	uint32_t events; /* what epoll watches now */
+	void *owner;
+};
+
+/* Who a connection came from, for the audit record. */
+struct ident {
+	char sandbox_id[33];
+	uid_t uid;
+	int refs;
+};
+
+struct control {
+	struct endpoint ep;
+	struct ident *id;
+};
+
+enum state { S_HEAD, S_RESOLVING, S_CONNECTING, S_RELAY };
+enum proto { P_UNKNOWN, P_HTTP, P_CONNECT, P_SOCKS };
+
+/* One direction of a relay: from -> pipe -> to. */
+struct half {
+	int pipe[2];
+	size_t in_pipe;
+	uint64_t read; /* bytes taken from the source */
+	uint64_t max;  /* 0: no limit */
+	bool eof, shut;
+};
+
+struct conn {
+	struct conn *prev, *next;
+	struct endpoint client, upstream;
+	enum state state;
+	enum proto proto;
+	char *buf; /* the head as it arrives */
+	size_t len;
+	char *out; /* for upstream before relaying: the rewritten head, early data */
+	size_t out_len, out_off;
+	struct egress_target t;
+	struct sockaddr_storage addrs[MAX_ADDRS];
+	socklen_t addr_lens[MAX_ADDRS];
+	size_t n_addrs, next_addr;
+	char addr_text[INET6_ADDRSTRLEN];
+	struct half up, down;
+	long long start, deadline;
+	struct ident *id;
+	bool socks_greeted, allowed;
+	const char *end_reason;
+	char end_buf[96];
+	bool dead; /* closed; freed after the current batch of events */
+};
+
+struct job {
+	struct job *next;
+	struct conn *c;
+	char host[EGRESS_MAX_HOST + 1];
+	struct addrinfo *res;
+	int err;
+};
+
+static struct {
+	const struct proxy_config *cfg;
+	int epfd;
+	struct conn *conns;
+	struct conn *graveyard; /* closed during this batch of events */
+	size_t n_conns;
+	struct endpoint resolved, sig, listen;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct job *todo, *todo_tail, *done;
+	bool stopping;
+} P = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- epoll ---- */
+
+static void watch(struct endpoint *ep, uint32_t events)
+{
+	if (ep->fd < 0 || ep->events == events)
+		return;
+	struct epoll_event ev = {.events = events, .data.ptr = ep};
+	int op = ep->events == (uint32_t)-1 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
+	if (epoll_ctl(P.epfd, op, ep->fd, &ev) < 0)
+		die_with_error("proxy: epoll_ctl");
+	ep->events = events;
+}
+
+static void endpoint_init(struct endpoint *ep, enum ep_kind kind, int fd, void *owner)
+{
+	*ep = (struct endpoint){.kind = kind, .fd = fd, .events = (uint32_t)-1, .owner = owner};
+}
+
+static void endpoint_close(struct endpoint *ep)
+{
+	if (ep->fd >= 0)
+		close(ep->fd); /* also leaves the epoll set */
+	ep->fd = -1;
+}
+
+/* ---- audit ---- */
+
+static void audit_egress(struct conn *c, const char *event, const char *reason)
+{
+	if (P.cfg->audit_fd < 0)
+		return;
+	const char *proto = c->proto == P_CONNECT ? "connect"
+	                    : c->proto == P_HTTP  ? "http"
+	                    : c->proto == P_SOCKS ? "socks5"
+	                                          : "unknown";
+	buf_t f = {0};
+	buf_puts(&f, ",\"host\":");
+	buf_json_str(&f, c->t.host[0] ? c->t.host : "");
+	buf_printf(&f, ",\"port\":%u,\"address\":", c->t.port);
+	if (c->addr_text[0])
+		buf_json_str(&f, c->addr_text);
+	else
+		buf_puts(&f, "null");
+	buf_printf(&f,
+	           ",\"protocol\":\"%s\",\"bytes_up\":%llu,\"bytes_down\":%llu,\"duration_ms\":%lld,\"reason\":", proto,
+	           (unsigned long long)c->up.read, (unsigned long long)c->down.read, now_ms() - c->start);
+	buf_json_str(&f, reason);
+	audit_record(P.cfg->audit_fd, event, P.cfg->policy_name, c->id ? c->id->sandbox_id : "", c->id ? c->id->uid : 0,
+	             f.p);
+	buf_free(&f);
+}
+
+/* ---- connections ---- */
+
+static void ident_put(struct ident *id)
+{
+	if (id && --id->refs == 0)
+		free(id);
+}
+
+static void conn_free(struct conn *c)
+{
+	if (c->allowed)
+		audit_egress(c, "egress_allow", c->end_reason ? c->end_reason : "closed");
+	endpoint_close(&c->client);
+	endpoint_close(&c->upstream);
+	struct half *hs[] = {&c->up, &c->down};
+	for (size_t i = 0; i < 2; i++)
+		for (int k = 0; k < 2; k++)
+			if (hs[i]->pipe[k] >= 0)
+				close(hs[i]->pipe[k]);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		P.conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	P.n_conns--;
+	/* Later events of the same epoll batch may still point at it. */
+	c->dead = true;
+	c->next = P.graveyard;
+	P.graveyard = c;
+}
+
+static void bury(void)
+{
+	while (P.graveyard) {
+		struct conn *c = P.graveyard;
+		P.graveyard = c->next;
+		ident_put(c->id);
+		free(c->buf);
+		free(c->out);
+		free(c);
+	}
+}
+
+static void conn_end(struct conn *c, const char *reason)
+{
+	if (!c->end_reason)
+		c->end_reason = reason;
+	conn_free(c);
+}
+
+static void conn_new(int fd, struct ident *id)
+{
+	if (P.n_conns >= MAX_CONNECTIONS) {
+		static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n";
+		(void)!write(fd, busy, sizeof(busy) - 1);
+		warn_msg("egress: more than %d connections at once; refusing one", MAX_CONNECTIONS);
+		close(fd);
+		return;
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+		close(fd);
+		return;
+	}
+	struct conn *c = xcalloc(1, sizeof(*c));
+	endpoint_init(&c->client, EP_CLIENT, fd, c);
+	endpoint_init(&c->upstream, EP_UPSTREAM, -1, c);
+	c->up.pipe[0] = c->up.pipe[1] = c->down.pipe[0] = c->down.pipe[1] = -1;
+	c->up.max = P.cfg->policy->max_request_bytes;
+	c->down.max = P.cfg->policy->max_response_bytes;
+	c->buf = xmalloc(MAX_HEAD);
+	c->start = now_ms();
+	c->deadline = c->start + HANDSHAKE_TIMEOUT_MS;
+	c->id = id;
+	id->refs++;
+	c->next = P.conns;
+	if (P.conns)
+		P.conns->prev = c;
+	P.conns = c;
+	P.n_conns++;
+	watch(&c->client, EPOLLIN);
+}
+
+/* Small replies to the client (403 pages, SOCKS replies) fit in an empty
+ * socket buffer; a client that cannot take them is dropped. */
+static void client_say(struct conn *c, const void *p, size_t n)
+{
+	(void)!write(c->client.fd, p, n);
+}
+
+static void http_error(struct conn *c, int status, const char *title, const char *text)
+{
+	buf_t b = {0};
+	buf_printf(&b, "cordon: %s\n", text);
+	buf_t h = {0};
+	buf_printf(&h,
+	           "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %zu\r\n"
+	           "Connection: close\r\n\r\n%s",
+	           status, title, b.len, b.p);
+	client_say(c, h.p, h.len);
+	buf_free(&b);
+	buf_free(&h);
+}
+
+static void socks_reply(struct conn *c, int code)
+{
+	unsigned char r[10] = {5, (unsigned char)code, 0, 1, 0, 0, 0, 0, 0, 0};
+	client_say(c, r, sizeof(r));
+}
+
+/* Refuses the request: a 403 (or SOCKS "not allowed") naming the policy
+ * and the host, and an egress_deny record. */
+static void deny(struct conn *c, int http_status, int socks_code, const char *reason)
+{
+	char text[600];
+	snprintf(text, sizeof(text), "policy '%s' does not allow %s:%u: %s", P.cfg->policy_name,
+	         c->t.host[0] ? c->t.host : "(unparsed request)", c->t.port, reason);
+	if (c->proto == P_SOCKS)
+		socks_reply(c, socks_code);
+	else
+		http_error(c, http_status,
+		           http_status == 403   ? "Forbidden"
+		           : http_status == 502 ? "Bad Gateway"
+		           : http_status == 504 ? "Gateway Timeout"
+		           : http_status == 431 ? "Request Header Fields Too Large"
+		           : http_status == 413 ? "Payload Too Large"
+		           : http_status == 501 ? "Not Implemented"
+		           : http_status == 405 ? "Method Not Allowed"
+		                                : "Bad Request",
+		           text);
+	audit_egress(c, "egress_deny", reason);
+	conn_free(c);
+}
+
+/* ---- resolving ---- */
+
+static void *resolver(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		pthread_mutex_lock(&P.mu);
+		while (!P.todo)
+			pthread_cond_wait(&P.cv, &P.mu);
+		struct job *j = P.todo;
+		P.todo = j->next;
+		if (!P.todo)
+			P.todo_tail = NULL;
+		pthread_mutex_unlock(&P.mu);
+
+		struct addrinfo hints = {
+		    .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_protocol = IPPROTO_TCP};
+		j->err = getaddrinfo(j->host, NULL, &hints, &j->res);
+
+		pthread_mutex_lock(&P.mu);
+		j->next = P.done;
+		P.done = j;
+		pthread_mutex_unlock(&P.mu);
+		uint64_t one = 1;
+		(void)!write(P.resolved.fd, &one, sizeof(one));
+	}
+	return NULL;
+}
+
+static void start_connect(struct conn *c);
+
+static void add_addr(struct conn *c, const struct sockaddr *sa, socklen_t len, unsigned short port)
+{
+	if (c->n_addrs == MAX_ADDRS)
+		return;
+	memcpy(&c->addrs[c->n_addrs], sa, len);
+	if (sa->sa_family == AF_INET)
+		((struct sockaddr_in *)&c->addrs[c->n_addrs])->sin_port = htons(port);
+	else
+		((struct sockaddr_in6 *)&c->addrs[c->n_addrs])->sin6_port = htons(port);
+	c->addr_lens[c->n_addrs++] = len;
+}
+
+/* Keeps only the addresses the sandbox may reach. The proxy connects to
+ * exactly these: the name is never resolved again, so it cannot be
+ * rebound to something else between check and use. */
+static void vet_and_connect(struct conn *c, const struct addrinfo *res)
+{
+	const char *what = NULL, *first_private = NULL;
+	char first_text[INET6_ADDRSTRLEN] = "";
+	for (const struct addrinfo *a = res; a; a = a->ai_next) {
+		if (a->ai_family != AF_INET && a->ai_family != AF_INET6)
+			continue;
+		if (!P.cfg->policy->allow_private && egress_addr_is_private(a->ai_addr, &what)) {
+			if (!first_private) {
+				first_private = what;
+				const void *raw = a->ai_family == AF_INET
+				                      ? (const void *)&((struct sockaddr_in *)a->ai_addr)->sin_addr
+				                      : (const void *)&((struct sockaddr_in6 *)a->ai_addr)->sin6_addr;
+				inet_ntop(a->ai_family, raw, first_text, sizeof(first_text));
+			}
+			continue;
+		}
+		add_addr(c, a->ai_addr, a->ai_addrlen, c->t.port);
+	}
+	if (c->n_addrs == 0) {
+		char why[200];
+		if (first_private)
+			snprintf(why, sizeof(why), "resolves to a private address (%s: %s) and allow_private is off",
+			         first_text, first_private);
+		else
+			snprintf(why, sizeof(why), "no usable address");
+		deny(c, 403, 2, why);
+		return;
+	}
+	start_connect(c);
+}
+
+static void on_resolved(void)
+{
+	uint64_t n;
+	(void)!read(P.resolved.fd, &n, sizeof(n));
+	pthread_mutex_lock(&P.mu);
+	struct job *list = P.done;
+	P.done = NULL;
+	pthread_mutex_unlock(&P.mu);
+	while (list) {
+		struct job *j = list;
+		list = j->next;
+		struct conn *c = j->c;
+		if (j->err) {
+			char why[200];
+			snprintf(why, sizeof(why), "cannot resolve: %s", gai_strerror(j->err));
+			deny(c, 502, 4, why);
+		} else {
+			vet_and_connect(c, j->res);
+		}
+		if (j->res)
+			freeaddrinfo(j->res);
+		free(j);
+	}
+}
+
+/* ---- deciding ---- */
+
+static void decide(struct conn *c)
+{
+	const char *reason;
+	if (!egress_allowed(P.cfg->policy, &c->t, &reason)) {
+		deny(c, 403, 2, reason);
+		return;
+	}
+	watch(&c->client, 0); /* nothing more is read until the upstream is there */
+	if (c->t.is_ip) {
+		struct sockaddr_storage ss = {0};
+		socklen_t len;
+		if (c->t.family == AF_INET) {
+			struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+			s4->sin_family = AF_INET;
+			memcpy(&s4->sin_addr, c->t.addr, 4);
+			len = sizeof(*s4);
+		} else {
+			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+			s6->sin6_family = AF_INET6;
+			memcpy(&s6->sin6_addr, c->t.addr, 16);
+			len = sizeof(*s6);
+		}
+		struct addrinfo ai = {.ai_family = c->t.family, .ai_addr = (struct sockaddr *)&ss, .ai_addrlen = len};
+		vet_and_connect(c, &ai);
+		return;
+	}
+	struct job *j = xcalloc(1, sizeof(*j));
+	j->c = c;
+	memcpy(j->host, c->t.host, sizeof(j->host));
+	c->state = S_RESOLVING;
+	pthread_mutex_lock(&P.mu);
+	if (P.todo_tail)
+		P.todo_tail->next = j;
+	else
+		P.todo = j;
+	P.todo_tail = j;
+	pthread_cond_signal(&P.cv);
+	pthread_mutex_unlock(&P.mu);
+}
+
+/* ---- reading the request ---- */
+
+static void take_early_data(struct conn *c, size_t consumed)
+{
+	/* Whatever the client sent after its request (a TLS hello, a body)
+	 * goes upstream once connected. */
+	size_t rest = c->len - consumed;
+	if (!rest)
+		return;
+	c->out = xrealloc(c->out, c->out_len + rest);
+	memcpy(c->out + c->out_len, c->buf + consumed, rest);
+	c->out_len += rest;
+}
+
+static void parse_socks(struct conn *c)
+{
+	size_t used;
+	if (!c->socks_greeted) {
+		bool no_auth;
+		int r = socks5_parse_greeting((unsigned char *)c->buf, c->len, &used, &no_auth);
+		if (r == 0)
+			return;
+		if (r < 0 || !no_auth) {
+			static const unsigned char refuse[2] = {5, 0xFF};
+			client_say(c, refuse, 2);
+			deny(c, 400, 1,
+			     r < 0 ? "not a SOCKS5 greeting" : "SOCKS5 without the no-authentication method");
+			return;
+		}
+		static const unsigned char ok[2] = {5, 0};
+		client_say(c, ok, 2);
+		memmove(c->buf, c->buf + used, c->len - used);
+		c->len -= used;
+		c->socks_greeted = true;
+	}
+	int reply;
+	const char *why;
+	int r = socks5_parse_request((unsigned char *)c->buf, c->len, &used, &c->t, &reply, &why);
+	if (r == 0)
+		return;
+	if (r < 0) {
+		deny(c, 400, reply, why);
+		return;
+	}
+	take_early_data(c, used);
+	decide(c);
+}
+
+static void parse_http(struct conn *c)
+{
+	struct http_head h = {0};
+	int status;
+	const char *why;
+	int r = http_parse_head(c->buf, c->len, MAX_HEAD, P.cfg->policy->max_request_bytes, &h, &status, &why);
+	if (r == 0)
+		return;
+	if (r < 0) {
+		deny(c, status, 1, why);
+		return;
+	}
+	c->t = h.dest;
+	c->proto = h.is_connect ? P_CONNECT : P_HTTP;
+	if (h.upstream) {
+		c->out = steal_pointer(&h.upstream);
+		c->out_len = h.upstream_len;
+	}
+	take_early_data(c, h.head_len);
+	http_head_free(&h);
+	decide(c);
+}
+
+static void on_client_head(struct conn *c)
+{
+	if (c->len == MAX_HEAD) {
+		deny(c, 431, 1, "request head too large");
+		return;
+	}
+	ssize_t n = read(c->client.fd, c->buf + c->len, MAX_HEAD - c->len);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		conn_free(c); /* gone before asking for anything */
+		return;
+	}
+	c->len += (size_t)n;
+	if (c->proto == P_UNKNOWN)
+		c->proto = (unsigned char)c->buf[0] == 5 ? P_SOCKS : P_HTTP;
+	if (c->proto == P_SOCKS)
+		parse_socks(c);
+	else
+		parse_http(c);
+}
+
+/* ---- connecting ---- */
+
+static void start_connect(struct conn *c)
+{
+	c->state = S_CONNECTING;
+	while (c->next_addr < c->n_addrs) {
+		size_t i = c->next_addr++;
+		const struct sockaddr *sa = (const struct sockaddr *)&c->addrs[i];
+		int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			continue;
+		const void *raw = sa->sa_family == AF_INET
+		                      ? (const void *)&((const struct sockaddr_in *)sa)->sin_addr
+		                      : (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
+		inet_ntop(sa->sa_family, raw, c->addr_text, sizeof(c->addr_text));
+		if (connect(fd, sa, c->addr_lens[i]) < 0 && errno != EINPROGRESS) {
+			close(fd);
+			continue;
+		}
+		endpoint_init(&c->upstream, EP_UPSTREAM, fd, c);
+		watch(&c->upstream, EPOLLOUT);
+		c->deadline = now_ms() + CONNECT_TIMEOUT_MS;
+		return;
+	}
+	deny(c, 502, 5, "cannot connect to any address of the host");
+}
+
+static void relay_update(struct conn *c);
+
+static bool make_pipe(struct half *h)
+{
+	if (pipe2(h->pipe, O_NONBLOCK | O_CLOEXEC) < 0)
+		return false;
+	(void)fcntl(h->pipe[1], F_SETPIPE_SZ, PIPE_BYTES); /* a smaller pipe only costs speed */
+	return true;
+}
+
+static void on_connected(struct conn *c)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+	if (getsockopt(c->upstream.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err) {
+		endpoint_close(&c->upstream);
+		start_connect(c); /* the next address, or a 502 */
+		return;
+	}
+	c->allowed = true;
+	if (c->proto == P_CONNECT) {
+		static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+		client_say(c, ok, sizeof(ok) - 1);
+	} else if (c->proto == P_SOCKS) {
+		socks_reply(c, 0);
+	}
+	if (!make_pipe(&c->up) || !make_pipe(&c->down)) {
+		conn_end(c, "out of file descriptors");
+		return;
+	}
+	c->state = S_RELAY;
+	c->deadline = now_ms() + IDLE_TIMEOUT_MS;
+	free(c->buf);
+	c->buf = NULL;
+	relay_update(c);
+}
+
+/* ---- relaying ---- */
+
+static bool over_limit(struct conn *c, struct half *h, const char *what)
+{
+	if (!h->max || h->read <= h->max)
+		return false;
+	snprintf(c->end_buf, sizeof(c->end_buf), "%s exceeded (%llu bytes)", what, (unsigned long long)h->max);
+	warn_msg("egress: %s:%u: %s; connection closed", c->t.host, c->t.port, c->end_buf);
+	c->end_reason = c->end_buf;
+	return true;
+}
+
+/* Moves what it can in one direction. Returns false when the connection
+ * must end (an error, or a byte limit). */
+static bool pump(struct conn *c, struct half *h, int from, int to, const char *limit_name)
+{
+	for (;;) {
+		if (h->in_pipe == 0 && !h->eof) {
+			size_t want = PIPE_BYTES;
+			if (h->max && h->max + 1 - h->read < want)
+				want = (size_t)(h->max + 1 - h->read);
+			ssize_t n = splice(from, NULL, h->pipe[1], NULL, want, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+			if (n > 0) {
+				h->in_pipe += (size_t)n;
+				h->read += (uint64_t)n;
+				c->deadline = now_ms() + IDLE_TIMEOUT_MS;
+				if (over_limit(c, h, limit_name))
+					return false;
+			} else if (n == 0) {
+				h->eof = true;
+			} else if (errno != EAGAIN && errno != EINTR) {
+				c->end_reason = "reset";
+				return false;
+			}
+		}
+		if (h->in_pipe == 0)
+			break;
+		ssize_t m = splice(h->pipe[0], NULL, to, NULL, h->in_pipe, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+		if (m > 0) {
+			h->in_pipe -= (size_t)m;
+			continue;
+		}
+		if (m < 0 && errno != EAGAIN && errno != EINTR) {
+			c->end_reason = "reset";
+			return false;
+		}
+		break; /* the destination is full */
+	}
+	if (h->eof && h->in_pipe == 0 && !h->shut) {
+		shutdown(to, SHUT_WR);
+		h->shut = true;
+	}
+	return true;
+}
+
+static bool flush_out(struct conn *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t n = write(c->upstream.fd, c->out + c->out_off, c->out_len - c->out_off);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return true;
+		if (n <= 0) {
+			c->end_reason = "reset";
+			return false;
+		}
+		c->out_off += (size_t)n;
+		c->up.read += (uint64_t)n;
+		if (over_limit(c, &c->up, "max_request_bytes"))
+			return false;
+	}
+	return true;
+}
+
+static void relay_update(struct conn *c)
+{
+	if (!flush_out(c)) {
+		conn_free(c);
+		return;
+	}
+	bool pending = c->out_off < c->out_len;
+	if (!pending && (!pump(c, &c->up, c->client.fd, c->upstream.fd, "max_request_bytes") ||
+	                 !pump(c, &c->down, c->upstream.fd, c->client.fd, "max_response_bytes"))) {
+		conn_free(c);
+		return;
+	}
+	if (c->up.shut && c->down.shut) {
+		conn_end(c, "closed");
+		return;
+	}
+	uint32_t cl = 0, up = 0;
+	if (pending) {
+		up |= EPOLLOUT;
+	} else {
+		if (c->up.in_pipe == 0 && !c->up.eof)
+			cl |= EPOLLIN;
+		if (c->up.in_pipe > 0)
+			up |= EPOLLOUT;
+		if (c->down.in_pipe == 0 && !c->down.eof)
+			up |= EPOLLIN;
+		if (c->down.in_pipe > 0)
+			cl |= EPOLLOUT;
+	}
+	watch(&c->client, cl);
+	watch(&c->upstream, up);
+}
+
+/* ---- control sockets: connections arriving from sandboxes ---- */
+
+static void control_free(struct control *ctl)
+{
+	endpoint_close(&ctl->ep);
+	ident_put(ctl->id);
+	free(ctl);
+}
+
+static void on_control(struct control *ctl)
+{
+	for (;;) {
+		char data[64];
+		union {
+			struct cmsghdr h;
+			char buf[CMSG_SPACE(sizeof(int))];
+		} cm;
+		struct iovec iov = {data, sizeof(data)};
+		struct msghdr msg = {
+		    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf, .msg_controllen = sizeof(cm.buf)};
+		ssize_t n = recvmsg(ctl->ep.fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			/* The sandbox is gone. A built-in proxy has nothing
+			 * more to do once its one sandbox is. */
+			bool builtin = P.cfg->listen_fd < 0;
+			control_free(ctl);
+			if (builtin)
+				P.stopping = true;
+			return;
+		}
+		int fd = -1;
+		for (struct cmsghdr *h = CMSG_FIRSTHDR(&msg); h; h = CMSG_NXTHDR(&msg, h))
+			if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS &&
+			    h->cmsg_len == CMSG_LEN(sizeof(int)))
+				memcpy(&fd, CMSG_DATA(h), sizeof(int));
+		if (fd >= 0) {
+			conn_new(fd, ctl->id);
+		} else if (n == 1 + 32 && data[0] == 'H') {
+			/* An external proxy learns the sandbox id from the
+			 * hello; the uid it takes from the kernel. */
+			memcpy(ctl->id->sandbox_id, data + 1, 32);
+			ctl->id->sandbox_id[32] = '\0';
+		}
+	}
+}
+
+static void control_add(int fd, const char *sandbox_id, uid_t uid)
+{
+	struct control *ctl = xcalloc(1, sizeof(*ctl));
+	ctl->id = xcalloc(1, sizeof(*ctl->id));
+	ctl->id->refs = 1;
+	ctl->id->uid = uid;
+	snprintf(ctl->id->sandbox_id, sizeof(ctl->id->sandbox_id), "%s", sandbox_id ? sandbox_id : "");
+	endpoint_init(&ctl->ep, EP_CONTROL, fd, ctl);
+	watch(&ctl->ep, EPOLLIN);
+}
+
+static void on_listen(void)
+{
+	for (;;) {
+		int fd = accept4(P.listen.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		struct ucred cred;
+		socklen_t len = sizeof(cred);
+		uid_t uid = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 ? cred.uid : (uid_t)-1;
+		control_add(fd, NULL, uid);
+	}
+}
+
+/* ---- the loop ---- */
+
+static void sweep_timeouts(void)
+{
+	long long now = now_ms();
+	for (struct conn *c = P.conns, *next; c; c = next) {
+		next = c->next;
+		if (c->state == S_RESOLVING || now < c->deadline)
+			continue; /* a resolving connection ends when its job returns */
+		switch (c->state) {
+		case S_HEAD:
+			deny(c, 400, 1, "request not complete in time");
+			break;
+		case S_CONNECTING:
+			deny(c, 504, 4, "connect timed out");
+			break;
+		default:
+			conn_end(c, "idle timeout");
+		}
+	}
+}
+
+static void dispatch(struct endpoint *ep, uint32_t events)
+{
+	struct conn *c = ep->owner;
+	if ((ep->kind == EP_CLIENT || ep->kind == EP_UPSTREAM) && c->dead)
+		return;
+	switch (ep->kind) {
+	case EP_CLIENT:
+		if (c->state == S_HEAD)
+			on_client_head(c);
+		else if (c->state == S_RELAY)
+			relay_update(c);
+		break;
+	case EP_UPSTREAM:
+		if (c->state == S_CONNECTING)
+			on_connected(c);
+		else if (c->state == S_RELAY)
+			relay_update(c);
+		break;
+	case EP_CONTROL:
+		on_control(ep->owner);
+		break;
+	case EP_LISTEN:
+		on_listen();
+		break;
+	case EP_RESOLVED:
+		on_resolved();
+		break;
+	case EP_SIGNAL: {
+		struct signalfd_siginfo si;
+		(void)!read(ep->fd, &si, sizeof(si));
+		P.stopping = true;
+		break;
+	}
+	}
+	(void)events;
+}
+
+/* Everything the proxy may touch, and nothing more. */
+static void confine(void)
+{
+	if (P.cfg->privileged) {
+		/* Not root: the unprivileged "nobody" account. */
+		struct passwd *pw = getpwnam("nobody");
+		drop_privileges_to(true, pw ? pw->pw_uid : 65534, pw ? pw->pw_gid : 65534);
+	} else {
+		/* An ordinary process of the invoker: it holds no capability
+		 * to drop and may not touch the bounding set or securebits;
+		 * no_new_privs keeps it from gaining any. */
+		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+			die_with_error("proxy: clear ambient capabilities");
+		if (!no_capabilities())
+			die("proxy: started with capabilities but without privilege");
+	}
+	set_no_new_privs();
+
+	/* Landlock: read what name resolution needs (resolv.conf, hosts,
+	 * nsswitch.conf, and the NSS modules it may load); write nothing (the
+	 * audit log is already open); bind no TCP port. */
+	int abi = landlock_abi();
+	if (abi >= 1) {
+		static const struct ll_rule rules[] = {
+		    {(char *)"/etc", LL_READ, true},
+		    {(char *)"/usr", LL_READ, true},
+		    {(char *)"/lib", LL_READ, true},
+		    {(char *)"/lib64", LL_READ, true},
+		};
+		struct port_list no_bind = {.any = false}, any_connect = {.any = true};
+		landlock_restrict(abi, rules, N_ELEMENTS(rules), &no_bind, &any_connect);
+	}
+	struct diags d = {0};
+	struct sc_profile *prof =
+	    profile_parse("strict", "seccomp-profiles/strict.profile", profile_builtin_text("strict"), &d);
+	if (!prof)
+		die("proxy: the strict profile does not parse");
+	seccomp_load_profile(prof);
+	profile_free(prof);
+}
+
+void proxy_run(const struct proxy_config *cfg)
+{
+	P.cfg = cfg;
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max; /* two sockets and four pipe ends per connection */
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	signal(SIGPIPE, SIG_IGN);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		die_with_error("proxy: block signals");
+
+	confine();
+
+	P.epfd = epoll_create1(EPOLL_CLOEXEC);
+	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (P.epfd < 0 || efd < 0 || sfd < 0)
+		die_with_error("proxy: epoll");
+	endpoint_init(&P.resolved, EP_RESOLVED, efd, NULL);
+	endpoint_init(&P.sig, EP_SIGNAL, sfd, NULL);
+	watch(&P.resolved, EPOLLIN);
+	watch(&P.sig, EPOLLIN);
+	if (cfg->listen_fd >= 0) {
+		endpoint_init(&P.listen, EP_LISTEN, cfg->listen_fd, NULL);
+		watch(&P.listen, EPOLLIN);
+	}
+	if (cfg->control_fd >= 0)
+		control_add(cfg->control_fd, cfg->sandbox_id, cfg->uid);
+
+	for (int i = 0; i < RESOLVERS; i++) {
+		pthread_t t;
+		if (pthread_create(&t, NULL, resolver, NULL) != 0)
+			die("proxy: cannot start resolver threads");
+		pthread_detach(t);
+	}
+
+	long long last_sweep = now_ms();
+	while (!P.stopping) {
+		struct epoll_event evs[64];
+		int n = epoll_wait(P.epfd, evs, N_ELEMENTS(evs), 1000);
+		if (n < 0 && errno != EINTR)
+			die_with_error("proxy: epoll_wait");
+		for (int i = 0; i < n; i++)
+			dispatch(evs[i].data.ptr, evs[i].events);
+		bury();
+		if (now_ms() - last_sweep >= 1000) {
+			sweep_timeouts();
+			bury();
+			last_sweep = now_ms();
+		}
+	}
+	/* Stopping: every open connection gets its record. */
+	while (P.conns) {
+		if (P.conns->state == S_RESOLVING) {
+			P.conns->allowed = false; /* never reached anything */
+		}
+		conn_end(P.conns, "proxy stopped");
+	}
+	_exit(0);
+}
+
+/* ---- `cordon proxy --socket PATH --policy P` ---- */
+
+static int bind_control_socket(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(sa.sun_path))
+		die("proxy: socket path %s is too long", path);
+	strcpy(sa.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		die_with_error("proxy: socket");
+	struct stat st;
+	if (lstat(path, &st) == 0) {
+		/* A socket left by a proxy that is gone may be replaced; one a
+		 * proxy still answers on, or anything else, may not. */
+		if (!S_ISSOCK(st.st_mode))
+			die("proxy: %s exists and is not a socket", path);
+		int probe = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+		bool live = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+		if (probe >= 0)
+			close(probe);
+		if (live)
+			die("proxy: another proxy is listening on %s", path);
+		if (unlink(path) < 0)
+			die_with_error("proxy: remove stale socket %s", path);
+	}
+	/* Owner and group may connect; widen with chmod/chgrp for sandboxes
+	 * of other users. */
+	mode_t old = umask(0117);
+	int r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (r < 0 || listen(fd, 128) < 0)
+		die_with_error("proxy: listen on %s", path);
+	return fd;
+}
+
+int cmd_proxy(int argc, char **argv)
+{
+	const char *socket_path = NULL, *policy_arg = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc)
+			socket_path = argv[++i];
+		else if (strncmp(argv[i], "--socket=", 9) == 0)
+			socket_path = argv[i] + 9;
+		else if (strcmp(argv[i], "--policy") == 0 && i + 1 < argc)
+			policy_arg = argv[++i];
+		else if (strncmp(argv[i], "--policy=", 9) == 0)
+			policy_arg = argv[i] + 9;
+		else {
+			fputs("usage: cordon proxy --socket PATH --policy P\n", stderr);
+			return EXIT_SETUP;
+		}
+	}
+	if (!socket_path || !policy_arg) {
+		fputs("usage: cordon proxy --socket PATH --policy P\n", stderr);
+		return EXIT_SETUP;
+	}
+	cleanup_free char *path = policy_locate(policy_arg);
+	struct diags d = {0};
+	struct policy *p = policy_load(path, &d);
+	if (d.n) {
+		diags_print(&d, STDERR_FILENO);
+		return EXIT_SETUP;
+	}
+	if (p->net_mode != NET_PROXY)
+		die("proxy: policy %s has [network] mode = %s; the proxy serves mode = proxy", path,
+		    net_mode_name(p->net_mode));
+	struct invocation_storage inv;
+	static char *no_cmd[] = {NULL};
+	invocation_gather(&inv, p, no_cmd, NULL);
+	struct plan *pl = plan_build(p, &inv.inv, &host_ops, &d);
+	if (!pl) {
+		diags_print(&d, STDERR_FILENO);
+		return EXIT_SETUP;
+	}
+	int audit_fd = -1;
+	if (pl->audit_log) {
+		audit_fd = open(pl->audit_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+		if (audit_fd < 0)
+			die_with_error("audit: open %s", pl->audit_log);
+	}
+	int lfd = bind_control_socket(socket_path);
+	struct proxy_config cfg = {
+	    .policy = p,
+	    .policy_name = pl->policy_name,
+	    .audit_fd = audit_fd,
+	    .privileged = geteuid() == 0,
+	    .control_fd = -1,
+	    .listen_fd = lfd,
+	};
+	proxy_run(&cfg);
+}

@@ -1,0 +1,44 @@
+/* The egress proxy (proxy.c) and the relay that feeds it from inside a
+ * sandbox (relay.c). */
+#ifndef CORDON_PROXY_H
+#define CORDON_PROXY_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "policy.h"
+
+struct proxy_config {
+	const struct policy *policy; /* allow, deny, allow_private, byte limits */
+	const char *policy_name;     /* in 403 pages and audit records */
+	int audit_fd;                /* -1: no records */
+	bool privileged;             /* started as root: drop to nobody */
+	/* Built in: one control socket, from the one sandbox it serves. */
+	int control_fd;
+	const char *sandbox_id;
+	uid_t uid;
+	/* Standalone: a listening Unix socket that sandboxes connect to. */
+	int listen_fd;
+};
+
+/* Confines the calling process and serves until told to stop (SIGTERM,
+ * or, built in, when its sandbox is gone). Never returns. */
+__attribute__((noreturn)) void proxy_run(const struct proxy_config *cfg);
+
+/* In pid 1: the loopback listener the sandbox's clients connect to, and
+ * the hand-over of accepted connections to the proxy. */
+#define RELAY_QUEUE 256
+struct relay {
+	int listen_fd, control_fd;
+	int pending[RELAY_QUEUE];
+	size_t n;
+};
+int relay_listen(unsigned short port);
+int relay_connect_external(const char *path, const char *sandbox_id);
+void relay_init(struct relay *r, int listen_fd, int control_fd);
+short relay_listen_events(const struct relay *r);
+short relay_control_events(const struct relay *r);
+void relay_accept(struct relay *r);
+void relay_flush(struct relay *r);
+
+#endif

@@ -1,0 +1,99 @@
+/* The egress proxy's decisions, without any I/O: what a requested name
+ * may look like, whether the policy allows it, whether an address is
+ * private, and parsing of the two request formats the proxy speaks (HTTP
+ * request heads and SOCKS5). Everything here reads untrusted bytes from
+ * the sandbox and is unit-tested and fuzzed on its own. */
+#ifndef CORDON_EGRESS_H
+#define CORDON_EGRESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "policy.h"
+
+#define EGRESS_MAX_HOST 253
+
+/* A destination as requested, validated. */
+struct egress_target {
+	char host[EGRESS_MAX_HOST + 1]; /* lower case; IPs in canonical text form (IPv6 without brackets) */
+	bool is_ip;                     /* an IP literal was requested */
+	int family;                     /* AF_INET or AF_INET6 when is_ip */
+	unsigned char addr[16];         /* the literal's address when is_ip */
+	unsigned short port;
+};
+
+/* Checks a requested host (a name or an IP literal; IPv6 without
+ * brackets) of len bytes, which may contain anything, NUL included. Names:
+ * letters, digits, hyphens and dots only, labels of 1 to 63, at most 253,
+ * no trailing dot, not a numeric form a resolver would read as an IPv4
+ * address (octal, hex, fewer than four parts). IPv4 literals: strict
+ * dotted quads. IPv6: no zone ("%eth0"). Fills t->host, is_ip, family,
+ * addr; leaves t->port alone. */
+bool egress_check_host(const char *host, size_t len, struct egress_target *t, const char **why);
+
+/* Parses an authority "host:port" or "[v6]:port" of len bytes, as in
+ * CONNECT. The port is required unless default_port is not 0. */
+bool egress_parse_authority(const char *s, size_t len, unsigned short default_port, struct egress_target *t,
+                            const char **why);
+
+/* The policy's decision: deny patterns first, then allow; default deny.
+ * Names match case-insensitively; "*.suffix" matches subdomains only; an
+ * IP literal only matches a pattern naming the same literal. *reason is
+ * static text for the audit record and the 403 page. */
+bool egress_allowed(const struct policy *p, const struct egress_target *t, const char **reason);
+
+/* True for addresses a sandbox must not reach unless allow_private:
+ * unspecified, loopback, RFC 1918, CGNAT (100.64/10), link-local
+ * (169.254/16, fe80::/10; so the cloud metadata address), ULA (fc00::/7),
+ * multicast, broadcast and reserved (240/4), 0/8, and IPv6 forms that
+ * embed such an IPv4 address (mapped ::ffff:a.b.c.d, compatible ::a.b.c.d,
+ * NAT64 64:ff9b::/96, 6to4 2002::/16). *what names the range. */
+bool egress_addr_is_private(const struct sockaddr *sa, const char **what);
+
+/* ---- HTTP request heads ---- */
+
+struct http_head {
+	bool is_connect;
+	struct egress_target dest;
+	/* For plain HTTP: the head to send upstream, rewritten: origin-form
+	 * request line, Host from the URI, hop-by-hop and Proxy-* headers
+	 * removed, "Connection: close" added. NULL for CONNECT. */
+	char *upstream;
+	size_t upstream_len;
+	size_t head_len; /* bytes of the buffer the head used (through CRLF CRLF) */
+	bool has_content_length;
+	uint64_t content_length;
+};
+
+/* Parses the request head at the start of buf. Returns 1 when complete
+ * (h filled), 0 when more bytes are needed, -1 when the request is refused:
+ * *status is the HTTP status to answer (400, 405, 413, 431, 501) and *why
+ * says why. Refused: a head over max_head bytes; NUL or control bytes; bare
+ * LF line ends; folded header lines; a request line that is not
+ * "METHOD SP target SP HTTP/1.x"; CONNECT without an authority; any other
+ * method without an absolute http:// URI (https:// must use CONNECT;
+ * userinfo is refused); conflicting or repeated Content-Length; any
+ * Transfer-Encoding together with Content-Length; a Transfer-Encoding other
+ * than chunked; a Content-Length over max_body when max_body is not 0. */
+int http_parse_head(const char *buf, size_t len, size_t max_head, uint64_t max_body, struct http_head *h, int *status,
+                    const char **why);
+void http_head_free(struct http_head *h);
+
+/* ---- SOCKS5 (RFC 1928), CONNECT only, no authentication ---- */
+
+/* The client's greeting. Returns 1 complete, 0 more bytes needed, -1 not
+ * SOCKS5. *consumed is its length; *no_auth tells whether method 0 (no
+ * authentication) was offered. */
+int socks5_parse_greeting(const unsigned char *buf, size_t len, size_t *consumed, bool *no_auth);
+
+/* The request. Returns 1 complete (t filled), 0 more bytes needed, -1
+ * refused with *reply the SOCKS5 reply code (1 general failure, 2 not
+ * allowed, 7 command not supported, 8 address type not supported) and
+ * *why. Address types: IPv4, domain name (validated as in
+ * egress_check_host), IPv6. */
+int socks5_parse_request(const unsigned char *buf, size_t len, size_t *consumed, struct egress_target *t, int *reply,
+                         const char **why);
+
+#endif

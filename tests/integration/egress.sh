@@ -1,0 +1,314 @@
+#!/usr/bin/env bash
+# Egress tests: a sandbox with [network] mode = proxy reaching servers that
+# the tests start on the host's loopback, allowed explicitly. No traffic
+# leaves this machine. Runs as root and as an unprivileged user.
+. "$(dirname "$0")/lib.sh"
+
+HTTPD=$HELPERS/httpd
+[ -x "$HTTPD" ] || {
+	echo "Bail out! httpd helper missing"
+	exit 1
+}
+command -v curl >/dev/null || {
+	echo "Bail out! curl is not installed (scripts/setup installs it)"
+	exit 1
+}
+
+BG=()
+stop_background() {
+	for p in "${BG[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	cleanup_work
+}
+trap stop_background EXIT
+
+"$HTTPD" -p 0 -f "$WORK/httpd.port" >/dev/null 2>&1 &
+BG+=($!)
+for _ in $(seq 100); do [ -s "$WORK/httpd.port" ] && break; sleep 0.05; done
+PORT=$(cat "$WORK/httpd.port")
+[ -n "$PORT" ] || {
+	echo "Bail out! httpd did not start"
+	exit 1
+}
+PROXY=http://127.0.0.1:3128
+# curl honours NO_PROXY=localhost inside; the tests name the proxy
+# explicitly and turn NO_PROXY off so every request goes through it.
+CURL="curl -sS --max-time 20 --noproxy ''"
+
+# egress_policy NAME [extra INI]: proxy mode, the test server allowed by
+# name, private addresses allowed (the server is on loopback), an audit log.
+egress_policy() {
+	local name=$1 extra=${2:-}
+	policy "$name" <<EOF
+[network]
+mode = proxy
+allow = localhost:$PORT
+allow_private = true
+$extra
+[audit]
+log = $WORK/$name.audit
+EOF
+}
+
+# ---- environment and isolation ----
+
+t_proxy_variables_are_set() {
+	local p
+	p=$(egress_policy env)
+	sb "$p" -- /usr/bin/env
+	contains "HTTP_PROXY" "$SB_OUT" "HTTP_PROXY=$PROXY"
+	contains "HTTPS_PROXY" "$SB_OUT" "HTTPS_PROXY=$PROXY"
+	contains "http_proxy" "$SB_OUT" "http_proxy=$PROXY"
+	contains "https_proxy" "$SB_OUT" "https_proxy=$PROXY"
+	contains "ALL_PROXY" "$SB_OUT" "ALL_PROXY=socks5h://127.0.0.1:3128"
+	contains "NO_PROXY" "$SB_OUT" "NO_PROXY=localhost,127.0.0.1,::1"
+}
+
+t_no_resolver_inside() {
+	local p
+	p=$(egress_policy dns)
+	sh_in "$p" 'echo "[$(cat /etc/resolv.conf 2>/dev/null)]"; getent hosts example.com || echo no-resolution'
+	contains "resolv.conf empty or absent" "$SB_OUT" "[]"
+	contains "names do not resolve" "$SB_OUT" "no-resolution"
+}
+
+t_direct_connection_to_the_server_fails() {
+	local p
+	# Landlock would refuse the connect by port; allow any port so the
+	# network namespace alone is what stops it.
+	p=$(egress_policy direct $'[landlock]\ntcp_connect = any')
+	sh_in "$p" "curl -sS --max-time 10 --noproxy '*' http://127.0.0.1:$PORT/ 2>&1; echo rc=\$?"
+	lacks "server not reached" "$SB_OUT" "hello from httpd"
+	lacks "succeeded" "$SB_OUT" "rc=0"
+	# Control: from the host it answers.
+	contains "control" "$(curl -sS --noproxy '*' "http://127.0.0.1:$PORT/")" "hello from httpd"
+}
+
+# ---- the three ways out ----
+
+t_connect_tunnel_reaches_allowed_host() {
+	local p
+	p=$(egress_policy tunnel)
+	sh_in "$p" "$CURL --proxytunnel -x $PROXY http://localhost:$PORT/"
+	eq "through CONNECT" "$SB_OUT" "hello from httpd"
+	contains "audit allow" "$(cat "$WORK/tunnel.audit")" '"event":"egress_allow"'
+	contains "audit protocol" "$(cat "$WORK/tunnel.audit")" '"protocol":"connect"'
+}
+
+t_plain_http_forwarding_rewrites_the_request() {
+	local p
+	p=$(egress_policy plain)
+	sh_in "$p" "$CURL -x $PROXY -H 'Proxy-Connection: keep-alive' http://localhost:$PORT/echo"
+	contains "origin-form request line" "$SB_OUT" "GET /echo HTTP/1.1"
+	contains "Host from the URI" "$SB_OUT" "Host: localhost:$PORT"
+	contains "Connection: close" "$SB_OUT" "Connection: close"
+	lacks "Proxy-Connection removed" "$SB_OUT" "Proxy-Connection"
+}
+
+t_socks5_reaches_allowed_host() {
+	local p
+	p=$(egress_policy socks)
+	sh_in "$p" "$CURL --socks5-hostname 127.0.0.1:3128 http://localhost:$PORT/"
+	eq "through SOCKS5" "$SB_OUT" "hello from httpd"
+	contains "audit" "$(cat "$WORK/socks.audit")" '"protocol":"socks5"'
+}
+
+t_environment_alone_sends_clients_through_the_proxy() {
+	local p
+	# A name other than localhost, so NO_PROXY does not apply: the
+	# proxy answers 403 for it, which shows the request went there.
+	p=$(egress_policy envonly)
+	sh_in "$p" "curl -sS --max-time 20 http://notallowed.example:$PORT/ 2>&1"
+	contains "the proxy answered" "$SB_OUT" "does not allow notallowed.example"
+}
+
+# ---- denials ----
+
+t_host_not_allowed_gets_403_naming_policy_and_host() {
+	local p
+	p=$(egress_policy deny)
+	sh_in "$p" "$CURL -i -x $PROXY http://localhost:1/ ; $CURL -i -x $PROXY http://other.test:$PORT/"
+	contains "status" "$SB_OUT" "403"
+	contains "names the policy" "$SB_OUT" "policy 'deny'"
+	contains "names the host" "$SB_OUT" "localhost:1"
+	contains "names the other host" "$SB_OUT" "other.test:$PORT"
+	local a
+	a=$(cat "$WORK/deny.audit")
+	contains "audit deny" "$a" '"event":"egress_deny"'
+	contains "audit host" "$a" '"host":"other.test"'
+	contains "audit reason" "$a" '"reason":"not in the allow list"'
+	contains "audit sandbox start" "$a" '"event":"sandbox_start"'
+}
+
+t_socks5_denial_is_reply_2() {
+	local p
+	p=$(egress_policy socksdeny)
+	sh_in "$p" "$CURL --socks5-hostname 127.0.0.1:3128 http://other.test:$PORT/ 2>&1; echo rc=\$?"
+	contains "SOCKS5 reply 2 (not allowed by ruleset)" "$SB_OUT" "(2)"
+	contains "curl failed" "$SB_OUT" "rc=97"
+}
+
+t_deny_wins_over_allow() {
+	local p
+	p=$(egress_policy denywins "deny = localhost")
+	sh_in "$p" "$CURL -x $PROXY http://localhost:$PORT/"
+	contains "denied" "$SB_OUT" "denied by deny pattern"
+}
+
+t_private_addresses_refused_without_allow_private() {
+	local p
+	p=$(policy private <<EOF
+[network]
+mode = proxy
+allow = localhost:$PORT
+allow = 127.0.0.1:$PORT
+allow = 169.254.169.254:80
+[audit]
+log = $WORK/private.audit
+EOF
+)
+	sh_in "$p" "$CURL -x $PROXY http://127.0.0.1:$PORT/; $CURL -x $PROXY http://169.254.169.254/latest/meta-data/; $CURL -x $PROXY http://localhost:$PORT/"
+	lacks "server not reached" "$SB_OUT" "hello from httpd"
+	contains "loopback literal refused" "$SB_OUT" "127.0.0.1:$PORT"
+	contains "metadata refused" "$SB_OUT" "169.254.169.254:80"
+	contains "name resolving to loopback refused" "$SB_OUT" "resolves to a private address"
+	contains "audit" "$(cat "$WORK/private.audit")" '"event":"egress_deny"'
+}
+
+t_ip_literal_needs_a_literal_allow() {
+	local p
+	p=$(egress_policy literal)
+	sh_in "$p" "$CURL -x $PROXY http://127.0.0.1:$PORT/"
+	contains "refused" "$SB_OUT" "IP literal"
+}
+
+t_malformed_names_are_refused() {
+	local p
+	p=$(egress_policy names)
+	# Raw requests through bash's /dev/tcp: a NUL inside the name, an
+	# octal loopback, a name with an underscore.
+	sb "$p" -- /bin/bash -c '
+for target in "evil\x00.localhost:'"$PORT"'" "0177.0.0.1:'"$PORT"'" "bad_name.localhost:'"$PORT"'"; do
+	exec 3<>/dev/tcp/127.0.0.1/3128
+	printf "CONNECT $target HTTP/1.1\r\n\r\n" >&3
+	head -n 1 <&3
+	exec 3<&-
+done'
+	lacks "nothing tunnelled" "$SB_OUT" "200"
+	[ "$(printf '%s\n' "$SB_OUT" | grep -c ' 40[03]')" -eq 3 ] || failed "expected three refusals: $SB_OUT"
+}
+
+# ---- limits ----
+
+t_response_byte_cap_triggers() {
+	local p
+	p=$(egress_policy capdown "max_response_bytes = 10000")
+	sh_in "$p" "$CURL -x $PROXY -o /dev/null http://localhost:$PORT/bytes/1000000 2>&1; echo rc=\$?; $CURL -x $PROXY http://localhost:$PORT/"
+	lacks "big download failed" "$SB_OUT" "rc=0"
+	contains "small one still works" "$SB_OUT" "hello from httpd"
+	contains "audit says why" "$(cat "$WORK/capdown.audit")" "max_response_bytes exceeded"
+	contains "one clear line on stderr" "$SB_ERR" "max_response_bytes exceeded"
+}
+
+t_request_byte_cap_triggers() {
+	local p
+	p=$(egress_policy capup "max_request_bytes = 10000")
+	head -c 200000 /dev/zero >"$WORK/proj/big"
+	sh_in "$p" "$CURL -x $PROXY --data-binary @big http://localhost:$PORT/ 2>&1; echo rc=\$?"
+	lacks "upload refused" "$SB_OUT" "got 200000"
+	contains "413 or cut off" "$SB_OUT$(cat "$WORK/capup.audit")" "max_request_bytes"
+}
+
+t_two_hundred_concurrent_connections() {
+	local p
+	p=$(egress_policy conc)
+	sh_in "$p" "
+urls=''
+for i in \$(seq 200); do urls=\"\$urls http://localhost:$PORT/slow/300?\$i\"; done
+$CURL -x $PROXY --parallel --parallel-immediate --parallel-max 200 \$urls | grep -c slow"
+	eq "all 200 answered" "$SB_OUT" "200"
+}
+
+t_malformed_long_and_slow_requests_are_cut_off() {
+	local p
+	p=$(egress_policy abuse)
+	sb "$p" -- /bin/bash -c '
+exec 3<>/dev/tcp/127.0.0.1/3128
+printf "GARBAGE\r\n\r\n" >&3; echo "malformed: $(head -n 1 <&3)"
+exec 4<>/dev/tcp/127.0.0.1/3128
+{ printf "GET http://localhost:'"$PORT"'/ HTTP/1.1\r\nX: "; head -c 70000 /dev/zero | tr "\0" a; } >&4 2>/dev/null
+echo "long: $(head -n 1 <&4)"
+exec 5<>/dev/tcp/127.0.0.1/3128
+printf "GET http://localhost:'"$PORT"'/ HTTP/1.1\r\n" >&5
+# while the slow one hangs, others are served
+echo "meanwhile: $(curl -sS --noproxy "" -x http://127.0.0.1:3128 http://localhost:'"$PORT"'/)"
+start=$SECONDS
+echo "slow: $(head -n 1 <&5) after $((SECONDS - start))s"'
+	contains "malformed gets 400" "$SB_OUT" "malformed: HTTP/1.1 400"
+	contains "over-long head gets 431" "$SB_OUT" "long: HTTP/1.1 431"
+	contains "others unaffected" "$SB_OUT" "meanwhile: hello from httpd"
+	contains "slowloris cut off" "$SB_OUT" "slow: HTTP/1.1 400"
+}
+
+# ---- a shared proxy ----
+
+start_shared_proxy() {
+	local pol=$1 sock=$2
+	"$CORDON" proxy --socket "$sock" --policy "$pol" >"$WORK/proxy.out" 2>&1 &
+	SHARED_PID=$!
+	BG+=($SHARED_PID)
+	for _ in $(seq 100); do [ -S "$sock" ] && return 0; sleep 0.05; done
+	failed "cordon proxy did not start: $(cat "$WORK/proxy.out")"
+}
+
+count_fds() {
+	ls "/proc/$1/fd" 2>/dev/null | wc -l
+}
+
+t_standalone_proxy_serves_several_sandboxes_without_leaking() {
+	local pp sock=$WORK/egress.sock p
+	pp=$(egress_policy shared)
+	start_shared_proxy "$pp" "$sock"
+	p=$(policy client <<EOF
+[network]
+mode = proxy
+socket = $sock
+EOF
+)
+	local before after
+	sleep 0.2
+	before=$(count_fds "$SHARED_PID")
+	[ "$before" -gt 0 ] || failed "cannot count the proxy's descriptors"
+	sh_in "$p" "$CURL -x $PROXY http://localhost:$PORT/"
+	eq "first sandbox" "$SB_OUT" "hello from httpd"
+	sh_in "$p" "
+urls=''
+for i in \$(seq 200); do urls=\"\$urls http://localhost:$PORT/?\$i\"; done
+$CURL -x $PROXY --parallel --parallel-immediate --parallel-max 200 \$urls | grep -c hello"
+	eq "second sandbox, 200 at once" "$SB_OUT" "200"
+	sleep 0.5
+	after=$(count_fds "$SHARED_PID")
+	eq "no descriptor leaked" "$after" "$before"
+	local ids
+	ids=$(grep -o '"sandbox_id":"[0-9a-f]*"' "$WORK/shared.audit" | sort -u | wc -l)
+	[ "$ids" -ge 2 ] || failed "records do not tell the sandboxes apart: $(cat "$WORK/shared.audit")"
+	kill "$SHARED_PID"
+}
+
+t_proxy_runs_unprivileged_and_confined() {
+	local pp sock=$WORK/confined.sock
+	pp=$(egress_policy confined)
+	start_shared_proxy "$pp" "$sock"
+	sleep 0.2
+	local st
+	st=$(cat "/proc/$SHARED_PID/status")
+	contains "no capabilities" "$st" "CapEff:	0000000000000000"
+	contains "no_new_privs" "$st" "NoNewPrivs:	1"
+	contains "seccomp" "$st" "Seccomp:	2"
+	local uid
+	uid=$(awk '/^Uid:/ {print $2}' <<<"$st")
+	[ "$uid" != 0 ] || failed "the proxy runs as root"
+	kill "$SHARED_PID"
+}
+
+run_tests "${1:-}"
