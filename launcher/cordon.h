@@ -103,8 +103,7 @@ void landlock_restrict(int abi, const struct ll_rule *rules, size_t n, const str
 
 /* init.c: pid 1 of the sandbox. */
 extern mode_t command_umask; /* the invoker's, restored for the command */
-__attribute__((noreturn)) void init_main(const struct plan *pl, pid_t child, const sigset_t *saved_mask, int relay_fd,
-                                         int control_fd);
+__attribute__((noreturn)) void init_main(const struct plan *pl, pid_t child, const sigset_t *saved_mask);
 __attribute__((noreturn)) void exec_command(const struct plan *pl, const sigset_t *saved_mask,
                                             const struct seccomp_job *filters);
 

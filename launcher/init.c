@@ -21,7 +21,6 @@
 #include <unistd.h>
 
 #include "cordon.h"
-#include "proxy.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -45,7 +44,7 @@ static bool forwardable(const struct signalfd_siginfo *si)
 	return (int)si->ssi_code <= 0 && si->ssi_pid == 0;
 }
 
-void init_main(const struct plan *pl, pid_t child, const sigset_t *saved_mask, int relay_fd, int control_fd)
+void init_main(const struct plan *pl, pid_t child, const sigset_t *saved_mask)
 {
 	(void)saved_mask;
 	/* Pid 1 needs no privilege once the command is forked: it only waits
@@ -60,8 +59,6 @@ void init_main(const struct plan *pl, pid_t child, const sigset_t *saved_mask, i
 	int sigs[] = {SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 	for (size_t i = 0; i < N_ELEMENTS(sigs); i++)
 		sigaddset(&mask, sigs[i]);
-	struct relay relay;
-	relay_init(&relay, relay_fd, control_fd);
 	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	if (sfd < 0)
 		die_with_error("init: signalfd");
@@ -76,12 +73,8 @@ void init_main(const struct plan *pl, pid_t child, const sigset_t *saved_mask, i
 	bool done = false, timed_out = false;
 	int status = 0;
 	while (!done) {
-		/* poll ignores negative fds: no timer, no relay. */
-		struct pollfd fds[4] = {{.fd = sfd, .events = POLLIN},
-		                        {.fd = tfd, .events = POLLIN},
-		                        {.fd = relay.listen_fd, .events = relay_listen_events(&relay)},
-		                        {.fd = relay.control_fd, .events = relay_control_events(&relay)}};
-		if (poll(fds, 4, -1) < 0) {
+		struct pollfd fds[2] = {{.fd = sfd, .events = POLLIN}, {.fd = tfd, .events = POLLIN}};
+		if (poll(fds, tfd >= 0 ? 2 : 1, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			die_with_error("init: poll");
@@ -103,10 +96,6 @@ void init_main(const struct plan *pl, pid_t child, const sigset_t *saved_mask, i
 				kill(child, (int)si.ssi_signo);
 			}
 		}
-		if (fds[3].revents)
-			relay_flush(&relay);
-		if (fds[2].revents & POLLIN)
-			relay_accept(&relay);
 		if (tfd >= 0 && (fds[1].revents & POLLIN)) {
 			uint64_t ticks;
 			if (read(tfd, &ticks, sizeof(ticks)) != sizeof(ticks))

@@ -2,18 +2,21 @@
  *
  * It runs outside the sandbox's network namespace, in its own process,
  * with no capabilities, not as root, under Landlock and the strict seccomp
- * profile. Pid 1 of each sandbox accepts connections on 127.0.0.1 inside
- * and hands the accepted sockets over a Unix socket (SCM_RIGHTS); the proxy
+ * profile. Pid 1 of each sandbox makes a listener on 127.0.0.1 inside and
+ * hands it over a Unix socket (SCM_RIGHTS); a socket stays in the network
+ * namespace it was made in, so the proxy accepts the sandbox's loopback
+ * connections on it directly. For each one the proxy
  * reads the request (HTTP CONNECT, plain HTTP with an absolute URI, or
  * SOCKS5), checks the name, resolves it itself, refuses private addresses,
  * connects only to the addresses it vetted, and then moves bytes between
- * the two sockets with splice(2). One thread runs the event loop (epoll);
+ * the two sockets. One thread runs the event loop (epoll);
  * a few threads run getaddrinfo(), which blocks. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
@@ -34,16 +37,17 @@
 #include "egress.h"
 #include "proxy.h"
 
-#define MAX_HEAD             (64 * 1024)
-#define HANDSHAKE_TIMEOUT_MS 10000 /* the whole request head, or SOCKS handshake */
-#define CONNECT_TIMEOUT_MS   10000
-#define IDLE_TIMEOUT_MS      (5 * 60 * 1000)
+#define MAX_HEAD             ((size_t)64 << 10)
+#define HANDSHAKE_TIMEOUT_MS 10000LL /* the whole request head, or SOCKS handshake */
+#define CONNECT_TIMEOUT_MS   10000LL
+#define IDLE_TIMEOUT_MS      300000LL
 #define MAX_CONNECTIONS      1024
-#define PIPE_BYTES           (1 << 20)
+#define RELAY_MIN_BUF        ((size_t)64 << 10)
+#define RELAY_MAX_BUF        ((size_t)4 << 20)
 #define RESOLVERS            4
 #define MAX_ADDRS            16
 
-enum ep_kind { EP_CLIENT, EP_UPSTREAM, EP_CONTROL, EP_LISTEN, EP_RESOLVED, EP_SIGNAL };
+enum ep_kind { EP_CLIENT, EP_UPSTREAM, EP_CONTROL, EP_SANDBOX, EP_LISTEN, EP_RESOLVED, EP_SIGNAL };
 
 struct endpoint {
 	enum ep_kind kind;
@@ -59,20 +63,26 @@ struct ident {
 	int refs;
 };
 
+/* A sandbox: the Unix socket its pid 1 talks on, and the loopback
+ * listener inside its network namespace that it handed over. */
 struct control {
 	struct endpoint ep;
+	struct endpoint sandbox; /* EP_SANDBOX */
 	struct ident *id;
 };
 
 enum state { S_HEAD, S_RESOLVING, S_CONNECTING, S_RELAY };
 enum proto { P_UNKNOWN, P_HTTP, P_CONNECT, P_SOCKS };
 
-/* One direction of a relay: from -> pipe -> to. */
+/* One direction of a relay: from -> buffer -> to. The buffer starts
+ * small and doubles while reads keep filling it, so a bulk download gets
+ * large reads and writes while a short request costs little memory. */
 struct half {
-	int pipe[2];
-	size_t in_pipe;
-	uint64_t read; /* bytes taken from the source */
-	uint64_t max;  /* 0: no limit */
+	char *buf;
+	size_t cap, off, len; /* bytes [off, off + len) wait to be written */
+	uint64_t read;        /* bytes taken from the source */
+	uint64_t max;         /* 0: no limit */
+	bool full;            /* the last read filled the buffer */
 	bool eof, shut;
 };
 
@@ -193,11 +203,6 @@ static void conn_free(struct conn *c)
 		audit_egress(c, "egress_allow", c->end_reason ? c->end_reason : "closed");
 	endpoint_close(&c->client);
 	endpoint_close(&c->upstream);
-	struct half *hs[] = {&c->up, &c->down};
-	for (size_t i = 0; i < 2; i++)
-		for (int k = 0; k < 2; k++)
-			if (hs[i]->pipe[k] >= 0)
-				close(hs[i]->pipe[k]);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -219,6 +224,8 @@ static void bury(void)
 		ident_put(c->id);
 		free(c->buf);
 		free(c->out);
+		free(c->up.buf);
+		free(c->down.buf);
 		free(c);
 	}
 }
@@ -239,15 +246,11 @@ static void conn_new(int fd, struct ident *id)
 		close(fd);
 		return;
 	}
-	int fl = fcntl(fd, F_GETFL);
-	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
-		close(fd);
-		return;
-	}
+	int one = 1;
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	struct conn *c = xcalloc(1, sizeof(*c));
 	endpoint_init(&c->client, EP_CLIENT, fd, c);
 	endpoint_init(&c->upstream, EP_UPSTREAM, -1, c);
-	c->up.pipe[0] = c->up.pipe[1] = c->down.pipe[0] = c->down.pipe[1] = -1;
 	c->up.max = P.cfg->policy->max_request_bytes;
 	c->down.max = P.cfg->policy->max_response_bytes;
 	c->buf = xmalloc(MAX_HEAD);
@@ -571,6 +574,8 @@ static void start_connect(struct conn *c)
 			close(fd);
 			continue;
 		}
+		int one = 1;
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		endpoint_init(&c->upstream, EP_UPSTREAM, fd, c);
 		watch(&c->upstream, EPOLLOUT);
 		c->deadline = now_ms() + CONNECT_TIMEOUT_MS;
@@ -580,14 +585,6 @@ static void start_connect(struct conn *c)
 }
 
 static void relay_update(struct conn *c);
-
-static bool make_pipe(struct half *h)
-{
-	if (pipe2(h->pipe, O_NONBLOCK | O_CLOEXEC) < 0)
-		return false;
-	(void)fcntl(h->pipe[1], F_SETPIPE_SZ, PIPE_BYTES); /* a smaller pipe only costs speed */
-	return true;
-}
 
 static void on_connected(struct conn *c)
 {
@@ -604,10 +601,6 @@ static void on_connected(struct conn *c)
 		client_say(c, ok, sizeof(ok) - 1);
 	} else if (c->proto == P_SOCKS) {
 		socks_reply(c, 0);
-	}
-	if (!make_pipe(&c->up) || !make_pipe(&c->down)) {
-		conn_end(c, "out of file descriptors");
-		return;
 	}
 	c->state = S_RELAY;
 	c->deadline = now_ms() + IDLE_TIMEOUT_MS;
@@ -629,17 +622,25 @@ static bool over_limit(struct conn *c, struct half *h, const char *what)
 }
 
 /* Moves what it can in one direction. Returns false when the connection
- * must end (an error, or a byte limit). */
+ * must end (an error, or a byte limit). read/write with a large buffer was
+ * measured faster than splice(2) through a pipe for loopback TCP here, and
+ * needs no pipe descriptors per connection. */
 static bool pump(struct conn *c, struct half *h, int from, int to, const char *limit_name)
 {
 	for (;;) {
-		if (h->in_pipe == 0 && !h->eof) {
-			size_t want = PIPE_BYTES;
+		if (h->len == 0 && !h->eof) {
+			if (!h->buf) {
+				h->cap = RELAY_MIN_BUF;
+				h->buf = xmalloc(h->cap);
+			}
+			size_t want = h->cap;
 			if (h->max && h->max + 1 - h->read < want)
 				want = (size_t)(h->max + 1 - h->read);
-			ssize_t n = splice(from, NULL, h->pipe[1], NULL, want, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+			ssize_t n = read(from, h->buf, want);
 			if (n > 0) {
-				h->in_pipe += (size_t)n;
+				h->off = 0;
+				h->len = (size_t)n;
+				h->full = (size_t)n == h->cap;
 				h->read += (uint64_t)n;
 				c->deadline = now_ms() + IDLE_TIMEOUT_MS;
 				if (over_limit(c, h, limit_name))
@@ -651,11 +652,18 @@ static bool pump(struct conn *c, struct half *h, int from, int to, const char *l
 				return false;
 			}
 		}
-		if (h->in_pipe == 0)
+		if (h->len == 0)
 			break;
-		ssize_t m = splice(h->pipe[0], NULL, to, NULL, h->in_pipe, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+		ssize_t m = write(to, h->buf + h->off, h->len);
 		if (m > 0) {
-			h->in_pipe -= (size_t)m;
+			h->off += (size_t)m;
+			h->len -= (size_t)m;
+			if (h->len == 0 && h->full && h->cap < RELAY_MAX_BUF) {
+				/* The last read filled the buffer: this is bulk. */
+				free(h->buf);
+				h->cap *= 2;
+				h->buf = xmalloc(h->cap);
+			}
 			continue;
 		}
 		if (m < 0 && errno != EAGAIN && errno != EINTR) {
@@ -664,7 +672,7 @@ static bool pump(struct conn *c, struct half *h, int from, int to, const char *l
 		}
 		break; /* the destination is full */
 	}
-	if (h->eof && h->in_pipe == 0 && !h->shut) {
+	if (h->eof && h->len == 0 && !h->shut) {
 		shutdown(to, SHUT_WR);
 		h->shut = true;
 	}
@@ -709,13 +717,13 @@ static void relay_update(struct conn *c)
 	if (pending) {
 		up |= EPOLLOUT;
 	} else {
-		if (c->up.in_pipe == 0 && !c->up.eof)
+		if (c->up.len == 0 && !c->up.eof)
 			cl |= EPOLLIN;
-		if (c->up.in_pipe > 0)
+		if (c->up.len > 0)
 			up |= EPOLLOUT;
-		if (c->down.in_pipe == 0 && !c->down.eof)
+		if (c->down.len == 0 && !c->down.eof)
 			up |= EPOLLIN;
-		if (c->down.in_pipe > 0)
+		if (c->down.len > 0)
 			cl |= EPOLLOUT;
 	}
 	watch(&c->client, cl);
@@ -726,6 +734,7 @@ static void relay_update(struct conn *c)
 
 static void control_free(struct control *ctl)
 {
+	endpoint_close(&ctl->sandbox);
 	endpoint_close(&ctl->ep);
 	ident_put(ctl->id);
 	free(ctl);
@@ -759,8 +768,11 @@ static void on_control(struct control *ctl)
 			if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS &&
 			    h->cmsg_len == CMSG_LEN(sizeof(int)))
 				memcpy(&fd, CMSG_DATA(h), sizeof(int));
-		if (fd >= 0) {
-			conn_new(fd, ctl->id);
+		if (fd >= 0 && n == 1 && data[0] == 'L' && ctl->sandbox.fd < 0) {
+			endpoint_init(&ctl->sandbox, EP_SANDBOX, fd, ctl);
+			watch(&ctl->sandbox, EPOLLIN);
+		} else if (fd >= 0) {
+			close(fd); /* nothing else is expected with a descriptor */
 		} else if (n == 1 + 32 && data[0] == 'H') {
 			/* An external proxy learns the sandbox id from the
 			 * hello; the uid it takes from the kernel. */
@@ -778,7 +790,18 @@ static void control_add(int fd, const char *sandbox_id, uid_t uid)
 	ctl->id->uid = uid;
 	snprintf(ctl->id->sandbox_id, sizeof(ctl->id->sandbox_id), "%s", sandbox_id ? sandbox_id : "");
 	endpoint_init(&ctl->ep, EP_CONTROL, fd, ctl);
+	endpoint_init(&ctl->sandbox, EP_SANDBOX, -1, ctl);
 	watch(&ctl->ep, EPOLLIN);
+}
+
+static void on_sandbox(struct control *ctl)
+{
+	for (;;) {
+		int fd = accept4(ctl->sandbox.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		conn_new(fd, ctl->id);
+	}
 }
 
 static void on_listen(void)
@@ -836,6 +859,9 @@ static void dispatch(struct endpoint *ep, uint32_t events)
 		break;
 	case EP_CONTROL:
 		on_control(ep->owner);
+		break;
+	case EP_SANDBOX:
+		on_sandbox(ep->owner);
 		break;
 	case EP_LISTEN:
 		on_listen();
@@ -899,7 +925,7 @@ void proxy_run(const struct proxy_config *cfg)
 	P.cfg = cfg;
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max; /* two sockets and four pipe ends per connection */
+		rl.rlim_cur = rl.rlim_max; /* two sockets per connection */
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	sigset_t mask;
@@ -966,9 +992,10 @@ void proxy_run(const struct proxy_config *cfg)
 static int bind_control_socket(const char *path)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (strlen(path) >= sizeof(sa.sun_path))
+	size_t n = strlen(path);
+	if (n >= sizeof(sa.sun_path))
 		die("proxy: socket path %s is too long", path);
-	strcpy(sa.sun_path, path);
+	memcpy(sa.sun_path, path, n + 1);
 	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		die_with_error("proxy: socket");

@@ -26,19 +26,9 @@ struct proxy_config {
 __attribute__((noreturn)) void proxy_run(const struct proxy_config *cfg);
 
 /* In pid 1: the loopback listener the sandbox's clients connect to, and
- * the hand-over of accepted connections to the proxy. */
-#define RELAY_QUEUE 256
-struct relay {
-	int listen_fd, control_fd;
-	int pending[RELAY_QUEUE];
-	size_t n;
-};
+ * handing it to the proxy. */
 int relay_listen(unsigned short port);
 int relay_connect_external(const char *path, const char *sandbox_id);
-void relay_init(struct relay *r, int listen_fd, int control_fd);
-short relay_listen_events(const struct relay *r);
-short relay_control_events(const struct relay *r);
-void relay_accept(struct relay *r);
-void relay_flush(struct relay *r);
+void relay_hand_over(int listen_fd, int control_fd);
 
 #endif

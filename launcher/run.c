@@ -71,11 +71,14 @@ static void sandbox_child(const struct plan *pl, struct sandbox_fds *f, const si
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		die_with_error("set non-dumpable");
 	setup_uts_and_net(pl);
-	int relay = -1, control = f->proxy_control;
 	if (pl->net_mode == NET_PROXY) {
-		if (pl->proxy_socket)
-			control = relay_connect_external(pl->proxy_socket, f->sandbox_id);
-		relay = relay_listen(pl->proxy_port);
+		/* The control socket stays open in pid 1 for the sandbox's
+		 * life: its end tells the proxy the sandbox is gone. */
+		int control =
+		    pl->proxy_socket ? relay_connect_external(pl->proxy_socket, f->sandbox_id) : f->proxy_control;
+		int relay = relay_listen(pl->proxy_port);
+		relay_hand_over(relay, control);
+		close(relay);
 	}
 	mounts_apply(pl);
 	if (chdir(pl->cwd) < 0)
@@ -91,7 +94,7 @@ static void sandbox_child(const struct plan *pl, struct sandbox_fds *f, const si
 	/* The child only drops privileges and execs. */
 	if (child == 0)
 		exec_command(pl, saved_mask, filters); // NOLINT(clang-analyzer-unix.Vfork)
-	init_main(pl, child, saved_mask, relay, control);
+	init_main(pl, child, saved_mask);
 }
 
 struct wait_result {
