@@ -130,6 +130,13 @@ static struct {
 	bool stopping;
 } P = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
+static long long now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static long long now_ms(void)
 {
 	struct timespec ts;
@@ -879,6 +886,27 @@ static void dispatch(struct endpoint *ep, uint32_t events)
 	(void)events;
 }
 
+/* Waiting for events. Right after handling some, the proxy polls for up
+ * to POLL_AFTER_ACTIVITY_US before it sleeps: a request through the proxy
+ * takes about twice the process wake-ups of a direct one, and on virtual
+ * machines waking an idle CPU costs tens of microseconds. Measured here
+ * (1000 sequential connections), this halves the proxy's added latency;
+ * an idle proxy sleeps as before. */
+#define POLL_AFTER_ACTIVITY_US 100
+
+static int wait_events(struct epoll_event *evs, int max, bool active)
+{
+	if (active) {
+		long long until = now_us() + POLL_AFTER_ACTIVITY_US;
+		do {
+			int n = epoll_wait(P.epfd, evs, max, 0);
+			if (n != 0)
+				return n;
+		} while (now_us() < until);
+	}
+	return epoll_wait(P.epfd, evs, max, 1000);
+}
+
 /* Everything the proxy may touch, and nothing more. */
 static void confine(void)
 {
@@ -963,9 +991,11 @@ void proxy_run(const struct proxy_config *cfg)
 	}
 
 	long long last_sweep = now_ms();
+	bool active = false;
 	while (!P.stopping) {
 		struct epoll_event evs[64];
-		int n = epoll_wait(P.epfd, evs, N_ELEMENTS(evs), 1000);
+		int n = wait_events(evs, N_ELEMENTS(evs), active);
+		active = n > 0;
 		if (n < 0 && errno != EINTR)
 			die_with_error("proxy: epoll_wait");
 		for (int i = 0; i < n; i++)
