@@ -261,6 +261,14 @@ start_shared_proxy() {
 	failed "cordon proxy did not start: $(cat "$WORK/proxy.out")"
 }
 
+# Stops the shared proxy; in a sanitizer build, its report (if any) fails
+# the test.
+stop_shared_proxy() {
+	kill "$SHARED_PID"
+	wait "$SHARED_PID" 2>/dev/null
+	no_sanitizer_report "$(cat "$WORK/proxy.out")"
+}
+
 count_fds() {
 	ls "/proc/$1/fd" 2>/dev/null | wc -l
 }
@@ -292,7 +300,7 @@ $CURL -x $PROXY --parallel --parallel-immediate --parallel-max 200 \$urls | grep
 	local ids
 	ids=$(grep -o '"sandbox_id":"[0-9a-f]*"' "$WORK/shared.audit" | sort -u | wc -l)
 	[ "$ids" -ge 2 ] || failed "records do not tell the sandboxes apart: $(cat "$WORK/shared.audit")"
-	kill "$SHARED_PID"
+	stop_shared_proxy
 }
 
 t_proxy_runs_unprivileged_and_confined() {
@@ -308,7 +316,7 @@ t_proxy_runs_unprivileged_and_confined() {
 	local uid
 	uid=$(awk '/^Uid:/ {print $2}' <<<"$st")
 	[ "$uid" != 0 ] || failed "the proxy runs as root"
-	kill "$SHARED_PID"
+	stop_shared_proxy
 }
 
 run_tests "${1:-}"

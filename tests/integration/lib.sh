@@ -102,6 +102,17 @@ sb() {
 	SB_OUT=$(cat "$out")
 	SB_ERR=$(cat "$err")
 	rm -f "$out" "$err"
+	no_sanitizer_report "$SB_ERR"
+}
+
+# In a sanitizer build a report from cordon, its init or its proxy goes to
+# the launcher's stderr; any report fails the test, whatever it asserts.
+no_sanitizer_report() {
+	case "$1" in
+	*"ERROR: AddressSanitizer"* | *"ERROR: LeakSanitizer"* | *"runtime error:"*)
+		failed "sanitizer report: $1"
+		;;
+	esac
 }
 
 # sh_in POLICY SCRIPT: runs a shell script inside the sandbox.

@@ -38,6 +38,10 @@ chmod -R a+rX "$stage"
 name=$(basename "$script")
 vars=(CORDON="$stage/cordon" CORDON_TEST_BIN="$stage/bin" CORDON_EXAMPLES="$stage/examples"
 	CORDON_PROFILES="$stage/profiles" CORDON_SRC="$CORDON_SRC")
+# A sanitizer build's settings reach cordon (and the init and proxy it forks).
+for v in ASAN_OPTIONS UBSAN_OPTIONS; do
+	[ -n "${!v:-}" ] && vars+=("$v=${!v}")
+done
 
 # A setuid-root copy of the escape helper, for the test that a setuid
 # program gains nothing inside. Only root can make one.

@@ -1,0 +1,39 @@
+/* libFuzzer harness: a requested authority ("host:port", "[v6]:port") and
+ * the policy's decision on it. The first line of the input is the
+ * authority, the rest a policy whose [network] allow/deny it is matched
+ * against, so both sides vary. */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "egress.h"
+#include "fuzz_check.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *buf = (const char *)data;
+	const char *nl = memchr(buf, '\n', size);
+	size_t alen = nl ? (size_t)(nl - buf) : size;
+	struct egress_target t = {0};
+	const char *why = NULL;
+	if (!egress_parse_authority(buf, alen, 80, &t, &why)) {
+		FUZZ_CHECK(why != NULL);
+		return 0;
+	}
+	check_target(&t);
+	if (!nl)
+		return 0;
+	struct diags d = {0};
+	struct policy *p = policy_parse("fuzz.ini", nl + 1, size - alen - 1, &d);
+	if (p && d.n == 0) {
+		const char *reason = NULL;
+		bool allowed = egress_allowed(p, &t, &reason);
+		if (!allowed)
+			FUZZ_CHECK(reason != NULL);
+	}
+	policy_free(p);
+	diags_free(&d);
+	return 0;
+}
