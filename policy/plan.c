@@ -99,6 +99,7 @@ static char *resolve_source(struct builder *b, const char *key, const char *path
 	errno = 0;
 	char *r = b->host->resolve(b->host->ctx, path, &why);
 	if (r)
+		/* cppcheck-suppress returnDanglingLifetime ; r is a new string, why only an out-parameter */
 		return r;
 	if (errno == ENOENT && optional)
 		return NULL;

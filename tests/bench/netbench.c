@@ -224,7 +224,7 @@ static uint64_t get(int fd, const char *authority, const char *target)
 		fail("GET %s: %s", target, first_line(head));
 	bool have_length = false;
 	uint64_t clen = 0;
-	for (char *line = memchr(buf, '\n', head) + 1; line < buf + head;) {
+	for (char *line = (char *)memchr(buf, '\n', head) + 1; line < buf + head;) {
 		char *nl = memchr(line, '\n', (size_t)(buf + head - line));
 		if (nl - line > 15 && strncasecmp(line, "Content-Length:", 15) == 0) {
 			char *end;
