@@ -128,8 +128,10 @@ static struct {
 	pthread_cond_t cv;
 	struct job *todo, *todo_tail, *done;
 	bool stopping;
-	uint64_t moved; /* bytes relayed in the current batch of events */
-} P = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+	uint64_t moved;      /* bytes relayed in the current batch of events */
+	int spare_fd;        /* given up to accept a connection only to refuse it */
+	long long last_shed; /* when the last "refusing" line was printed */
+} P = {.spare_fd = -1, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 static long long now_us(void)
 {
@@ -245,13 +247,58 @@ static void conn_end(struct conn *c, const char *reason)
 	conn_free(c);
 }
 
+/* Refuses a connection the proxy cannot take, before reading it (so the
+ * answer is HTTP even to a SOCKS client, which sees a failure either way):
+ * a 503 that says why, and a line on stderr at most once a second. */
+static void shed(int fd, const char *why)
+{
+	char reply[256];
+	int body = snprintf(NULL, 0, "cordon: %s\n", why);
+	int n = snprintf(reply, sizeof(reply),
+	                 "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+	                 "Content-Length: %d\r\nConnection: close\r\n\r\ncordon: %s\n",
+	                 body, why);
+	if (n > 0 && (size_t)n < sizeof(reply))
+		(void)!write(fd, reply, (size_t)n);
+	close(fd);
+	long long now = now_ms();
+	if (now - P.last_shed >= 1000) {
+		warn_msg("egress: %s; refusing connections", why);
+		P.last_shed = now;
+	}
+}
+
+/* Accepts the next connection on a listener; -1 when there is none. Out
+ * of descriptors, the listener stays readable and a level-triggered loop
+ * would spin on it while the clients wait: give up the spare descriptor
+ * for a moment, accept, and refuse with a clear answer. */
+static int accept_next(int lfd)
+{
+	for (;;) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0)
+			return fd;
+		if (errno == EINTR || errno == ECONNABORTED)
+			continue;
+		if ((errno != EMFILE && errno != ENFILE) || P.spare_fd < 0)
+			return -1;
+		close(P.spare_fd);
+		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd >= 0)
+			shed(fd, "the egress proxy is out of file descriptors");
+		/* Taken back once the refused connection's descriptor is closed. */
+		P.spare_fd = fcntl(P.epfd, F_DUPFD_CLOEXEC, 0);
+		if (fd < 0)
+			return -1;
+	}
+}
+
 static void conn_new(int fd, struct ident *id)
 {
 	if (P.n_conns >= MAX_CONNECTIONS) {
-		static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n";
-		(void)!write(fd, busy, sizeof(busy) - 1);
-		warn_msg("egress: more than %d connections at once; refusing one", MAX_CONNECTIONS);
-		close(fd);
+		char why[96];
+		snprintf(why, sizeof(why), "the egress proxy has %d connections open, its limit", MAX_CONNECTIONS);
+		shed(fd, why);
 		return;
 	}
 	int one = 1;
@@ -302,12 +349,17 @@ static void socks_reply(struct conn *c, int code)
 }
 
 /* Refuses the request: a 403 (or SOCKS "not allowed") naming the policy
- * and the host, and an egress_deny record. */
+ * and the host, or another status when the request is bad or the way out
+ * failed; and an egress_deny record. */
 static void deny(struct conn *c, int http_status, int socks_code, const char *reason)
 {
 	char text[600];
-	snprintf(text, sizeof(text), "policy '%s' does not allow %s:%u: %s", P.cfg->policy_name,
-	         c->t.host[0] ? c->t.host : "(unparsed request)", c->t.port, reason);
+	const char *host = c->t.host[0] ? c->t.host : "(unparsed request)";
+	if (http_status == 403)
+		snprintf(text, sizeof(text), "policy '%s' does not allow %s:%u: %s", P.cfg->policy_name, host,
+		         c->t.port, reason);
+	else /* not the policy's refusal: a bad request, or the way out failed */
+		snprintf(text, sizeof(text), "%s:%u: %s (policy '%s')", host, c->t.port, reason, P.cfg->policy_name);
 	if (c->proto == P_SOCKS)
 		socks_reply(c, socks_code);
 	else
@@ -315,6 +367,7 @@ static void deny(struct conn *c, int http_status, int socks_code, const char *re
 		           http_status == 403   ? "Forbidden"
 		           : http_status == 502 ? "Bad Gateway"
 		           : http_status == 504 ? "Gateway Timeout"
+		           : http_status == 503 ? "Service Unavailable"
 		           : http_status == 431 ? "Request Header Fields Too Large"
 		           : http_status == 413 ? "Payload Too Large"
 		           : http_status == 501 ? "Not Implemented"
@@ -572,6 +625,10 @@ static void start_connect(struct conn *c)
 		size_t i = c->next_addr++;
 		const struct sockaddr *sa = (const struct sockaddr *)&c->addrs[i];
 		int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+			deny(c, 503, 1, "the egress proxy is out of file descriptors");
+			return;
+		}
 		if (fd < 0)
 			continue;
 		const void *raw = sa->sa_family == AF_INET
@@ -806,7 +863,7 @@ static void control_add(int fd, const char *sandbox_id, uid_t uid)
 static void on_sandbox(struct control *ctl)
 {
 	for (;;) {
-		int fd = accept4(ctl->sandbox.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = accept_next(ctl->sandbox.fd);
 		if (fd < 0)
 			return;
 		conn_new(fd, ctl->id);
@@ -816,7 +873,7 @@ static void on_sandbox(struct control *ctl)
 static void on_listen(void)
 {
 	for (;;) {
-		int fd = accept4(P.listen.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = accept_next(P.listen.fd);
 		if (fd < 0)
 			return;
 		struct ucred cred;
@@ -975,7 +1032,8 @@ void proxy_run(const struct proxy_config *cfg)
 	P.epfd = epoll_create1(EPOLL_CLOEXEC);
 	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (P.epfd < 0 || efd < 0 || sfd < 0)
+	P.spare_fd = P.epfd < 0 ? -1 : fcntl(P.epfd, F_DUPFD_CLOEXEC, 0);
+	if (P.epfd < 0 || efd < 0 || sfd < 0 || P.spare_fd < 0)
 		die_with_error("proxy: epoll");
 	endpoint_init(&P.resolved, EP_RESOLVED, efd, NULL);
 	endpoint_init(&P.sig, EP_SIGNAL, sfd, NULL);

@@ -303,6 +303,43 @@ $CURL -x $PROXY --parallel --parallel-immediate --parallel-max 200 \$urls | grep
 	stop_shared_proxy
 }
 
+t_out_of_descriptors_is_refused_clearly_and_recovers() {
+	# A shared proxy allowed only 48 descriptors (two per connection) and
+	# 60 slow requests at once: the ones it cannot take get a 503 that says
+	# why, at once, instead of waiting or the proxy spinning on a listener
+	# it cannot accept from; afterwards it serves again, leaking nothing.
+	local pp sock=$WORK/fdlimit.sock p
+	pp=$(egress_policy fdlimit)
+	sed -i "s/^allow = localhost:$PORT/allow = 127.0.0.1:$PORT/" "$pp"
+	prlimit --nofile=48:48 "$CORDON" proxy --socket "$sock" --policy "$pp" >"$WORK/proxy.out" 2>&1 &
+	SHARED_PID=$!
+	BG+=($SHARED_PID)
+	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
+	p=$(policy fdclient <<EOF
+[network]
+mode = proxy
+socket = $sock
+EOF
+)
+	sleep 0.2
+	local before
+	before=$(count_fds "$SHARED_PID")
+	sh_in "$p" "
+urls=''
+for i in \$(seq 60); do urls=\"\$urls -o /dev/null http://127.0.0.1:$PORT/slow/1500?\$i\"; done
+$CURL -x $PROXY --parallel --parallel-immediate --parallel-max 60 -w '%{http_code}\n' \$urls | sort | uniq -c
+$CURL -x $PROXY http://127.0.0.1:$PORT/"
+	contains "some served" "$SB_OUT" " 200"
+	contains "some refused with 503" "$SB_OUT" " 503"
+	[ "$(printf '%s\n' "$SB_OUT" | awk '$2 == 200 || $2 == 503 {n += $1} END {print n}')" = 60 ] ||
+		failed "not every request got an answer: $SB_OUT"
+	contains "served again afterwards" "$SB_OUT" "hello from httpd"
+	contains "one clear line on stderr" "$(cat "$WORK/proxy.out")" "out of file descriptors"
+	sleep 0.5
+	eq "no descriptor leaked" "$(count_fds "$SHARED_PID")" "$before"
+	stop_shared_proxy
+}
+
 t_proxy_runs_unprivileged_and_confined() {
 	local pp sock=$WORK/confined.sock
 	pp=$(egress_policy confined)
