@@ -19,7 +19,7 @@ static const char usage_text[] = "usage: cordon COMMAND [OPTIONS]\n"
                                  "  check P             validate a policy\n"
                                  "  explain P [--json]  print the plan a run would apply\n"
                                  "  doctor [--json]     report what this host supports\n"
-                                 "  proxy --socket PATH --policy P\n"
+                                 "  proxy --socket PATH --policy P [--mode OCTAL] [--group GROUP]\n"
                                  "                      run the egress proxy alone\n"
                                  "\n"
                                  "P is a path, or a bare name looked up in the policy directory.\n"
@@ -55,10 +55,14 @@ static const struct {
                "\n"
                "Reports what this kernel and host support and what a policy would lose.\n"
                "exit status: 0 if everything required is present, 1 otherwise.\n"},
-    {"proxy", "usage: cordon proxy --socket PATH --policy P\n"
+    {"proxy", "usage: cordon proxy --socket PATH --policy P [--mode OCTAL] [--group GROUP]\n"
               "\n"
               "Runs the egress proxy on a Unix socket, for sandboxes whose policy sets\n"
-              "[network] socket = PATH. Runs until signalled.\n"},
+              "[network] socket = PATH. Runs until signalled.\n"
+              "\n"
+              "  --mode OCTAL   permissions of the socket (default 0660: owner and group\n"
+              "                 may connect; 0666 serves every local user's sandboxes)\n"
+              "  --group GROUP  the socket's group (a name or a number)\n"},
 };
 
 void print_command_help(const char *cmd)
@@ -78,7 +82,8 @@ static bool want_help(int argc, char **argv)
 		if (argv[i][0] != '-')
 			return false;
 		if ((strcmp(argv[i], "--policy") == 0 || strcmp(argv[i], "--project") == 0 ||
-		     strcmp(argv[i], "--socket") == 0) &&
+		     strcmp(argv[i], "--socket") == 0 || strcmp(argv[i], "--mode") == 0 ||
+		     strcmp(argv[i], "--group") == 0) &&
 		    i + 1 < argc)
 			i++;
 	}

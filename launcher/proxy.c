@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -1083,7 +1084,14 @@ void proxy_run(const struct proxy_config *cfg)
 
 /* ---- `cordon proxy --socket PATH --policy P` ---- */
 
-static int bind_control_socket(const char *path)
+/* Who may connect to a shared proxy's socket: the kernel checks write
+ * permission on the socket file at connect(). */
+struct socket_access {
+	mode_t mode; /* permission bits, set at creation (no window wider) */
+	gid_t gid;   /* (gid_t)-1: the proxy's own group */
+};
+
+static int bind_control_socket(const char *path, const struct socket_access *acc)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	size_t n = strlen(path);
@@ -1108,37 +1116,84 @@ static int bind_control_socket(const char *path)
 		if (unlink(path) < 0)
 			die_with_error("proxy: remove stale socket %s", path);
 	}
-	/* Owner and group may connect; widen with chmod/chgrp for sandboxes
-	 * of other users. */
-	mode_t old = umask(0117);
+	mode_t old = umask(~acc->mode & 0777);
 	int r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
-	if (r < 0 || listen(fd, 128) < 0)
+	if (r < 0)
+		die_with_error("proxy: bind %s", path);
+	/* Before listen(): nobody can connect while the group changes. */
+	if (acc->gid != (gid_t)-1 && lchown(path, (uid_t)-1, acc->gid) < 0)
+		die_with_error("proxy: give %s to group %u", path, (unsigned)acc->gid);
+	if (listen(fd, 128) < 0)
 		die_with_error("proxy: listen on %s", path);
 	return fd;
 }
 
+static bool parse_socket_mode(const char *s, mode_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 8);
+	if (errno || end == s || *end || v > 0777)
+		return false;
+	*out = (mode_t)v;
+	return true;
+}
+
+static bool parse_group(const char *s, gid_t *out)
+{
+	struct group *g = getgrnam(s);
+	if (g) {
+		*out = g->gr_gid;
+		return true;
+	}
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v >= (gid_t)-1)
+		return false;
+	*out = (gid_t)v;
+	return true;
+}
+
+#define PROXY_USAGE "usage: cordon proxy --socket PATH --policy P [--mode OCTAL] [--group GROUP]\n"
+
 int cmd_proxy(int argc, char **argv)
 {
-	const char *socket_path = NULL, *policy_arg = NULL;
+	const char *socket_path = NULL, *policy_arg = NULL, *mode_arg = NULL, *group_arg = NULL;
+	/* Owner and group may connect unless told otherwise. */
+	struct socket_access acc = {.mode = 0660, .gid = (gid_t)-1};
+	static const char *const names[] = {"--socket", "--policy", "--mode", "--group"};
+	const char **slots[] = {&socket_path, &policy_arg, &mode_arg, &group_arg};
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc)
-			socket_path = argv[++i];
-		else if (strncmp(argv[i], "--socket=", 9) == 0)
-			socket_path = argv[i] + 9;
-		else if (strcmp(argv[i], "--policy") == 0 && i + 1 < argc)
-			policy_arg = argv[++i];
-		else if (strncmp(argv[i], "--policy=", 9) == 0)
-			policy_arg = argv[i] + 9;
-		else {
-			fputs("usage: cordon proxy --socket PATH --policy P\n", stderr);
+		const char **slot = NULL;
+		const char *value = NULL;
+		for (size_t k = 0; k < N_ELEMENTS(names) && !slot; k++) {
+			size_t n = strlen(names[k]);
+			if (strncmp(argv[i], names[k], n) != 0)
+				continue;
+			if (argv[i][n] == '=')
+				value = argv[i] + n + 1;
+			else if (argv[i][n] == '\0' && i + 1 < argc)
+				value = argv[++i];
+			else
+				continue;
+			slot = slots[k];
+		}
+		if (!slot) {
+			fputs(PROXY_USAGE, stderr);
 			return EXIT_SETUP;
 		}
+		*slot = value;
 	}
 	if (!socket_path || !policy_arg) {
-		fputs("usage: cordon proxy --socket PATH --policy P\n", stderr);
+		fputs(PROXY_USAGE, stderr);
 		return EXIT_SETUP;
 	}
+	if (mode_arg && !parse_socket_mode(mode_arg, &acc.mode))
+		die("proxy: --mode %s: expected octal permission bits, at most 0777", mode_arg);
+	if (group_arg && !parse_group(group_arg, &acc.gid))
+		die("proxy: --group %s: no such group", group_arg);
 	cleanup_free char *path = policy_locate(policy_arg);
 	struct diags d = {0};
 	struct policy *p = policy_load(path, &d);
@@ -1163,7 +1218,7 @@ int cmd_proxy(int argc, char **argv)
 		if (audit_fd < 0)
 			die_with_error("audit: open %s", pl->audit_log);
 	}
-	int lfd = bind_control_socket(socket_path);
+	int lfd = bind_control_socket(socket_path, &acc);
 	struct proxy_config cfg = {
 	    .policy = p,
 	    .policy_name = pl->policy_name,

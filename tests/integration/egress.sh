@@ -340,6 +340,26 @@ $CURL -x $PROXY http://127.0.0.1:$PORT/"
 	stop_shared_proxy
 }
 
+t_shared_proxy_socket_mode_and_group() {
+	local pp sock=$WORK/perm.sock grp
+	pp=$(egress_policy perm)
+	start_shared_proxy "$pp" "$sock"
+	eq "owner and group by default" "$(stat -c %a "$sock")" 660
+	stop_shared_proxy
+	# Root may give the socket to any group, a user to one of their own.
+	grp=nogroup
+	[ "$IS_ROOT" -eq 1 ] || grp=$(id -gn)
+	"$CORDON" proxy --socket "$sock" --policy "$pp" --mode 0666 --group "$grp" >"$WORK/proxy.out" 2>&1 &
+	SHARED_PID=$!
+	BG+=($SHARED_PID)
+	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
+	eq "mode and group as asked" "$(stat -c '%a %G' "$sock")" "666 $grp"
+	stop_shared_proxy
+	"$CORDON" proxy --socket "$sock" --policy "$pp" --mode 4755 >"$WORK/proxy.out" 2>&1
+	eq "only permission bits" "$?" 125
+	contains "says why" "$(cat "$WORK/proxy.out")" "at most 0777"
+}
+
 t_proxy_runs_unprivileged_and_confined() {
 	local pp sock=$WORK/confined.sock
 	pp=$(egress_policy confined)
