@@ -346,6 +346,9 @@ t_shared_proxy_socket_mode_and_group() {
 	start_shared_proxy "$pp" "$sock"
 	eq "owner and group by default" "$(stat -c %a "$sock")" 660
 	stop_shared_proxy
+	# A stopped proxy leaves its socket (it may write nothing once
+	# confined): remove it, so the wait below sees the new one.
+	rm -f "$sock"
 	# Root may give the socket to any group, a user to one of their own.
 	grp=nogroup
 	[ "$IS_ROOT" -eq 1 ] || grp=$(id -gn)
