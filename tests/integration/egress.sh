@@ -252,9 +252,9 @@ echo "slow: $(head -n 1 <&5) after $((SECONDS - start))s"'
 
 # ---- a shared proxy ----
 
-start_shared_proxy() {
+start_shared_proxy() { # start_shared_proxy POLICY SOCKET [PROXY OPTIONS]
 	local pol=$1 sock=$2
-	"$CORDON" proxy --socket "$sock" --policy "$pol" >"$WORK/proxy.out" 2>&1 &
+	"$CORDON" proxy --socket "$sock" --policy "$pol" "${@:3}" >"$WORK/proxy.out" 2>&1 &
 	SHARED_PID=$!
 	BG+=($SHARED_PID)
 	for _ in $(seq 100); do [ -S "$sock" ] && return 0; sleep 0.05; done
@@ -361,6 +361,44 @@ t_shared_proxy_socket_mode_and_group() {
 	"$CORDON" proxy --socket "$sock" --policy "$pp" --mode 4755 >"$WORK/proxy.out" 2>&1
 	eq "only permission bits" "$?" 125
 	contains "says why" "$(cat "$WORK/proxy.out")" "at most 0777"
+}
+
+# as_agent CMD...: runs a command as the unprivileged agent account, from
+# the project directory, with a clean environment.
+as_agent() {
+	local home
+	home=$(getent passwd "$CORDON_AGENT_USER" | cut -d: -f6)
+	(cd "$WORK/proj" && setpriv --reuid="$CORDON_AGENT_USER" --regid="$CORDON_AGENT_USER" --init-groups -- \
+		env -i HOME="$home" PATH=/usr/bin:/bin "$@")
+}
+
+t_root_shared_proxy_serves_another_users_sandbox() {
+	# An administrator's proxy (root, then nobody) and a sandbox that a
+	# different, unprivileged user starts: it connects only when the
+	# socket's mode lets it, and the records carry that user's uid.
+	local pp sock=$WORK/admin.sock p agent_uid out rc
+	[ -n "${CORDON_AGENT_USER:-}" ] || failed "CORDON_AGENT_USER is not set (run-as.sh sets it)"
+	agent_uid=$(id -u "$CORDON_AGENT_USER")
+	pp=$(egress_policy admin)
+	p=$(policy agentclient <<EOF
+[network]
+mode = proxy
+socket = $sock
+EOF
+)
+	start_shared_proxy "$pp" "$sock"
+	out=$(as_agent "$CORDON" run --policy "$p" -- /bin/true 2>&1)
+	rc=$?
+	eq "refused with the default mode" "$rc" 125
+	contains "says why" "$out" "Permission denied"
+	stop_shared_proxy
+	rm -f "$sock"
+
+	start_shared_proxy "$pp" "$sock" --mode 0666
+	out=$(as_agent "$CORDON" run --policy "$p" -- $CURL -x $PROXY http://localhost:$PORT/ 2>&1)
+	eq "served through the admin's proxy" "$out" "hello from httpd"
+	contains "record with the user's uid" "$(cat "$WORK/admin.audit")" "\"uid\":$agent_uid,"
+	stop_shared_proxy
 }
 
 t_proxy_runs_unprivileged_and_confined() {
