@@ -187,6 +187,96 @@ t_landlock_scopes_host_abstract_sockets() {
 	eq "control: without Landlock it connects" "$control" "ok"
 }
 
+# ---- /proc, /sys, host processes and host sockets ----
+
+t_proc_1_exe_and_root_are_out_of_reach() {
+	# Pid 1 is cordon itself, forked in the host's namespaces: its
+	# /proc/1/exe is the host's cordon binary and /proc/1/root and cwd lead
+	# into the host's mounts (the runc CVE-2019-5736 class). Pid 1 is not
+	# dumpable, so the magic links do not open from inside.
+	local p got
+	p=$(policy procone </dev/null)
+	for target in "/proc/1/exe r" "/proc/1/exe w" "/proc/1/root/ r" "/proc/1/cwd/ r" "/proc/1/mem r"; do
+		# shellcheck disable=SC2086
+		sb "$p" -- "$TRY" open $target
+		got=$SB_OUT
+		[ "$got" = EACCES ] || [ "$got" = EPERM ] || failed "open $target inside gives [$got]"
+	done
+	sb "$p" -- "$TRY" open /proc/self/exe w
+	[ "$SB_OUT" != ok ] || failed "the command's own binary opened for writing"
+	# Control: a dumpable process of the same user has links that open.
+	sleep 30 &
+	local other=$!
+	got=$("$TRY" open "/proc/$other/exe" r)
+	kill $other
+	eq "control: /proc/PID/exe of a dumpable process opens" "$got" ok
+}
+
+t_proc_sys_and_sys_are_not_writable() {
+	# core_pattern and sysrq-trigger are the classic container escapes;
+	# /sys is not mounted at all. Nothing is ever written: open only.
+	local p got
+	p=$(policy procsys </dev/null)
+	for target in /proc/sys/kernel/core_pattern /proc/sysrq-trigger /proc/sys/vm/drop_caches \
+		/sys/kernel/uevent_helper /sys/fs/cgroup/cgroup.procs; do
+		sb "$p" -- "$TRY" open "$target" w
+		[ "$SB_OUT" != ok ] || failed "$target opened for writing inside"
+		echo "$target inside: $SB_OUT"
+	done
+	if [ $IS_ROOT -eq 1 ]; then
+		got=$("$TRY" open /proc/sys/kernel/core_pattern w)
+		eq "control: outside, root opens core_pattern for writing" "$got" ok
+	else
+		echo "control: a user cannot open these outside either; the root run shows the sandbox's part"
+	fi
+}
+
+t_host_processes_cannot_be_signalled() {
+	local p got
+	sleep 30 &
+	local host_pid=$!
+	p=$(policy hostpid </dev/null)
+	sb "$p" -- "$TRY" kill "$host_pid"
+	got=$("$TRY" kill "$host_pid")
+	kill $host_pid
+	eq "a host process from inside" "$SB_OUT" ESRCH
+	eq "control: outside it can be signalled" "$got" ok
+}
+
+t_host_unix_sockets_are_unreachable() {
+	# A docker.sock- or ssh-agent-like socket in a host directory the
+	# policy does not bind.
+	local dir=$WORK/host-run sock p got
+	mkdir -p "$dir"
+	sock=$dir/agent.sock
+	"$TRY" unix-listen "$sock" >"$WORK/unix.out" 2>&1 &
+	local lp=$!
+	for _ in $(seq 50); do grep -q listening "$WORK/unix.out" && break; sleep 0.05; done
+	p=$(policy hostsock <<<$'[network]\nmode = host\n')
+	sb "$p" -- "$TRY" unix "$sock"
+	got=$("$TRY" unix "$sock")
+	kill $lp
+	eq "the host socket from inside" "$SB_OUT" ENOENT
+	eq "control: outside it connects" "$got" ok
+}
+
+t_masked_socket_in_the_project_is_unreachable() {
+	# A socket inside a bound path stays reachable (docs/threat-model.md,
+	# known limits); `mask` covers it.
+	local sock=$WORK/proj/agent.sock p
+	"$TRY" unix-listen "$sock" >"$WORK/unix.out" 2>&1 &
+	local lp=$!
+	for _ in $(seq 50); do grep -q listening "$WORK/unix.out" && break; sleep 0.05; done
+	p=$(policy masksock <<<$'[filesystem]\nmask = agent.sock\n')
+	sb "$p" -- "$TRY" unix "$sock"
+	local inside=$SB_OUT
+	p=$(policy nomasksock </dev/null)
+	sb "$p" -- "$TRY" unix "$sock"
+	kill $lp
+	eq "masked socket from inside" "$inside" EACCES
+	eq "control: unmasked, it connects" "$SB_OUT" ok
+}
+
 # ---- protected paths: hard links and renames ----
 
 t_hard_link_to_protected_file_is_refused() {

@@ -16,6 +16,11 @@
  *   try abstract-listen NAME   listen on @NAME until killed (for controls)
  *   try kill1            kill(1, 0): may this process signal pid 1?
  *   try ptrace-child     fork a child and PTRACE_ATTACH to it
+ *   try open PATH r|w    open PATH for reading or writing (nothing is
+ *                        written), e.g. /proc/1/exe, /proc/sys/...
+ *   try unix PATH        connect to the filesystem Unix socket PATH
+ *   try unix-listen PATH listen on PATH until killed (for controls)
+ *   try kill PID         kill(PID, 0): may this process signal PID?
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -70,6 +76,10 @@ static const char *errname(int e)
 		return "ENOTDIR";
 	case EBUSY:
 		return "EBUSY";
+	case ETXTBSY:
+		return "ETXTBSY";
+	case ECONNREFUSED:
+		return "ECONNREFUSED";
 	default: {
 		static char buf[32];
 		snprintf(buf, sizeof(buf), "errno%d", e);
@@ -271,6 +281,38 @@ static int tiocsti(int high)
 	return report(syscall(SYS_ioctl, fd, req, &c));
 }
 
+static int path_socket(const char *path, int listen_mode)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	size_t n = strlen(path);
+	if (n >= sizeof(a.sun_path))
+		return 2;
+	memcpy(a.sun_path, path, n + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return report(-1);
+	if (!listen_mode)
+		return report(connect(fd, (struct sockaddr *)&a, sizeof(a)));
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 8) < 0)
+		return report(-1);
+	printf("listening\n");
+	fflush(stdout);
+	for (;;) {
+		int c = accept(fd, NULL, NULL);
+		if (c >= 0)
+			close(c);
+	}
+}
+
+static int open_path(const char *path, const char *how)
+{
+	int flags = strcmp(how, "w") == 0 ? O_WRONLY : O_RDONLY;
+	int fd = open(path, flags | O_CLOEXEC | O_NOCTTY);
+	if (fd >= 0)
+		close(fd);
+	return report(fd);
+}
+
 static int abstract_socket(const char *name, int listen_mode)
 {
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
@@ -316,6 +358,14 @@ int main(int argc, char **argv)
 		return abstract_socket(argv[2], 0);
 	if (argc == 3 && strcmp(argv[1], "abstract-listen") == 0)
 		return abstract_socket(argv[2], 1);
+	if (argc == 4 && strcmp(argv[1], "open") == 0)
+		return open_path(argv[2], argv[3]);
+	if (argc == 3 && strcmp(argv[1], "unix") == 0)
+		return path_socket(argv[2], 0);
+	if (argc == 3 && strcmp(argv[1], "unix-listen") == 0)
+		return path_socket(argv[2], 1);
+	if (argc == 3 && strcmp(argv[1], "kill") == 0)
+		return report(kill((pid_t)atoi(argv[2]), 0));
 	if (argc == 2 && strcmp(argv[1], "kill1") == 0)
 		return report(kill(1, 0));
 	if (argc == 2 && strcmp(argv[1], "ptrace-child") == 0)
