@@ -281,19 +281,15 @@ static int tiocsti(int high)
 	return report(syscall(SYS_ioctl, fd, req, &c));
 }
 
-static int path_socket(const char *path, int listen_mode)
+/* Connects to, or listens on (until killed), the Unix socket address a. */
+static int unix_socket(const struct sockaddr_un *a, socklen_t len, int listen_mode)
 {
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	size_t n = strlen(path);
-	if (n >= sizeof(a.sun_path))
-		return 2;
-	memcpy(a.sun_path, path, n + 1);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return report(-1);
 	if (!listen_mode)
-		return report(connect(fd, (struct sockaddr *)&a, sizeof(a)));
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 8) < 0)
+		return report(connect(fd, (const struct sockaddr *)a, len));
+	if (bind(fd, (const struct sockaddr *)a, len) < 0 || listen(fd, 8) < 0)
 		return report(-1);
 	printf("listening\n");
 	fflush(stdout);
@@ -302,6 +298,16 @@ static int path_socket(const char *path, int listen_mode)
 		if (c >= 0)
 			close(c);
 	}
+}
+
+static int path_socket(const char *path, int listen_mode)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	size_t n = strlen(path);
+	if (n >= sizeof(a.sun_path))
+		return 2;
+	memcpy(a.sun_path, path, n + 1);
+	return unix_socket(&a, sizeof(a), listen_mode);
 }
 
 static int open_path(const char *path, const char *how)
@@ -320,21 +326,7 @@ static int abstract_socket(const char *name, int listen_mode)
 	if (n + 1 >= sizeof(a.sun_path))
 		return 2;
 	memcpy(a.sun_path + 1, name, n);
-	socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return report(-1);
-	if (!listen_mode)
-		return report(connect(fd, (struct sockaddr *)&a, len));
-	if (bind(fd, (struct sockaddr *)&a, len) < 0 || listen(fd, 8) < 0)
-		return report(-1);
-	printf("listening\n");
-	fflush(stdout);
-	for (;;) {
-		int c = accept(fd, NULL, NULL);
-		if (c >= 0)
-			close(c);
-	}
+	return unix_socket(&a, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n), listen_mode);
 }
 
 static int ptrace_child(void)
