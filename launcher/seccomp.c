@@ -13,6 +13,7 @@
 #include <seccomp.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -120,7 +121,9 @@ void seccomp_validate(const struct sc_profile *p, struct diags *d)
 /* Building and generating BPF is the expensive part (about 0.3 ms for the
  * default profile, 1.5 ms for strict), so the launcher does it while pid 1
  * builds the root on the other CPU. Before clone only the channel is made:
- * a memfd for the programs and a pipe for their lengths. */
+ * a memfd for the programs and a socket pair for their lengths (not a
+ * pipe: pid 1 may fail and go before the lengths are sent, and the
+ * launcher must then say 125, not die of SIGPIPE). */
 void seccomp_prepare(const struct sc_profile *p, struct seccomp_job *job)
 {
 	memset(job, 0, sizeof(*job));
@@ -132,16 +135,29 @@ void seccomp_prepare(const struct sc_profile *p, struct seccomp_job *job)
 	job->n = p->n_layers;
 	int pfd[2];
 	job->memfd = memfd_create("cordon-seccomp", MFD_CLOEXEC);
-	if (job->memfd < 0 || pipe2(pfd, O_CLOEXEC) < 0)
-		die_with_error("seccomp: memfd and pipe");
+	if (job->memfd < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pfd) < 0)
+		die_with_error("seccomp: memfd and socket pair");
 	job->sizes_r = pfd[0];
 	job->sizes_w = pfd[1];
 }
 
+/* Sends a length to pid 1; false with errno set if it is gone. */
+static bool send_length(int fd, uint32_t len)
+{
+	ssize_t n;
+	do
+		n = send(fd, &len, sizeof(len), MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n >= 0 && n != (ssize_t)sizeof(len))
+		errno = EIO; /* four bytes into an empty socket buffer: never short */
+	return n == (ssize_t)sizeof(len);
+}
+
 /* In the launcher, after clone: one program per layer into the memfd and
- * each length down the pipe; closing the pipe ends the delivery. Returns
+ * each length down the socket; closing it ends the delivery. Returns
  * false, having printed why, if libseccomp refused the profile: pid 1 then
- * gets a short delivery and the command never starts. */
+ * gets a short delivery and the command never starts. Also false, silently,
+ * if pid 1 is already gone: it has said why itself. */
 bool seccomp_export(const struct sc_profile *p, struct seccomp_job *job)
 {
 	bool ok = true;
@@ -163,8 +179,12 @@ bool seccomp_export(const struct sc_profile *p, struct seccomp_job *job)
 		off_t end = lseek(job->memfd, 0, SEEK_CUR);
 		seccomp_release(ctx);
 		uint32_t len = (uint32_t)(end - start);
-		if (r < 0 || start < 0 || end <= start || write_all(job->sizes_w, &len, sizeof(len)) < 0) {
+		if (r < 0 || start < 0 || end <= start) {
 			warn_msg("seccomp: generate filter: %s", strerror(r < 0 ? -r : errno));
+			ok = false;
+		} else if (!send_length(job->sizes_w, len)) {
+			if (errno != EPIPE && errno != ECONNRESET)
+				warn_msg("seccomp: hand the filter to pid 1: %s", strerror(errno));
 			ok = false;
 		}
 	}

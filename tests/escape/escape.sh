@@ -277,6 +277,42 @@ t_masked_socket_in_the_project_is_unreachable() {
 	eq "control: unmasked, it connects" "$SB_OUT" ok
 }
 
+# ---- races against the launch ----
+
+t_root_project_root_swapped_for_a_symlink_during_launch() {
+	# Under sudo the invoker owns the project and may race the launch: a
+	# loop exchanges the project root with a symlink to a root-only
+	# directory while sandboxes start. Every run must either refuse (125)
+	# or bind the real project; the secret must never be visible inside.
+	local secret=$WORK/secret token="SECRET-$$-$RANDOM" p i out ok=0 refused=0 seen=0
+	mkdir -m 0700 "$secret"
+	echo "$token" >"$secret/token"
+	echo "project file" >"$WORK/proj/token"
+	ln -s "$secret" "$WORK/decoy"
+	# The invoker's symlink (cordon follows only root-owned ones).
+	chown -h nobody "$WORK/decoy" || failed "chown the symlink"
+	p=$(policy race </dev/null)
+	"$TRY" swap "$WORK/proj" "$WORK/decoy" >"$WORK/swap.out" 2>&1 &
+	local sw=$!
+	for _ in $(seq 50); do grep -q swapping "$WORK/swap.out" && break; sleep 0.05; done
+	for i in $(seq 60); do
+		SB_CWD=. sb "$p" -- /bin/sh -c "cat $WORK/proj/token $secret/token; ls -a $WORK/proj $secret; true"
+		out="$SB_OUT $SB_ERR"
+		case "$out" in *"$token"*) kill $sw; failed "run $i saw the secret: $out" ;; esac
+		if [ "$SB_RC" -eq 0 ]; then ok=$((ok + 1)); else refused=$((refused + 1)); fi
+		[ "$SB_RC" -eq 0 ] || [ "$SB_RC" -eq 125 ] || { kill $sw; failed "run $i: status $SB_RC: $(show)"; }
+		[ "$SB_RC" -eq 125 ] || contains "run $i: the real project" "$SB_OUT" "project file"
+	done
+	# Control: outside a sandbox the same path shows the secret now and then.
+	for i in $(seq 200); do
+		case "$(cat "$WORK/proj/token" 2>/dev/null)" in "$token") seen=$((seen + 1)) ;; esac
+	done
+	kill $sw
+	wait $sw 2>/dev/null
+	echo "runs: $ok completed with the real project, $refused refused"
+	[ "$seen" -gt 0 ] || failed "control: the race never showed the secret outside"
+}
+
 # ---- protected paths: hard links and renames ----
 
 t_hard_link_to_protected_file_is_refused() {

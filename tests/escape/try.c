@@ -21,9 +21,12 @@
  *   try unix PATH        connect to the filesystem Unix socket PATH
  *   try unix-listen PATH listen on PATH until killed (for controls)
  *   try kill PID         kill(PID, 0): may this process signal PID?
+ *   try swap A B         exchange A and B (renameat2 RENAME_EXCHANGE) in
+ *                        a loop until killed: a race against a launch
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
@@ -310,6 +313,15 @@ static int path_socket(const char *path, int listen_mode)
 	return unix_socket(&a, sizeof(a), listen_mode);
 }
 
+static int swap_loop(const char *a, const char *b)
+{
+	printf("swapping\n");
+	fflush(stdout);
+	for (;;)
+		if (syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) < 0)
+			return report(-1);
+}
+
 static int open_path(const char *path, const char *how)
 {
 	int flags = strcmp(how, "w") == 0 ? O_WRONLY : O_RDONLY;
@@ -356,6 +368,8 @@ int main(int argc, char **argv)
 		return path_socket(argv[2], 0);
 	if (argc == 3 && strcmp(argv[1], "unix-listen") == 0)
 		return path_socket(argv[2], 1);
+	if (argc == 4 && strcmp(argv[1], "swap") == 0)
+		return swap_loop(argv[2], argv[3]);
 	if (argc == 3 && strcmp(argv[1], "kill") == 0)
 		return report(kill((pid_t)atoi(argv[2]), 0));
 	if (argc == 2 && strcmp(argv[1], "kill1") == 0)
