@@ -1014,6 +1014,9 @@ static void confine(void)
 void proxy_run(const struct proxy_config *cfg)
 {
 	P.cfg = cfg;
+	/* So ps, top and pgrep tell it from the launcher it was forked from
+	 * (its resolver threads inherit the name). */
+	(void)prctl(PR_SET_NAME, "cordon-proxy", 0, 0, 0);
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max; /* two sockets per connection */

@@ -273,6 +273,37 @@ count_fds() {
 	ls "/proc/$1/fd" 2>/dev/null | wc -l
 }
 
+t_builtin_proxy_leaks_no_descriptors() {
+	# The sandbox's own proxy, counted from the host while the sandbox
+	# runs; the project directory carries go/done/end between the two.
+	local p launcher proxy before after
+	p=$(egress_policy builtinfds)
+	(cd "$WORK/proj" && exec "$CORDON" run --policy "$p" -- /bin/sh -c "
+while [ ! -e go ]; do sleep 0.05; done
+urls=''
+for i in \$(seq 200); do urls=\"\$urls http://localhost:$PORT/?\$i\"; done
+$CURL -x $PROXY --parallel --parallel-immediate --parallel-max 200 \$urls | grep -c hello >count
+touch done
+while [ ! -e end ]; do sleep 0.05; done") >"$WORK/builtin.out" 2>&1 &
+	launcher=$!
+	for _ in $(seq 100); do
+		proxy=$(pgrep -P "$launcher" -x cordon-proxy) && break
+		sleep 0.05
+	done
+	[ -n "$proxy" ] || failed "no cordon-proxy child of the launcher: $(cat "$WORK/builtin.out")"
+	sleep 0.2
+	before=$(count_fds "$proxy")
+	touch "$WORK/proj/go"
+	for _ in $(seq 400); do [ -e "$WORK/proj/done" ] && break; sleep 0.05; done
+	sleep 0.5
+	after=$(count_fds "$proxy")
+	touch "$WORK/proj/end"
+	wait "$launcher"
+	eq "all 200 answered" "$(cat "$WORK/proj/count")" 200
+	[ "$before" -gt 0 ] || failed "cannot count the proxy's descriptors"
+	eq "no descriptor leaked" "$after" "$before"
+}
+
 t_standalone_proxy_serves_several_sandboxes_without_leaking() {
 	local pp sock=$WORK/egress.sock p
 	pp=$(egress_policy shared)
@@ -411,6 +442,7 @@ t_proxy_runs_unprivileged_and_confined() {
 	contains "no capabilities" "$st" "CapEff:	0000000000000000"
 	contains "no_new_privs" "$st" "NoNewPrivs:	1"
 	contains "seccomp" "$st" "Seccomp:	2"
+	eq "named for ps and pgrep" "$(cat "/proc/$SHARED_PID/comm")" cordon-proxy
 	local uid
 	uid=$(awk '/^Uid:/ {print $2}' <<<"$st")
 	[ "$uid" != 0 ] || failed "the proxy runs as root"
