@@ -23,11 +23,15 @@
  *   try kill PID         kill(PID, 0): may this process signal PID?
  *   try swap A B         exchange A and B (renameat2 RENAME_EXCHANGE) in
  *                        a loop until killed: a race against a launch
+ *   try tcp-blackhole    listen on 127.0.0.1 with a full accept queue, so
+ *                        further connects hang; print the port, wait
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <linux/sched.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
 #include <stddef.h>
@@ -322,6 +326,28 @@ static int swap_loop(const char *a, const char *b)
 			return report(-1);
 }
 
+static int tcp_blackhole(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(a);
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (l < 0 || bind(l, (struct sockaddr *)&a, len) < 0 || listen(l, 0) < 0 ||
+	    getsockname(l, (struct sockaddr *)&a, &len) < 0)
+		return report(-1);
+	/* Fill the accept queue; the kernel drops SYNs beyond it. */
+	for (int i = 0; i < 2; i++) {
+		int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (c < 0)
+			return report(-1);
+		(void)connect(c, (struct sockaddr *)&a, len);
+	}
+	usleep(200000);
+	printf("%u\n", (unsigned)ntohs(a.sin_port));
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
 static int open_path(const char *path, const char *how)
 {
 	int flags = strcmp(how, "w") == 0 ? O_WRONLY : O_RDONLY;
@@ -368,6 +394,8 @@ int main(int argc, char **argv)
 		return path_socket(argv[2], 0);
 	if (argc == 3 && strcmp(argv[1], "unix-listen") == 0)
 		return path_socket(argv[2], 1);
+	if (argc == 2 && strcmp(argv[1], "tcp-blackhole") == 0)
+		return tcp_blackhole();
 	if (argc == 4 && strcmp(argv[1], "swap") == 0)
 		return swap_loop(argv[2], argv[3]);
 	if (argc == 3 && strcmp(argv[1], "kill") == 0)

@@ -219,6 +219,22 @@ t_request_byte_cap_triggers() {
 	contains "413 or cut off" "$SB_OUT$(cat "$WORK/capup.audit")" "max_request_bytes"
 }
 
+t_connect_timeout_answers_504() {
+	# A server whose accept queue is full: the connect hangs until the
+	# proxy's 10 s connect timeout, which answers 504 and says so.
+	local bh p
+	"$HELPERS/try" tcp-blackhole >"$WORK/bh.port" 2>&1 &
+	# shellcheck disable=SC2064 # the pid now, in this test's subshell
+	trap "kill $! 2>/dev/null" EXIT
+	for _ in $(seq 100); do [ -s "$WORK/bh.port" ] && break; sleep 0.05; done
+	bh=$(cat "$WORK/bh.port")
+	p=$(egress_policy ctimeout "allow = 127.0.0.1:$bh")
+	sh_in "$p" "curl -sS --max-time 30 --noproxy '' -x $PROXY -w '%{http_code}\n' http://127.0.0.1:$bh/"
+	contains "504" "$SB_OUT" "504"
+	contains "says why" "$SB_OUT" "connect timed out"
+	contains "audit says why" "$(cat "$WORK/ctimeout.audit")" '"reason":"connect timed out"'
+}
+
 t_two_hundred_concurrent_connections() {
 	local p
 	p=$(egress_policy conc)
