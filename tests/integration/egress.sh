@@ -15,6 +15,14 @@ command -v curl >/dev/null || {
 }
 
 BG=()
+# kill_on_exit PID: in a test's subshell, the process ends with the test,
+# whether the test passes or fails.
+TEST_BG=()
+kill_on_exit() {
+	TEST_BG+=("$1")
+	# shellcheck disable=SC2064 # the list as it is now
+	trap "kill ${TEST_BG[*]} 2>/dev/null" EXIT
+}
 stop_background() {
 	for p in "${BG[@]}"; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
@@ -224,8 +232,7 @@ t_connect_timeout_answers_504() {
 	# proxy's 10 s connect timeout, which answers 504 and says so.
 	local bh p
 	"$HELPERS/try" tcp-blackhole >"$WORK/bh.port" 2>&1 &
-	# shellcheck disable=SC2064 # the pid now, in this test's subshell
-	trap "kill $! 2>/dev/null" EXIT
+	kill_on_exit $!
 	for _ in $(seq 100); do [ -s "$WORK/bh.port" ] && break; sleep 0.05; done
 	bh=$(cat "$WORK/bh.port")
 	p=$(egress_policy ctimeout "allow = 127.0.0.1:$bh")
@@ -272,7 +279,7 @@ start_shared_proxy() { # start_shared_proxy POLICY SOCKET [PROXY OPTIONS]
 	local pol=$1 sock=$2
 	"$CORDON" proxy --socket "$sock" --policy "$pol" "${@:3}" >"$WORK/proxy.out" 2>&1 &
 	SHARED_PID=$!
-	BG+=($SHARED_PID)
+	kill_on_exit "$SHARED_PID"
 	for _ in $(seq 100); do [ -S "$sock" ] && return 0; sleep 0.05; done
 	failed "cordon proxy did not start: $(cat "$WORK/proxy.out")"
 }
@@ -302,6 +309,7 @@ $CURL -x $PROXY --parallel --parallel-immediate --parallel-max 200 \$urls | grep
 touch done
 while [ ! -e end ]; do sleep 0.05; done") >"$WORK/builtin.out" 2>&1 &
 	launcher=$!
+	kill_on_exit "$launcher"
 	for _ in $(seq 100); do
 		proxy=$(pgrep -P "$launcher" -x cordon-proxy) && break
 		sleep 0.05
@@ -360,7 +368,7 @@ t_out_of_descriptors_is_refused_clearly_and_recovers() {
 	sed -i "s/^allow = localhost:$PORT/allow = 127.0.0.1:$PORT/" "$pp"
 	prlimit --nofile=48:48 "$CORDON" proxy --socket "$sock" --policy "$pp" >"$WORK/proxy.out" 2>&1 &
 	SHARED_PID=$!
-	BG+=($SHARED_PID)
+	kill_on_exit "$SHARED_PID"
 	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
 	p=$(policy fdclient <<EOF
 [network]
@@ -401,7 +409,7 @@ t_shared_proxy_socket_mode_and_group() {
 	[ "$IS_ROOT" -eq 1 ] || grp=$(id -gn)
 	"$CORDON" proxy --socket "$sock" --policy "$pp" --mode 0666 --group "$grp" >"$WORK/proxy.out" 2>&1 &
 	SHARED_PID=$!
-	BG+=($SHARED_PID)
+	kill_on_exit "$SHARED_PID"
 	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
 	eq "mode and group as asked" "$(stat -c '%a %G' "$sock")" "666 $grp"
 	stop_shared_proxy
