@@ -277,6 +277,30 @@ t_masked_socket_in_the_project_is_unreachable() {
 	eq "control: unmasked, it connects" "$SB_OUT" ok
 }
 
+# ---- filling the host's disk ----
+
+# disk_writable: the writable mounts that are not memory (tmpfs), the
+# kernel's (proc, devpts, mqueue) or single device nodes, from
+# `mountcheck writable` on stdin.
+disk_writable() {
+	awk '$2 == "tmpfs" || $2 == "proc" || $2 == "devpts" || $2 == "mqueue" { next }
+		$2 == "devtmpfs" && $1 ~ /^\/dev\/[^\/]+$/ { next }
+		{ print $1 }'
+}
+
+t_only_the_project_is_writable_on_disk() {
+	# Everything else writable inside (/tmp, the home, /dev/shm) is memory:
+	# the agent cannot fill the host's disk outside the project.
+	local p outside
+	p=$(policy diskfill </dev/null)
+	sb "$p" -- "$HELPERS/mountcheck" writable
+	[ "$SB_RC" -eq 0 ] || failed "mountcheck: $(show)"
+	eq "writable on a disk inside" "$(printf '%s\n' "$SB_OUT" | disk_writable)" "$WORK/proj"
+	outside=$("$HELPERS/mountcheck" writable | disk_writable | grep -vx "$WORK/proj" | head -n 1)
+	[ -n "$outside" ] || failed "control: outside, nothing but the project is writable on a disk"
+	echo "control: outside, $outside is writable on a disk"
+}
+
 # ---- races against the launch ----
 
 t_root_project_root_swapped_for_a_symlink_during_launch() {

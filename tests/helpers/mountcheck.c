@@ -4,6 +4,7 @@
  *   mountcheck ro PATH       exit 0 if every mount at or below PATH is
  *                            read-only, 1 (naming the first writable one)
  *                            otherwise
+ *   mountcheck writable      print "TARGET FSTYPE" for every writable mount
  */
 #include <libmount.h>
 #include <stdio.h>
@@ -20,7 +21,7 @@ static int is_beneath(const char *target, const char *path)
 int main(int argc, char **argv)
 {
 	if (argc < 2 || (strcmp(argv[1], "ro") == 0 && argc != 3)) {
-		fprintf(stderr, "usage: mountcheck list | mountcheck ro PATH\n");
+		fprintf(stderr, "usage: mountcheck list | mountcheck ro PATH | mountcheck writable\n");
 		return 2;
 	}
 	struct libmnt_table *tb = mnt_new_table_from_file("/proc/self/mountinfo");
@@ -36,6 +37,11 @@ int main(int argc, char **argv)
 		const char *opts = mnt_fs_get_vfs_options(fs);
 		if (strcmp(argv[1], "list") == 0) {
 			printf("%s %s\n", target, opts ? opts : "");
+			continue;
+		}
+		if (strcmp(argv[1], "writable") == 0) {
+			if (opts && mnt_optstr_get_option(opts, "ro", NULL, NULL) != 0)
+				printf("%s %s\n", target, mnt_fs_get_fstype(fs));
 			continue;
 		}
 		if (!is_beneath(target, argv[2]))
