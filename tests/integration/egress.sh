@@ -206,6 +206,38 @@ done'
 	[ "$(printf '%s\n' "$SB_OUT" | grep -c ' 40[03]')" -eq 3 ] || failed "expected three refusals: $SB_OUT"
 }
 
+t_smuggling_and_odd_targets_are_refused() {
+	# Raw requests, one connection each: Content-Length with
+	# Transfer-Encoding, two Content-Lengths, an allowed name on a port the
+	# policy does not list, hex and decimal IPv4 forms, an IPv6 zone.
+	local p
+	p=$(egress_policy odd)
+	sb "$p" -- /bin/bash -c '
+ask() {
+	exec 3<>/dev/tcp/127.0.0.1/3128
+	printf "%b" "$1" >&3
+	echo "$2: $(head -n 1 <&3)"
+	exec 3<&-
+}
+P='"$PORT"'
+ask "POST http://localhost:$P/ HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" cl-te
+ask "POST http://localhost:$P/ HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!" cl-cl
+ask "CONNECT localhost:22 HTTP/1.1\r\n\r\n" other-port
+ask "CONNECT 0x7f.1:$P HTTP/1.1\r\n\r\n" hex
+ask "CONNECT 2130706433:$P HTTP/1.1\r\n\r\n" decimal
+ask "CONNECT [fe80::1%lo]:$P HTTP/1.1\r\n\r\n" zone
+ask "CONNECT [fe80::1%25lo]:$P HTTP/1.1\r\n\r\n" zone-uri
+ask "CONNECT localhost:$P HTTP/1.1\r\n\r\n" control'
+	contains "CL and TE" "$SB_OUT" "cl-te: HTTP/1.1 400"
+	contains "two CLs" "$SB_OUT" "cl-cl: HTTP/1.1 400"
+	contains "port not allowed" "$SB_OUT" "other-port: HTTP/1.1 403"
+	contains "hex IPv4" "$SB_OUT" "hex: HTTP/1.1 400"
+	contains "decimal IPv4" "$SB_OUT" "decimal: HTTP/1.1 400"
+	contains "IPv6 zone" "$SB_OUT" "zone: HTTP/1.1 400"
+	contains "IPv6 zone, URI form" "$SB_OUT" "zone-uri: HTTP/1.1 400"
+	contains "control: the allowed target is tunnelled" "$SB_OUT" "control: HTTP/1.1 200"
+}
+
 # ---- limits ----
 
 t_response_byte_cap_triggers() {
