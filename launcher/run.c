@@ -102,7 +102,20 @@ struct wait_result {
 	const char *reason;
 };
 
-static struct wait_result wait_sandbox(const struct plan *pl, pid_t pid, const sigset_t *mask)
+/* The built-in proxy ended while the sandbox runs: the sandbox keeps
+ * running without a way out (its listener went with the proxy), and the
+ * user learns why connections are refused. */
+static void report_proxy_exit(int status)
+{
+	if (WIFSIGNALED(status))
+		warn_msg("egress: the proxy was killed by signal %d; the sandbox has no network from now on",
+		         WTERMSIG(status));
+	else
+		warn_msg("egress: the proxy exited with status %d; the sandbox has no network from now on",
+		         WEXITSTATUS(status));
+}
+
+static struct wait_result wait_sandbox(const struct plan *pl, pid_t pid, pid_t *proxy, const sigset_t *mask)
 {
 	int sfd = signalfd(-1, mask, SFD_CLOEXEC);
 	if (sfd < 0) {
@@ -135,6 +148,11 @@ static struct wait_result wait_sandbox(const struct plan *pl, pid_t pid, const s
 			if (read(sfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGCHLD &&
 			    (int)si.ssi_code <= 0)
 				kill(pid, (int)si.ssi_signo); /* the tty already told the command */
+			int proxy_status;
+			if (*proxy > 0 && waitpid(*proxy, &proxy_status, WNOHANG) == *proxy) {
+				*proxy = -1;
+				report_proxy_exit(proxy_status);
+			}
 			pid_t r = waitpid(pid, &status, WNOHANG);
 			if (r == pid)
 				break;
@@ -278,7 +296,7 @@ static int run_plan(struct plan *pl)
 		close(f.proxy_control);
 	audit_sandbox_start(&audit);
 
-	struct wait_result w = wait_sandbox(pl, pid, &mask);
+	struct wait_result w = wait_sandbox(pl, pid, &proxy, &mask);
 	if (proxy > 0) {
 		/* Its records of the sandbox's connections come before the
 		 * sandbox's exit record. */

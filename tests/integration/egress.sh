@@ -360,6 +360,29 @@ while [ ! -e end ]; do sleep 0.05; done") >"$WORK/builtin.out" 2>&1 &
 	eq "no descriptor leaked" "$after" "$before"
 }
 
+t_proxy_death_is_reported_and_leaves_no_way_out() {
+	# The built-in proxy killed while the sandbox runs: connections are
+	# refused from then on (fail closed) and the launcher says why.
+	local p launcher proxy
+	p=$(egress_policy proxydeath)
+	(cd "$WORK/proj" && exec "$CORDON" run --policy "$p" -- /bin/sh -c "
+while [ ! -e go ]; do sleep 0.05; done
+$CURL -x $PROXY http://localhost:$PORT/ >after 2>&1; echo \$? >>after") >"$WORK/death.out" 2>&1 &
+	launcher=$!
+	kill_on_exit "$launcher"
+	for _ in $(seq 100); do
+		proxy=$(pgrep -P "$launcher" -x cordon-proxy) && break
+		sleep 0.05
+	done
+	[ -n "$proxy" ] || failed "no cordon-proxy child of the launcher: $(cat "$WORK/death.out")"
+	kill -KILL "$proxy"
+	sleep 0.2
+	touch "$WORK/proj/go"
+	wait "$launcher"
+	lacks "no way out without the proxy" "$(cat "$WORK/proj/after")" "hello from httpd"
+	contains "the launcher says why" "$(cat "$WORK/death.out")" "the proxy was killed by signal 9"
+}
+
 t_standalone_proxy_serves_several_sandboxes_without_leaking() {
 	local pp sock=$WORK/egress.sock p
 	pp=$(egress_policy shared)
