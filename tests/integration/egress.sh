@@ -328,33 +328,41 @@ count_fds() {
 	ls "/proc/$1/fd" 2>/dev/null | wc -l
 }
 
+# start_in_background POLICY SCRIPT: a sandbox running SCRIPT while the
+# test goes on; sets LAUNCHER (its launcher) and BUILTIN_PROXY (the
+# launcher's cordon-proxy child). Output in $WORK/background.out.
+start_in_background() {
+	(cd "$WORK/proj" && exec "$CORDON" run --policy "$1" -- /bin/sh -c "$2") >"$WORK/background.out" 2>&1 &
+	LAUNCHER=$!
+	kill_on_exit "$LAUNCHER"
+	BUILTIN_PROXY=
+	for _ in $(seq 100); do
+		BUILTIN_PROXY=$(pgrep -P "$LAUNCHER" -x cordon-proxy) && return 0
+		sleep 0.05
+	done
+	failed "no cordon-proxy child of the launcher: $(cat "$WORK/background.out")"
+}
+
 t_builtin_proxy_leaks_no_descriptors() {
 	# The sandbox's own proxy, counted from the host while the sandbox
 	# runs; the project directory carries go/done/end between the two.
-	local p launcher proxy before after
+	local p before after
 	p=$(egress_policy builtinfds)
-	(cd "$WORK/proj" && exec "$CORDON" run --policy "$p" -- /bin/sh -c "
+	start_in_background "$p" "
 while [ ! -e go ]; do sleep 0.05; done
 urls=''
 for i in \$(seq 200); do urls=\"\$urls http://localhost:$PORT/?\$i\"; done
 $CURL -x $PROXY --parallel --parallel-immediate --parallel-max 200 \$urls | grep -c hello >count
 touch done
-while [ ! -e end ]; do sleep 0.05; done") >"$WORK/builtin.out" 2>&1 &
-	launcher=$!
-	kill_on_exit "$launcher"
-	for _ in $(seq 100); do
-		proxy=$(pgrep -P "$launcher" -x cordon-proxy) && break
-		sleep 0.05
-	done
-	[ -n "$proxy" ] || failed "no cordon-proxy child of the launcher: $(cat "$WORK/builtin.out")"
+while [ ! -e end ]; do sleep 0.05; done"
 	sleep 0.2
-	before=$(count_fds "$proxy")
+	before=$(count_fds "$BUILTIN_PROXY")
 	touch "$WORK/proj/go"
 	for _ in $(seq 400); do [ -e "$WORK/proj/done" ] && break; sleep 0.05; done
 	sleep 0.5
-	after=$(count_fds "$proxy")
+	after=$(count_fds "$BUILTIN_PROXY")
 	touch "$WORK/proj/end"
-	wait "$launcher"
+	wait "$LAUNCHER"
 	eq "all 200 answered" "$(cat "$WORK/proj/count")" 200
 	[ "$before" -gt 0 ] || failed "cannot count the proxy's descriptors"
 	eq "no descriptor leaked" "$after" "$before"
@@ -363,24 +371,17 @@ while [ ! -e end ]; do sleep 0.05; done") >"$WORK/builtin.out" 2>&1 &
 t_proxy_death_is_reported_and_leaves_no_way_out() {
 	# The built-in proxy killed while the sandbox runs: connections are
 	# refused from then on (fail closed) and the launcher says why.
-	local p launcher proxy
+	local p
 	p=$(egress_policy proxydeath)
-	(cd "$WORK/proj" && exec "$CORDON" run --policy "$p" -- /bin/sh -c "
+	start_in_background "$p" "
 while [ ! -e go ]; do sleep 0.05; done
-$CURL -x $PROXY http://localhost:$PORT/ >after 2>&1; echo \$? >>after") >"$WORK/death.out" 2>&1 &
-	launcher=$!
-	kill_on_exit "$launcher"
-	for _ in $(seq 100); do
-		proxy=$(pgrep -P "$launcher" -x cordon-proxy) && break
-		sleep 0.05
-	done
-	[ -n "$proxy" ] || failed "no cordon-proxy child of the launcher: $(cat "$WORK/death.out")"
-	kill -KILL "$proxy"
+$CURL -x $PROXY http://localhost:$PORT/ >after 2>&1; echo \$? >>after"
+	kill -KILL "$BUILTIN_PROXY"
 	sleep 0.2
 	touch "$WORK/proj/go"
-	wait "$launcher"
+	wait "$LAUNCHER"
 	lacks "no way out without the proxy" "$(cat "$WORK/proj/after")" "hello from httpd"
-	contains "the launcher says why" "$(cat "$WORK/death.out")" "the proxy was killed by signal 9"
+	contains "the launcher says why" "$(cat "$WORK/background.out")" "the proxy was killed by signal 9"
 }
 
 t_standalone_proxy_serves_several_sandboxes_without_leaking() {
