@@ -40,8 +40,6 @@
 
 #define MAX_HEAD             ((size_t)64 << 10)
 #define HANDSHAKE_TIMEOUT_MS 10000LL /* the whole request head, or SOCKS handshake */
-#define CONNECT_TIMEOUT_MS   10000LL
-#define IDLE_TIMEOUT_MS      300000LL
 #define MAX_CONNECTIONS      1024
 #define RELAY_MIN_BUF        ((size_t)64 << 10)
 #define RELAY_MAX_BUF        ((size_t)4 << 20)
@@ -644,7 +642,7 @@ static void start_connect(struct conn *c)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		endpoint_init(&c->upstream, EP_UPSTREAM, fd, c);
 		watch(&c->upstream, EPOLLOUT);
-		c->deadline = now_ms() + CONNECT_TIMEOUT_MS;
+		c->deadline = now_ms() + (long long)P.cfg->policy->connect_timeout_ms;
 		return;
 	}
 	deny(c, 502, 5, "cannot connect to any address of the host");
@@ -669,7 +667,7 @@ static void on_connected(struct conn *c)
 		socks_reply(c, 0);
 	}
 	c->state = S_RELAY;
-	c->deadline = now_ms() + IDLE_TIMEOUT_MS;
+	c->deadline = now_ms() + (long long)P.cfg->policy->idle_timeout_ms;
 	free(c->buf);
 	c->buf = NULL;
 	relay_update(c);
@@ -709,7 +707,7 @@ static bool pump(struct conn *c, struct half *h, int from, int to, const char *l
 				h->len = (size_t)n;
 				h->full = (size_t)n == h->cap;
 				h->read += (uint64_t)n;
-				c->deadline = now_ms() + IDLE_TIMEOUT_MS;
+				c->deadline = now_ms() + (long long)P.cfg->policy->idle_timeout_ms;
 				if (over_limit(c, h, limit_name))
 					return false;
 			} else if (n == 0) {

@@ -201,6 +201,8 @@ char *plan_explain_text(const struct plan *pl)
 			buf_puts(&b, "\n");
 		}
 		buf_printf(&b, "  private addresses %s\n", p->allow_private ? "allowed" : "refused");
+		buf_printf(&b, "  timeouts   connect %llu ms, idle %llu ms\n",
+		           (unsigned long long)p->connect_timeout_ms, (unsigned long long)p->idle_timeout_ms);
 	}
 
 	buf_puts(&b, "\nenvironment (everything else is dropped):\n");
@@ -393,9 +395,12 @@ char *plan_explain_json(const struct plan *pl)
 	json_patterns(&b, p->allow, p->n_allow);
 	buf_puts(&b, ",\"deny\":");
 	json_patterns(&b, p->deny, p->n_deny);
-	buf_printf(&b, ",\"allow_private\":%s,\"max_request_bytes\":%llu,\"max_response_bytes\":%llu}",
+	buf_printf(&b,
+	           ",\"allow_private\":%s,\"max_request_bytes\":%llu,\"max_response_bytes\":%llu,"
+	           "\"connect_timeout_ms\":%llu,\"idle_timeout_ms\":%llu}",
 	           p->allow_private ? "true" : "false", (unsigned long long)p->max_request_bytes,
-	           (unsigned long long)p->max_response_bytes);
+	           (unsigned long long)p->max_response_bytes, (unsigned long long)p->connect_timeout_ms,
+	           (unsigned long long)p->idle_timeout_ms);
 	json_key(&b, &f, "environment");
 	json_strv(&b, pl->envp);
 	json_key(&b, &f, "limits");

@@ -55,6 +55,8 @@ static const struct key_spec keys[] = {
     S("network", "socket", socket),
     S("network", "max_request_bytes", max_request_v),
     S("network", "max_response_bytes", max_response_v),
+    S("network", "connect_timeout", connect_timeout_v),
+    S("network", "idle_timeout", idle_timeout_v),
     S("seccomp", "profile", seccomp_profile),
     S("landlock", "mode", landlock_v),
     L("landlock", "deny", landlock_deny),
@@ -437,6 +439,20 @@ static void parse_patterns(struct vctx *c, struct plist *raw, const char *key, s
 	}
 }
 
+/* The proxy's timeouts: a duration from a second to a day; unset, the
+ * default. Unbounded waits are what the timeouts exist to prevent. */
+static void parse_proxy_timeout(struct vctx *c, const struct pval *v, const char *key, uint64_t dflt, uint64_t *out)
+{
+	const char *why;
+	*out = dflt;
+	if (!v->value)
+		return;
+	if (!parse_duration_ms(v->value, out, &why))
+		BAD(c, v->line, "%s: %s", key, why);
+	else if (*out < 1000 || *out > 24ull * 3600 * 1000)
+		BAD(c, v->line, "%s: must be between 1s and 24h", key);
+}
+
 static void check_network(struct vctx *c, struct raw_lists *raw)
 {
 	struct policy *p = c->p;
@@ -462,13 +478,16 @@ static void check_network(struct vctx *c, struct raw_lists *raw)
 		BAD(c, p->max_request_v.line, "max_request_bytes: %s", why);
 	if (p->max_response_v.value && !parse_size(p->max_response_v.value, &p->max_response_bytes, &why))
 		BAD(c, p->max_response_v.line, "max_response_bytes: %s", why);
+	parse_proxy_timeout(c, &p->connect_timeout_v, "connect_timeout", 10000, &p->connect_timeout_ms);
+	parse_proxy_timeout(c, &p->idle_timeout_v, "idle_timeout", 300000, &p->idle_timeout_ms);
 
 	/* Proxy-only keys under another mode would read as restrictions that
 	 * are not applied; refuse them rather than let a policy mislead. */
 	if (p->net_mode != NET_PROXY) {
-		const struct pval *only_proxy[] = {&p->socket, &p->allow_private_v, &p->max_request_v,
-		                                   &p->max_response_v};
-		const char *names[] = {"socket", "allow_private", "max_request_bytes", "max_response_bytes"};
+		const struct pval *only_proxy[] = {&p->socket,         &p->allow_private_v,   &p->max_request_v,
+		                                   &p->max_response_v, &p->connect_timeout_v, &p->idle_timeout_v};
+		const char *names[] = {"socket",          "allow_private", "max_request_bytes", "max_response_bytes",
+		                       "connect_timeout", "idle_timeout"};
 		for (size_t i = 0; i < N_ELEMENTS(only_proxy); i++)
 			if (only_proxy[i]->value)
 				BAD(c, only_proxy[i]->line, "%s only applies with mode = proxy", names[i]);

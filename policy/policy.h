@@ -51,12 +51,15 @@ struct policy {
 
 	/* [network] */
 	struct pval net_mode_v, allow_private_v, socket, max_request_v, max_response_v;
+	struct pval connect_timeout_v, idle_timeout_v;
 	enum net_mode net_mode;
 	struct host_pattern *allow, *deny;
 	size_t n_allow, n_deny;
 	bool allow_private;
 	uint64_t max_request_bytes; /* 0 = no limit */
 	uint64_t max_response_bytes;
+	uint64_t connect_timeout_ms; /* the proxy's connect to a vetted address */
+	uint64_t idle_timeout_ms;    /* a relayed connection with no bytes either way */
 
 	/* [seccomp] */
 	struct pval seccomp_profile; /* default "default" */

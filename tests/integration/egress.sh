@@ -261,17 +261,29 @@ t_request_byte_cap_triggers() {
 
 t_connect_timeout_answers_504() {
 	# A server whose accept queue is full: the connect hangs until the
-	# proxy's 10 s connect timeout, which answers 504 and says so.
+	# proxy's connect timeout (2 s here), which answers 504 and says so.
 	local bh p
 	"$HELPERS/try" tcp-blackhole >"$WORK/bh.port" 2>&1 &
 	kill_on_exit $!
 	for _ in $(seq 100); do [ -s "$WORK/bh.port" ] && break; sleep 0.05; done
 	bh=$(cat "$WORK/bh.port")
-	p=$(egress_policy ctimeout "allow = 127.0.0.1:$bh")
+	p=$(egress_policy ctimeout "allow = 127.0.0.1:$bh
+connect_timeout = 2s")
 	sh_in "$p" "curl -sS --max-time 30 --noproxy '' -x $PROXY -w '%{http_code}\n' http://127.0.0.1:$bh/"
 	contains "504" "$SB_OUT" "504"
 	contains "says why" "$SB_OUT" "connect timed out"
 	contains "audit says why" "$(cat "$WORK/ctimeout.audit")" '"reason":"connect timed out"'
+}
+
+t_idle_timeout_closes_a_silent_connection() {
+	# idle_timeout = 1s and a server that answers after 3 s: the proxy
+	# closes the connection and says why in the record.
+	local p
+	p=$(egress_policy idle "idle_timeout = 1s")
+	sh_in "$p" "$CURL -x $PROXY http://localhost:$PORT/slow/3000 2>&1; echo rc=\$?"
+	lacks "no answer relayed" "$SB_OUT" "slow"
+	lacks "the client saw an error" "$SB_OUT" "rc=0"
+	contains "record says why" "$(cat "$WORK/idle.audit")" '"reason":"idle timeout"'
 }
 
 t_two_hundred_concurrent_connections() {

@@ -862,6 +862,27 @@ Test(parse_network, proxy_keys_accepted_in_proxy_mode)
 	cr_expect_eq(P->max_response_bytes, 0);
 }
 
+Test(parse_network, proxy_timeouts_default_and_parse)
+{
+	parse_ok("[network]\nmode = proxy\n");
+	cr_expect_eq(P->connect_timeout_ms, 10000);
+	cr_expect_eq(P->idle_timeout_ms, 300000);
+	policy_free(P);
+	P = NULL;
+	parse_ok("[network]\nmode = proxy\nconnect_timeout = 3s\nidle_timeout = 2m\n");
+	cr_expect_eq(P->connect_timeout_ms, 3000);
+	cr_expect_eq(P->idle_timeout_ms, 120000);
+}
+
+Test(parse_network, proxy_timeouts_are_bounded_and_need_proxy_mode)
+{
+	expect_diag("[network]\nmode = proxy\nconnect_timeout = 0\n", 3, "between 1s and 24h");
+	expect_diag("[network]\nmode = proxy\nidle_timeout = 500ms\n", 3, "between 1s and 24h");
+	expect_diag("[network]\nmode = proxy\nidle_timeout = 2d\n", 3, "idle_timeout");
+	expect_diag("[network]\nmode = proxy\nconnect_timeout = soon\n", 3, "connect_timeout");
+	expect_diag("[network]\nidle_timeout = 1m\n", 2, "only applies with mode = proxy");
+}
+
 Test(parse_network, socket_must_be_absolute)
 {
 	expect_diag("[network]\nmode = proxy\nsocket = egress.sock\n", 3, "socket");
