@@ -647,11 +647,26 @@ void policy_free(struct policy *p)
 	if (!p)
 		return;
 	free(p->file);
-	struct pval *scalars[] = {&p->name,       &p->command,         &p->user,           &p->hostname,
-	                          &p->home,       &p->die_with_parent, &p->net_mode_v,     &p->allow_private_v,
-	                          &p->socket,     &p->max_request_v,   &p->max_response_v, &p->seccomp_profile,
-	                          &p->landlock_v, &p->timeout_v,       &p->memory_v,       &p->pids_v,
-	                          &p->nofile_v,   &p->audit_log};
+	struct pval *scalars[] = {&p->name,
+	                          &p->command,
+	                          &p->user,
+	                          &p->hostname,
+	                          &p->home,
+	                          &p->die_with_parent,
+	                          &p->net_mode_v,
+	                          &p->allow_private_v,
+	                          &p->socket,
+	                          &p->max_request_v,
+	                          &p->max_response_v,
+	                          &p->seccomp_profile,
+	                          &p->landlock_v,
+	                          &p->timeout_v,
+	                          &p->memory_v,
+	                          &p->pids_v,
+	                          &p->nofile_v,
+	                          &p->audit_log,
+	                          &p->connect_timeout_v,
+	                          &p->idle_timeout_v};
 	for (size_t i = 0; i < N_ELEMENTS(scalars); i++)
 		pval_free(scalars[i]);
 	struct plist *lists[] = {&p->ro,           &p->ro_try,        &p->rw,       &p->tmpfs,      &p->symlink,
