@@ -91,7 +91,7 @@ static bool want_help(int argc, char **argv)
 }
 
 /* Takes the value of --NAME VALUE or --NAME=VALUE at argv[*i]. */
-static const char *option_value(int argc, char **argv, int *i, const char *name, bool *matched)
+const char *option_value(int argc, char **argv, int *i, const char *name, bool *matched)
 {
 	size_t n = strlen(name);
 	*matched = false;

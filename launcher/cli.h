@@ -19,4 +19,9 @@ bool parse_run_options(int argc, char **argv, struct run_options *o);
 bool parse_explain_options(int argc, char **argv, struct run_options *o);
 void print_command_help(const char *cmd);
 
+/* Takes the value of --NAME VALUE or --NAME=VALUE at argv[*i], advancing
+ * *i past a separate value. *matched tells whether argv[*i] is --NAME;
+ * NULL with *matched set means the value is missing (said on stderr). */
+const char *option_value(int argc, char **argv, int *i, const char *name, bool *matched);
+
 #endif

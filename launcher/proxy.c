@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "cordon.h"
 #include "egress.h"
 #include "proxy.h"
@@ -1167,25 +1168,18 @@ int cmd_proxy(int argc, char **argv)
 	static const char *const names[] = {"--socket", "--policy", "--mode", "--group"};
 	const char **slots[] = {&socket_path, &policy_arg, &mode_arg, &group_arg};
 	for (int i = 1; i < argc; i++) {
-		const char **slot = NULL;
-		const char *value = NULL;
-		for (size_t k = 0; k < N_ELEMENTS(names) && !slot; k++) {
-			size_t n = strlen(names[k]);
-			if (strncmp(argv[i], names[k], n) != 0)
-				continue;
-			if (argv[i][n] == '=')
-				value = argv[i] + n + 1;
-			else if (argv[i][n] == '\0' && i + 1 < argc)
-				value = argv[++i];
-			else
-				continue;
-			slot = slots[k];
+		bool matched = false;
+		for (size_t k = 0; k < N_ELEMENTS(names) && !matched; k++) {
+			const char *v = option_value(argc, argv, &i, names[k], &matched);
+			if (v)
+				*slots[k] = v;
+			else if (matched)
+				return EXIT_SETUP;
 		}
-		if (!slot) {
+		if (!matched) {
 			fputs(PROXY_USAGE, stderr);
 			return EXIT_SETUP;
 		}
-		*slot = value;
 	}
 	if (!socket_path || !policy_arg) {
 		fputs(PROXY_USAGE, stderr);

@@ -319,9 +319,11 @@ echo "slow: $(head -n 1 <&5) after $((SECONDS - start))s"'
 
 # ---- a shared proxy ----
 
-start_shared_proxy() { # start_shared_proxy POLICY SOCKET [PROXY OPTIONS]
+# start_shared_proxy POLICY SOCKET [PROXY OPTIONS]: `cordon proxy` in the
+# background, run through the command words in PROXY_WRAPPER if set.
+start_shared_proxy() {
 	local pol=$1 sock=$2
-	"$CORDON" proxy --socket "$sock" --policy "$pol" "${@:3}" >"$WORK/proxy.out" 2>&1 &
+	${PROXY_WRAPPER:-} "$CORDON" proxy --socket "$sock" --policy "$pol" "${@:3}" >"$WORK/proxy.out" 2>&1 &
 	SHARED_PID=$!
 	kill_on_exit "$SHARED_PID"
 	for _ in $(seq 100); do [ -S "$sock" ] && return 0; sleep 0.05; done
@@ -434,10 +436,7 @@ t_out_of_descriptors_is_refused_clearly_and_recovers() {
 	local pp sock=$WORK/fdlimit.sock p
 	pp=$(egress_policy fdlimit)
 	sed -i "s/^allow = localhost:$PORT/allow = 127.0.0.1:$PORT/" "$pp"
-	prlimit --nofile=48:48 "$CORDON" proxy --socket "$sock" --policy "$pp" >"$WORK/proxy.out" 2>&1 &
-	SHARED_PID=$!
-	kill_on_exit "$SHARED_PID"
-	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
+	PROXY_WRAPPER="prlimit --nofile=48:48" start_shared_proxy "$pp" "$sock"
 	p=$(policy fdclient <<EOF
 [network]
 mode = proxy
@@ -475,10 +474,7 @@ t_shared_proxy_socket_mode_and_group() {
 	# Root may give the socket to any group, a user to one of their own.
 	grp=nogroup
 	[ "$IS_ROOT" -eq 1 ] || grp=$(id -gn)
-	"$CORDON" proxy --socket "$sock" --policy "$pp" --mode 0666 --group "$grp" >"$WORK/proxy.out" 2>&1 &
-	SHARED_PID=$!
-	kill_on_exit "$SHARED_PID"
-	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
+	start_shared_proxy "$pp" "$sock" --mode 0666 --group "$grp"
 	eq "mode and group as asked" "$(stat -c '%a %G' "$sock")" "666 $grp"
 	stop_shared_proxy
 	"$CORDON" proxy --socket "$sock" --policy "$pp" --mode 4755 >"$WORK/proxy.out" 2>&1
