@@ -17,6 +17,9 @@
 #define EXIT_NOEXEC   126
 #define EXIT_NOTFOUND 127
 
+/* What the kernel sends the launcher when its parent dies (die_with_parent). */
+#define SIG_PARENT_DIED (SIGRTMIN + 4)
+
 /* Seconds between the SIGTERM of a timeout and the SIGKILL that follows. */
 #define TIMEOUT_GRACE_MS 5000
 
@@ -29,6 +32,9 @@ void warn_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * setup failed inside the sandbox. -1 when unused. */
 extern int die_status_fd;
 ssize_t write_all(int fd, const void *buf, size_t len);
+/* The whole content of the regular file open at fd, NUL-terminated;
+ * NULL with errno (EFBIG: not a regular file, or larger than max). */
+char *read_regular_file(int fd, size_t max, size_t *len);
 #define TEMP_FAILURE_RETRY_INT(expr)                                                                                   \
 	({                                                                                                             \
 		long _r;                                                                                               \
@@ -57,14 +63,54 @@ pid_t spawn_sandbox(unsigned long clone_flags);
 void setup_user_namespace(const struct plan *pl);
 void setup_uts_and_net(const struct plan *pl);
 
-/* mounts.c: the new root. */
-struct placeholder;
-struct placeholders {
-	struct placeholder *v;
-	size_t n;
+/* guards.c: the host side of mask and protect. Every run holds a shared
+ * lock on each directory holding a path it guards; placeholders are made
+ * under those locks, recorded so a killed run's are removed by the next,
+ * and removed only under an exclusive lock, by their run or a helper. */
+struct guard_lock {
+	int fd;
+	char *dir;
+	dev_t dev;
+	ino_t ino;
 };
-void placeholders_create(const struct plan *pl, struct placeholders *out);
-void placeholders_remove(struct placeholders *ph);
+struct placeholder_id {
+	dev_t dev;
+	ino_t ino;
+	long long btime_sec;
+	unsigned btime_nsec;
+};
+struct placeholder {
+	char *parent, *name;
+	dev_t parent_dev;
+	ino_t parent_ino;
+	struct placeholder_id id;
+	char kind; /* 'd' directory, 'f' empty file, 's' git commondir "." */
+	char *tmp; /* the name it was made under, while that may still exist */
+};
+struct guard_state {
+	struct guard_lock *locks;
+	size_t n_locks;
+	struct placeholder *made;
+	size_t n_made;
+	unsigned seq;
+	int record_fd;
+	char *record_path;
+};
+void guard_state_init(struct guard_state *gs);
+/* Removes what runs that are gone left behind (non-blocking). */
+void placeholders_sweep(bool privileged, const char *invoker_home);
+/* Shared locks on the directories of every guarded path (waits briefly
+ * for a cleanup in progress; exits 125 if one never ends). */
+void guards_lock(const struct plan *pl, struct guard_state *gs);
+/* Under the locks: are the paths the plan found still there? */
+bool guards_still_valid(const struct plan *pl);
+void guards_unlock(struct guard_state *gs);
+void placeholders_create(const struct plan *pl, struct guard_state *gs, const char *sandbox_id);
+/* After the sandbox is gone: releases the locks and removes this run's
+ * placeholders, now or through a helper that waits for the other runs. */
+void guards_finish(struct guard_state *gs);
+
+/* mounts.c: the new root. */
 void mounts_apply(const struct plan *pl);
 
 /* caps.c: identity and privileges. */

@@ -5,6 +5,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <stdint.h>
 #include <unistd.h>
 
 #include "cordon.h"
@@ -25,6 +27,36 @@ ssize_t write_all(int fd, const void *buf, size_t len)
 		done += (size_t)w;
 	}
 	return (ssize_t)done;
+}
+
+char *read_regular_file(int fd, size_t max, size_t *len)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return NULL;
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
+		errno = EFBIG;
+		return NULL;
+	}
+	char *buf = xmalloc((size_t)st.st_size + 1);
+	size_t got = 0;
+	while (got < (size_t)st.st_size) {
+		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int err = errno;
+			free(buf);
+			errno = err;
+			return NULL;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	buf[got] = '\0';
+	*len = got;
+	return buf;
 }
 
 static void emit(const char *fmt, va_list ap, int err, bool fatal)

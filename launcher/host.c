@@ -1,11 +1,14 @@
 /* The plan builder's view of the host, and the facts about this
  * invocation (who, where, what) that go into a plan. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <linux/openat2.h>
 #include <pwd.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -31,11 +34,21 @@ static char *pop_component(char *cur)
 	return cur;
 }
 
-/* Canonicalizes path following only symlinks owned by root. A bind source
- * or project root is a place the agent may be able to write to (a previous
- * run could have planted a link in the project); root-owned links such as
- * /lib64 -> usr/lib64 are the system's own. */
-static char *resolve_trusted(const char *path, char **why)
+/* True when link lies strictly below one of dirs. */
+static bool planted_by_sandbox(const char *link, char *const *dirs)
+{
+	for (char *const *d = dirs; d && *d; d++)
+		if (path_is_beneath(link, *d) && strcmp(link, *d) != 0)
+			return true;
+	return false;
+}
+
+/* Canonicalizes path following only symlinks owned by root, and none in a
+ * directory a sandbox can write. A bind source or project root is a place
+ * the agent may be able to write to (a previous run could have planted a
+ * link in the project, as root too if it ran as root); root-owned links
+ * such as /lib64 -> usr/lib64 are the system's own. */
+static char *resolve_trusted(const char *path, char *const *untrusted, char **why)
 {
 	cleanup_free char *rest = xstrdup(path);
 	cleanup_free char *cur = xstrdup("/");
@@ -72,6 +85,14 @@ static char *resolve_trusted(const char *path, char **why)
 			*why = xasprintf("%s is a symlink owned by uid %u; only root-owned symlinks are followed in "
 			                 "bind sources and project roots (name the target directly)",
 			                 next, (unsigned)st.st_uid);
+			errno = ELOOP;
+			return NULL;
+		}
+		if (planted_by_sandbox(next, untrusted)) {
+			*why =
+			    xasprintf("%s is a symlink in a directory a sandbox can write; cordon does not follow it "
+			              "(name the target directly)",
+			              next);
 			errno = ELOOP;
 			return NULL;
 		}
@@ -112,11 +133,11 @@ static bool has_dot_components(const char *p)
 	return false;
 }
 
-static char *host_resolve(void *ctx, const char *path, char **why)
+static char *host_resolve(void *ctx, const char *path, char *const *untrusted, char **why)
 {
 	(void)ctx;
 	if (path[0] != '/' || has_dot_components(path))
-		return resolve_trusted(path, why);
+		return resolve_trusted(path, untrusted, why);
 	/* Fast path: most paths contain no symlink at all. */
 	struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
 	int fd = (int)sys_openat2(AT_FDCWD, path, &how);
@@ -126,7 +147,7 @@ static char *host_resolve(void *ctx, const char *path, char **why)
 	}
 	if (errno != ELOOP && errno != ENOSYS && errno != EXDEV)
 		return NULL;
-	return resolve_trusted(path, why);
+	return resolve_trusted(path, untrusted, why);
 }
 
 static enum path_state host_lstat(void *ctx, const char *path)
@@ -152,22 +173,12 @@ static char *host_read_file(void *ctx, const char *path, size_t *len, char **why
 		*why = xstrdup(strerror(errno));
 		return NULL;
 	}
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > MAX_ENV_FILE) {
-		*why = xstrdup("not a regular file of at most 1 MiB");
+	size_t got = 0;
+	char *buf = read_regular_file(fd, MAX_ENV_FILE, &got);
+	if (!buf) {
+		*why = xstrdup(errno == EFBIG ? "not a regular file of at most 1 MiB" : strerror(errno));
 		return NULL;
 	}
-	char *buf = xmalloc((size_t)st.st_size + 1);
-	size_t got = 0;
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
-	buf[got] = '\0';
 	if (memchr(buf, '\0', got)) {
 		free(buf);
 		*why = xstrdup("file contains a NUL byte");
@@ -217,12 +228,81 @@ static char *host_find_hard_link(void *ctx, const char *path)
 	return walk.found;
 }
 
+/* Files in a project (a `.git` file, a commondir, an index) may have
+ * been written by the agent: no symlink is followed anywhere in the path,
+ * which the plan builder has already made canonical. */
+static char *host_read_nofollow(void *ctx, const char *path, size_t max, size_t *len, char **why)
+{
+	(void)ctx;
+	struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+	                       .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+	cleanup_fd int fd = (int)sys_openat2(AT_FDCWD, path, &how);
+	if (fd < 0)
+		return NULL;
+	char *buf = read_regular_file(fd, max, len);
+	if (!buf && errno == EFBIG)
+		*why = xasprintf("%s is not a regular file of at most %zu bytes", path, max);
+	return buf;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char **host_list_dir(void *ctx, const char *path, size_t max)
+{
+	(void)ctx;
+	struct open_how how = {.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+	                       .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+	int fd = (int)sys_openat2(AT_FDCWD, path, &how);
+	if (fd < 0)
+		return NULL;
+	DIR *dir = fdopendir(fd);
+	if (!dir) {
+		close(fd);
+		return NULL;
+	}
+	strv_t names = {0};
+	struct dirent *de;
+	errno = 0;
+	while ((de = readdir(dir)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (names.n == max) {
+			errno = E2BIG;
+			break;
+		}
+		strv_push(&names, xstrdup(de->d_name));
+	}
+	int err = errno;
+	closedir(dir);
+	if (err) {
+		strv_free(&names);
+		errno = err;
+		return NULL;
+	}
+	if (!names.v)
+		return xcalloc(1, sizeof(char *));
+	qsort(names.v, names.n, sizeof(char *), compare_names);
+	return names.v;
+}
+
+static char *host_realpath(void *ctx, const char *path)
+{
+	(void)ctx;
+	return realpath(path, NULL);
+}
+
 const struct plan_host host_ops = {
     .ctx = NULL,
     .resolve = host_resolve,
     .lstat = host_lstat,
     .read_file = host_read_file,
     .find_hard_link = host_find_hard_link,
+    .read_nofollow = host_read_nofollow,
+    .list_dir = host_list_dir,
+    .realpath = host_realpath,
 };
 
 bool running_under_sudo(void)

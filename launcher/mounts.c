@@ -29,17 +29,12 @@
 
 #include "cordon.h"
 
-#define SCRATCH    "/tmp"
-#define EMPTY_FILE ".cordon-empty-file"
-#define EMPTY_DIR  ".cordon-empty-dir"
-
-struct placeholder {
-	int parent_fd;
-	char *name;
-	dev_t dev;
-	ino_t ino;
-	bool dir;
-};
+#define SCRATCH     "/tmp"
+#define EMPTY_FILE  ".cordon-empty-file"
+#define EMPTY_DIR   ".cordon-empty-dir"
+#define EXCLUDE_SRC ".cordon-git-exclude-%zu"
+/* A repository's info/exclude is small; a bigger one is refused. */
+#define MAX_EXCLUDE ((size_t)1 << 20)
 
 static int open_how(int dirfd, const char *path, int flags, unsigned long long resolve)
 {
@@ -59,69 +54,6 @@ static void set_attr(int fd, const char *what, unsigned long long set, bool recu
 	struct mount_attr attr = {.attr_set = set};
 	if (mount_setattr(fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr, sizeof(attr)) < 0)
 		die_with_error("mount %s: set attributes", what);
-}
-
-/* ---- placeholders (run in the launcher, before the sandbox exists) ---- */
-
-void placeholders_create(const struct plan *pl, struct placeholders *out)
-{
-	out->v = NULL;
-	out->n = 0;
-	for (size_t i = 0; i < pl->n_mounts; i++) {
-		const struct mount_op *op = &pl->mounts[i];
-		if (!(op->flags & MF_CREATE))
-			continue;
-		const char *slash = strrchr(op->source, '/');
-		cleanup_free char *parent = xstrndup(op->source, (size_t)(slash - op->source));
-		const char *name = slash + 1;
-		cleanup_fd int pfd =
-		    open_how(AT_FDCWD, *parent ? parent : "/", O_PATH | O_DIRECTORY, RESOLVE_NO_SYMLINKS);
-		if (pfd < 0) {
-			placeholders_remove(out);
-			die_with_error("%s %s: open parent directory", op->origin, op->dest);
-		}
-		bool dir = op->flags & MF_DIR;
-		int r;
-		if (dir) {
-			r = mkdirat(pfd, name, 0755);
-		} else {
-			r = openat(pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-			if (r >= 0)
-				close(r);
-		}
-		if (r < 0 && errno == EEXIST)
-			continue; /* appeared meanwhile: the sandbox guards what is there */
-		if (r < 0) {
-			placeholders_remove(out);
-			die_with_error("%s %s: create placeholder", op->origin, op->dest);
-		}
-		struct stat st;
-		if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			placeholders_remove(out);
-			die_with_error("%s %s: stat placeholder", op->origin, op->dest);
-		}
-		out->v = xreallocarray(out->v, out->n + 1, sizeof(*out->v));
-		out->v[out->n++] = (struct placeholder){
-		    .parent_fd = steal_fd(&pfd), .name = xstrdup(name), .dev = st.st_dev, .ino = st.st_ino, .dir = dir};
-	}
-}
-
-/* Removes the placeholders we created, if they are still the empty objects
- * we made; anything else is left alone. */
-void placeholders_remove(struct placeholders *ph)
-{
-	for (size_t i = 0; i < ph->n; i++) {
-		struct placeholder *p = &ph->v[i];
-		struct stat st;
-		if (fstatat(p->parent_fd, p->name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_dev == p->dev &&
-		    st.st_ino == p->ino && (p->dir ? S_ISDIR(st.st_mode) : (S_ISREG(st.st_mode) && st.st_size == 0)))
-			(void)unlinkat(p->parent_fd, p->name, p->dir ? AT_REMOVEDIR : 0);
-		close(p->parent_fd);
-		free(p->name);
-	}
-	free(ph->v);
-	ph->v = NULL;
-	ph->n = 0;
 }
 
 /* ---- host trees ---- */
@@ -390,8 +322,22 @@ static void mount_symlink(int root, const struct mount_op *op)
 	const char *name;
 	bool owned;
 	int parent = make_parents(root, op->dest + 1, &name, &owned);
-	if (symlinkat(op->source, parent, name) < 0)
-		die_with_error("symlink %s -> %s", op->dest, op->source);
+	if (symlinkat(op->source, parent, name) < 0) {
+		/* Inside a read-write bind the link may be there from an earlier
+		 * run: the same link is fine (as in bubblewrap 0.9), anything
+		 * else is not ours to replace. */
+		char have[PATH_MAX];
+		ssize_t n = errno == EEXIST ? readlinkat(parent, name, have, sizeof(have) - 1) : -1;
+		if (n < 0 || (size_t)n != strlen(op->source) || memcmp(have, op->source, (size_t)n) != 0) {
+			if (n >= 0)
+				die("symlink %s -> %s: %s is already there, a symlink to %.*s", op->dest, op->source,
+				    op->dest, (int)n, have);
+			if (errno == EINVAL)
+				die("symlink %s -> %s: %s is already there and is not a symlink", op->dest, op->source,
+				    op->dest);
+			die_with_error("symlink %s -> %s", op->dest, op->source);
+		}
+	}
 	if (owned)
 		close(parent);
 }
@@ -431,6 +377,50 @@ static void mount_mask(int root, const struct mount_op *op)
 	attach(tree, target, op->dest);
 }
 
+/* The host's info/exclude, read while the host is in view. */
+static char *read_host_exclude(const struct mount_op *op)
+{
+	if (op->flags & MF_CREATE)
+		return xstrdup(""); /* our own empty placeholder */
+	cleanup_fd int fd = open_how(AT_FDCWD, op->source, O_RDONLY | O_NOCTTY | O_NONBLOCK,
+	                             RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+	if (fd < 0)
+		die_with_error("git exclude %s: open", op->dest);
+	size_t len;
+	char *text = read_regular_file(fd, MAX_EXCLUDE, &len);
+	if (!text && errno == EFBIG)
+		die("git exclude %s: not a regular file of at most 1 MiB", op->dest);
+	if (!text)
+		die_with_error("git exclude %s: read", op->dest);
+	return text;
+}
+
+/* A read-only copy of info/exclude with the guarded paths appended, made
+ * in the new root (a tmpfs) and bound over the repository's file. */
+static void mount_git_exclude(int root, const struct mount_op *op, size_t i, const char *host_text)
+{
+	char name[64];
+	snprintf(name, sizeof(name), EXCLUDE_SRC, i);
+	cleanup_fd int f = openat(root, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0444);
+	if (f < 0)
+		die_with_error("git exclude %s: create the copy", op->dest);
+	size_t hl = strlen(host_text);
+	static const char header[] = "# cordon: paths guarded in this sandbox (the host's file is unchanged)\n";
+	if ((hl && write_all(f, host_text, hl) < 0) || (hl && host_text[hl - 1] != '\n' && write_all(f, "\n", 1) < 0) ||
+	    write_all(f, header, sizeof(header) - 1) < 0 || write_all(f, op->content, strlen(op->content)) < 0)
+		die_with_error("git exclude %s: write the copy", op->dest);
+	cleanup_fd int target = open_beneath(root, op->dest + 1, 0);
+	if (target < 0)
+		die_with_error("git exclude %s: open", op->dest);
+	cleanup_fd int tree = open_tree(root, name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (tree < 0)
+		die_with_error("git exclude %s: clone the copy", op->dest);
+	set_attr(tree, op->dest, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, false);
+	attach(tree, target, op->dest);
+	if (unlinkat(root, name, 0) < 0)
+		die_with_error("git exclude %s: remove the source of the copy", op->dest);
+}
+
 static void pivot_into(int root)
 {
 	if (fchdir(root) < 0)
@@ -463,8 +453,12 @@ void mounts_apply(const struct plan *pl)
 	int node_trees[N_ELEMENTS(dev_nodes)];
 	cleanup_free int *trees = xcalloc(pl->n_mounts, sizeof(int));
 	cleanup_free struct stat *sts = xcalloc(pl->n_mounts, sizeof(struct stat));
-	for (size_t i = 0; i < pl->n_mounts; i++)
+	cleanup_free char **excludes = xcalloc(pl->n_mounts, sizeof(char *));
+	for (size_t i = 0; i < pl->n_mounts; i++) {
 		trees[i] = pl->mounts[i].kind == MOUNT_BIND ? clone_host_tree(&pl->mounts[i], &sts[i]) : -1;
+		if (pl->mounts[i].kind == MOUNT_GITEXCLUDE)
+			excludes[i] = read_host_exclude(&pl->mounts[i]);
+	}
 	clone_dev_nodes(node_trees);
 	cleanup_fd int console = clone_console();
 
@@ -505,6 +499,10 @@ void mounts_apply(const struct plan *pl)
 			break;
 		case MOUNT_MASK:
 			mount_mask(root, op);
+			break;
+		case MOUNT_GITEXCLUDE:
+			mount_git_exclude(root, op, i, excludes[i]);
+			free(excludes[i]);
 			break;
 		}
 		if (trees[i] >= 0)

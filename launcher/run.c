@@ -11,11 +11,13 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -36,6 +38,7 @@ struct sandbox_fds {
 	int alive_r, alive_w;   /* closes when the launcher dies */
 	int proxy_control;      /* pid 1's end of the built-in proxy's socket, or -1 */
 	const char *sandbox_id;
+	const struct guard_state *guards; /* locks pid 1 keeps */
 };
 
 static long long now_ms(void)
@@ -45,6 +48,38 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static int compare_ints(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	return (x > y) - (x < y);
+}
+
+/* Pid 1 lives as long as the sandbox: it keeps only what it uses (and the
+ * guard locks, so a sandbox that outlives its launcher keeps its guards),
+ * not whatever descriptors the invoker passed to cordon. A pipe's write
+ * end kept open here would keep its reader waiting until the sandbox
+ * ends. */
+static void close_inherited_fds(const struct sandbox_fds *f, const struct seccomp_job *filters)
+{
+	int keep[64];
+	size_t n = 0;
+	const int fixed[] = {f->status_w, f->alive_r, f->proxy_control, filters->memfd, filters->sizes_r};
+	for (size_t i = 0; i < N_ELEMENTS(fixed); i++)
+		if (fixed[i] > 2)
+			keep[n++] = fixed[i];
+	for (size_t i = 0; f->guards && i < f->guards->n_locks && n < N_ELEMENTS(keep); i++)
+		keep[n++] = f->guards->locks[i].fd;
+	qsort(keep, n, sizeof(int), compare_ints);
+	unsigned lo = 3;
+	for (size_t i = 0; i <= n; i++) {
+		unsigned hi = i < n ? (unsigned)keep[i] : ~0U;
+		if (hi > lo && syscall(SYS_close_range, lo, hi - 1, 0U) < 0)
+			die_with_error("close inherited descriptors");
+		if (i < n)
+			lo = (unsigned)keep[i] + 1;
+	}
+}
+
 /* Runs in the new namespaces as pid 1; never returns. */
 static void sandbox_child(const struct plan *pl, struct sandbox_fds *f, const sigset_t *saved_mask,
                           struct seccomp_job *filters)
@@ -52,6 +87,7 @@ static void sandbox_child(const struct plan *pl, struct sandbox_fds *f, const si
 	die_status_fd = f->status_w;
 	close(f->status_r);
 	close(f->alive_w);
+	close_inherited_fds(f, filters);
 
 	if (pl->die_with_parent) {
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
@@ -133,7 +169,7 @@ static struct wait_result wait_sandbox(const struct plan *pl, pid_t pid, pid_t *
 			die_with_error("timeout: timer");
 		}
 	}
-	bool backstop = false;
+	bool backstop = false, parent_died = false;
 	int status = 0;
 	for (;;) {
 		struct pollfd fds[2] = {{.fd = sfd, .events = POLLIN}, {.fd = tfd, .events = POLLIN}};
@@ -148,12 +184,21 @@ static struct wait_result wait_sandbox(const struct plan *pl, pid_t pid, pid_t *
 			if (read(sfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGCHLD &&
 			    (int)si.ssi_code <= 0)
 				kill(pid, (int)si.ssi_signo); /* the tty already told the command */
+			if (si.ssi_signo == (uint32_t)SIG_PARENT_DIED) {
+				/* die_with_parent: whoever started us is gone. */
+				parent_died = true;
+				kill(pid, SIGKILL);
+			}
+			pid_t r = waitpid(pid, &status, WNOHANG);
 			int proxy_status;
 			if (*proxy > 0 && waitpid(*proxy, &proxy_status, WNOHANG) == *proxy) {
 				*proxy = -1;
-				report_proxy_exit(proxy_status);
+				/* The proxy ends cleanly when pid 1's end of its socket
+				 * closes, which pid 1 does as it exits, just before it
+				 * can be reaped: that is the sandbox's end, not news. */
+				if (r != pid && (WIFSIGNALED(proxy_status) || WEXITSTATUS(proxy_status) != 0))
+					report_proxy_exit(proxy_status);
 			}
-			pid_t r = waitpid(pid, &status, WNOHANG);
 			if (r == pid)
 				break;
 		}
@@ -174,6 +219,8 @@ static struct wait_result wait_sandbox(const struct plan *pl, pid_t pid, pid_t *
 	}
 	if (backstop)
 		return (struct wait_result){EXIT_TIMEOUT, "timeout"};
+	if (parent_died)
+		return (struct wait_result){128 + SIGKILL, "parent_died"};
 	return (struct wait_result){128 + WTERMSIG(status), "signal"};
 }
 
@@ -214,6 +261,10 @@ static pid_t start_builtin_proxy(const struct plan *pl, const struct audit *audi
 		close(f->status_w);
 		close(f->alive_r);
 		close(f->alive_w);
+		for (size_t i = 0; f->guards && i < f->guards->n_locks; i++)
+			close(f->guards->locks[i].fd);
+		if (f->guards && f->guards->record_fd >= 0)
+			close(f->guards->record_fd);
 		struct proxy_config cfg = {
 		    .policy = pl->policy,
 		    .policy_name = pl->policy_name,
@@ -231,7 +282,23 @@ static pid_t start_builtin_proxy(const struct plan *pl, const struct audit *audi
 	return pid;
 }
 
-static int run_plan(struct plan *pl)
+/* The launcher's parent when cordon started: die_with_parent watches it. */
+static pid_t original_parent;
+
+/* die_with_parent, as bubblewrap's --die-with-parent: when the process
+ * that started cordon dies (a CI runner or a wrapper killed mid-job), the
+ * sandbox ends too. The kernel tells us with a signal we read like the
+ * others, so the launcher still cleans up and writes its exit record. */
+static void watch_parent(const struct plan *pl, sigset_t *mask)
+{
+	if (!pl->die_with_parent)
+		return;
+	sigaddset(mask, SIG_PARENT_DIED);
+	if (prctl(PR_SET_PDEATHSIG, SIG_PARENT_DIED, 0, 0, 0) < 0)
+		die_with_error("die_with_parent: set parent-death signal");
+}
+
+static int run_plan(struct plan *pl, struct guard_state *gs)
 {
 	if (pl->memory_bytes || pl->pids)
 		die("limits: memory and pids limits are not available in this version; remove them from the policy");
@@ -252,11 +319,14 @@ static int run_plan(struct plan *pl)
 	sigaddset(&mask, SIGCHLD);
 	for (size_t i = 0; i < N_ELEMENTS(forwarded_signals); i++)
 		sigaddset(&mask, forwarded_signals[i]);
+	watch_parent(pl, &mask);
 	/* An inherited SIG_IGN for SIGCHLD would make the kernel reap the
 	 * sandbox behind our back. */
 	signal(SIGCHLD, SIG_DFL);
 	if (sigprocmask(SIG_BLOCK, &mask, &saved) < 0)
 		die_with_error("block signals");
+	if (pl->die_with_parent && getppid() != original_parent)
+		die("die_with_parent: the process that started cordon is gone");
 
 	int sp[2], ap[2];
 	if (pipe2(sp, O_CLOEXEC) < 0 || pipe2(ap, O_CLOEXEC) < 0)
@@ -266,20 +336,20 @@ static int run_plan(struct plan *pl)
 	                        .alive_r = ap[0],
 	                        .alive_w = ap[1],
 	                        .proxy_control = -1,
-	                        .sandbox_id = audit.id};
+	                        .sandbox_id = audit.id,
+	                        .guards = gs};
 	pid_t proxy = start_builtin_proxy(pl, &audit, &f);
 
 	struct seccomp_job filters;
 	seccomp_prepare(pl->seccomp, &filters);
 
-	struct placeholders ph;
-	placeholders_create(pl, &ph);
+	placeholders_create(pl, gs, audit.id);
 
 	long long start = now_ms();
 	pid_t pid = spawn_sandbox(pl->clone_flags);
 	if (pid < 0) {
 		int err = errno;
-		placeholders_remove(&ph);
+		guards_finish(gs);
 		errno = err;
 		die_with_error("create namespaces");
 	}
@@ -304,7 +374,7 @@ static int run_plan(struct plan *pl)
 		while (waitpid(proxy, NULL, 0) < 0 && errno == EINTR)
 			;
 	}
-	placeholders_remove(&ph);
+	guards_finish(gs);
 
 	cleanup_free char *failure = read_status(f.status_r);
 	close(f.status_r);
@@ -318,8 +388,43 @@ static int run_plan(struct plan *pl)
 	return w.code;
 }
 
+static struct plan *build_plan_or_die(const struct policy *p, const struct invocation_storage *inv)
+{
+	struct diags d = {0};
+	struct plan *pl = plan_build(p, &inv->inv, &host_ops, &d);
+	if (!pl) {
+		diags_print(&d, STDERR_FILENO);
+		exit(EXIT_SETUP);
+	}
+	if (pl->refusal)
+		die("%s", pl->refusal);
+	return pl;
+}
+
+/* The plan decides, path by path, what to guard and whether a placeholder
+ * is needed; it must not change before the sandbox is built. Once this
+ * run holds its locks no other run's cleanup can remove a guarded path, so
+ * the plan is checked again under them (and made again if a path went
+ * away in between). */
+static struct plan *build_locked_plan(const struct policy *p, const struct invocation_storage *inv,
+                                      struct guard_state *gs)
+{
+	struct plan *pl = build_plan_or_die(p, inv);
+	for (int attempt = 0;; attempt++) {
+		guards_lock(pl, gs);
+		if (guards_still_valid(pl))
+			return pl;
+		guards_unlock(gs);
+		plan_free(pl);
+		if (attempt == 5)
+			die("guards: the guarded paths kept changing while the sandbox was being set up");
+		pl = build_plan_or_die(p, inv);
+	}
+}
+
 int cmd_run(int argc, char **argv)
 {
+	original_parent = getppid();
 	command_umask = umask(022);
 	umask(command_umask);
 	struct run_options o;
@@ -335,14 +440,13 @@ int cmd_run(int argc, char **argv)
 	}
 	struct invocation_storage inv;
 	invocation_gather(&inv, p, o.command, o.projects.v);
-	struct plan *pl = plan_build(p, &inv.inv, &host_ops, &d);
-	if (!pl) {
-		diags_print(&d, STDERR_FILENO);
-		return EXIT_SETUP;
-	}
-	if (pl->refusal)
-		die("%s", pl->refusal);
-	int code = run_plan(pl);
+	placeholders_sweep(inv.inv.privileged, inv.home);
+	struct guard_state gs;
+	guard_state_init(&gs);
+	struct plan *pl = build_locked_plan(p, &inv, &gs);
+	for (char **w = pl->warnings; *w; w++)
+		warn_msg("%s", *w);
+	int code = run_plan(pl, &gs);
 	plan_free(pl);
 	invocation_release(&inv);
 	policy_free(p);

@@ -52,7 +52,15 @@ static void mount_detail(buf_t *b, const struct mount_op *op)
 		else
 			buf_puts(b, "hidden (empty, read-only)");
 		break;
+	case MOUNT_GITEXCLUDE:
+		buf_puts(b, (op->flags & MF_CREATE) ? "missing: placeholder; " : "");
+		buf_puts(b, "read-only copy with the guarded paths added");
+		break;
 	}
+	if (op->kind == MOUNT_PROTECT && (op->flags & MF_SELFREF))
+		buf_puts(b, " (containing \".\": git's own directory)");
+	if (op->note)
+		buf_printf(b, "; %s", op->note);
 }
 
 static void origin_text(buf_t *b, const struct mount_op *op)
@@ -145,6 +153,27 @@ static void seccomp_text(buf_t *b, const struct plan *pl)
 	}
 }
 
+static void projects_text(buf_t *b, const struct plan *pl)
+{
+	for (char **r = pl->allowed_roots; r && *r; r++)
+		buf_printf(b, "%s %s\n", r == pl->allowed_roots ? "allowed root" : "            ", *r);
+	for (size_t i = 0; i < pl->n_projects; i++) {
+		const struct project *pr = &pl->projects[i];
+		buf_printf(b, "project      %s\n             chosen as %s\n", pr->dir, pr->why);
+		if (pr->git_dir)
+			buf_printf(b, "  git dir    %s\n", pr->git_dir);
+		if (pr->common_dir && pr->git_dir && strcmp(pr->common_dir, pr->git_dir) != 0)
+			buf_printf(b, "  git common %s\n", pr->common_dir);
+	}
+	for (size_t i = 0; i < pl->n_git_sites; i++)
+		buf_printf(b, "  .git/ guards also apply to %s/%s%s\n", pl->git_sites[i].root, pl->git_sites[i].prefix,
+		           pl->git_sites[i].worktree ? " (a linked worktree's: commondir, config.worktree)" : "");
+	for (char **n = pl->warnings; n && *n; n++)
+		buf_printf(b, "warning      %s\n", *n);
+	for (char **n = pl->notes; n && *n; n++)
+		buf_printf(b, "note         %s\n", *n);
+}
+
 char *plan_explain_text(const struct plan *pl)
 {
 	buf_t b = {0};
@@ -165,6 +194,7 @@ char *plan_explain_text(const struct plan *pl)
 	for (char **a = pl->argv; *a; a++)
 		buf_printf(&b, " %s", *a);
 	buf_printf(&b, "\ncwd          %s\n", pl->cwd);
+	projects_text(&b, pl);
 
 	buf_puts(&b, "\nmounts, in the order they are made (a fresh tmpfs is the root):\n");
 	buf_printf(&b, "  %3s  %-8s %-36s %-22s %s\n", "#", "kind", "path", "from", "what");
@@ -330,11 +360,49 @@ char *plan_explain_json(const struct plan *pl)
 		           (op->flags & MF_HOME) ? "true" : "false");
 		buf_puts(&b, ",\"origin\":");
 		buf_json_str(&b, op->origin);
-		buf_printf(&b, ",\"line\":%d}", op->line);
+		buf_printf(&b, ",\"line\":%d", op->line);
+		if (op->content) {
+			buf_puts(&b, ",\"content\":");
+			buf_json_str(&b, op->content);
+		}
+		if (op->note) {
+			buf_puts(&b, ",\"note\":");
+			buf_json_str(&b, op->note);
+		}
+		buf_puts(&b, "}");
 	}
 	buf_puts(&b, "]");
 	json_key(&b, &f, "project_roots");
 	json_strv(&b, pl->project_roots);
+	json_key(&b, &f, "allowed_roots");
+	json_strv(&b, pl->allowed_roots);
+	json_key(&b, &f, "projects");
+	buf_puts(&b, "[");
+	for (size_t i = 0; i < pl->n_projects; i++) {
+		const struct project *pr = &pl->projects[i];
+		buf_puts(&b, i ? ",{\"dir\":" : "{\"dir\":");
+		buf_json_str(&b, pr->dir);
+		buf_puts(&b, ",\"why\":");
+		buf_json_str(&b, pr->why);
+		buf_puts(&b, ",\"git_dir\":");
+		json_str_or_null(&b, pr->git_dir);
+		buf_puts(&b, ",\"git_common_dir\":");
+		json_str_or_null(&b, pr->common_dir);
+		buf_puts(&b, "}");
+	}
+	buf_puts(&b, "]");
+	json_key(&b, &f, "git_guard_dirs");
+	buf_puts(&b, "[");
+	for (size_t i = 0; i < pl->n_git_sites; i++) {
+		cleanup_free char *dir = xasprintf("%s/%s", pl->git_sites[i].root, pl->git_sites[i].prefix);
+		buf_puts(&b, i ? "," : "");
+		buf_json_str(&b, dir);
+	}
+	buf_puts(&b, "]");
+	json_key(&b, &f, "warnings");
+	json_strv(&b, pl->warnings);
+	json_key(&b, &f, "notes");
+	json_strv(&b, pl->notes);
 
 	json_key(&b, &f, "landlock");
 	buf_puts(&b, "{\"mode\":");

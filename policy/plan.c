@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "project.h"
 #include "util.h"
 
 #define DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
@@ -21,6 +22,9 @@ struct builder {
 	struct plan *plan;
 	size_t cap;
 	strv_t env;
+	strv_t untrusted; /* directories a sandbox can write: no symlink followed there */
+	strv_t notes;
+	strv_t warnings;
 };
 
 static void refuse(struct builder *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -60,6 +64,7 @@ static struct mount_op *push_op(struct builder *b, enum mount_kind kind, unsigne
 		b->plan->mounts = xreallocarray(b->plan->mounts, b->cap, sizeof(struct mount_op));
 	}
 	struct mount_op *op = &b->plan->mounts[b->plan->n_mounts++];
+	memset(op, 0, sizeof(*op));
 	op->kind = kind;
 	op->flags = flags;
 	op->dest = xstrdup(dest);
@@ -97,7 +102,7 @@ static char *resolve_source(struct builder *b, const char *key, const char *path
 {
 	cleanup_free char *why = NULL;
 	errno = 0;
-	char *r = b->host->resolve(b->host->ctx, path, &why);
+	char *r = b->host->resolve(b->host->ctx, path, b->untrusted.v, &why);
 	if (r)
 		/* cppcheck-suppress returnDanglingLifetime ; r is a new string, why only an out-parameter */
 		return r;
@@ -153,7 +158,52 @@ static void add_home(struct builder *b)
 	claim(b, MOUNT_BIND, MF_HOME, home, src, "home", p->home.line);
 }
 
-/* ---- project roots ---- */
+/* ---- places a sandbox can write ---- */
+
+static void untrusted_add(struct builder *b, const char *path)
+{
+	cleanup_free char *why = NULL;
+	/* Canonical where possible, so a symlink found while resolving (whose
+	 * location is canonical) is compared with the real directory. */
+	char *canon = b->host->resolve(b->host->ctx, path, NULL, &why);
+	char *dir = canon ? canon : normalize_path(path);
+	if (strv_contains(b->untrusted.v, dir))
+		free(dir);
+	else
+		strv_push(&b->untrusted, dir);
+}
+
+/* A symlink in a directory that this or any earlier sandbox could write
+ * may have been planted there, by a command running as root too; such a
+ * link is never followed, root-owned or not. */
+static void collect_untrusted(struct builder *b)
+{
+	static const char *const scratch[] = {"/tmp", "/var/tmp", "/dev/shm", "/run/user", "/var/lib/cordon"};
+	const struct policy *p = b->p;
+	for (size_t i = 0; i < N_ELEMENTS(scratch); i++)
+		untrusted_add(b, scratch[i]);
+	const struct plist *lists[] = {&p->rw, &p->project_root};
+	for (size_t l = 0; l < N_ELEMENTS(lists); l++)
+		for (size_t i = 0; i < lists[l]->n; i++) {
+			cleanup_free char *path = expand_home(b, lists[l]->v[i].value);
+			untrusted_add(b, path);
+		}
+	for (size_t u = 0; u < p->n_users; u++)
+		for (size_t i = 0; i < p->users[u].project_root.n; i++) {
+			cleanup_free char *path = expand_home(b, p->users[u].project_root.v[i].value);
+			untrusted_add(b, path);
+		}
+	if (p->home.value && strcmp(p->home.value, "tmpfs") != 0) {
+		cleanup_free char *home = expand_home(b, p->home.value);
+		untrusted_add(b, home);
+	}
+	if (b->inv->home && b->inv->home[0] == '/' && strcmp(b->inv->home, "/") != 0)
+		untrusted_add(b, b->inv->home);
+	if (b->plan->run_home && b->plan->run_home[0] == '/' && strcmp(b->plan->run_home, "/") != 0)
+		untrusted_add(b, b->plan->run_home);
+}
+
+/* ---- projects ---- */
 
 static const struct plist *root_list(struct builder *b)
 {
@@ -205,6 +255,19 @@ static void check_hard_links(struct builder *b, const char *key, const char *rel
 		       why, strcmp(key, "mask") == 0 ? "read" : "written");
 }
 
+/* A missing commondir in a git directory is covered by a placeholder that
+ * names the directory itself: git refuses an empty one, and "." means
+ * what the absence meant. */
+static bool git_commondir(struct builder *b, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash || strcmp(slash + 1, "commondir") != 0)
+		return false;
+	cleanup_free char *head = xasprintf("%.*s/HEAD", (int)(slash - path), path);
+	enum path_state st = b->host->lstat(b->host->ctx, head);
+	return st == PATH_FILE || st == PATH_SYMLINK;
+}
+
 /* Walks rel below root one component at a time. Each existing directory on
  * the way is pinned (made a mount point) so that it cannot be renamed away
  * with the guarded path inside it; the first missing component gets a
@@ -231,9 +294,13 @@ static void add_guard(struct builder *b, const char *root, const char *rel_in, i
 			refuse(b, "%s:%d: %s %s: cannot inspect %s: %s", b->p->file, line, key, rel_in, path,
 			       strerror(errno));
 			return;
-		case PATH_MISSING:
-			add_guard_op(b, kind, MF_CREATE | ((!last || dir_hint) ? MF_DIR : 0), path, key, line);
+		case PATH_MISSING: {
+			unsigned flags = MF_CREATE | ((!last || dir_hint) ? MF_DIR : 0);
+			if (last && !dir_hint && git_commondir(b, path))
+				flags |= MF_SELFREF;
+			add_guard_op(b, kind, flags, path, key, line);
 			return;
+		}
 		case PATH_DIR:
 			if (last) {
 				check_hard_links(b, key, rel_in, path, line);
@@ -262,18 +329,55 @@ static const char *deepest_root(struct builder *b, const char *path)
 	return best;
 }
 
+/* A guard below .git/ applies to the project's git directory and to every
+ * other git directory git reads configuration or hooks from (see
+ * project.c). In a linked worktree's own directory git reads only
+ * commondir and config.worktree; the rest comes from the common one. */
+static void add_git_site_guards(struct builder *b, const char *rel, int line, enum mount_kind kind)
+{
+	const char *tail;
+	if (strcmp(rel, ".git") == 0 || strcmp(rel, ".git/") == 0)
+		tail = "";
+	else if (str_has_prefix(rel, ".git/"))
+		tail = rel + 5;
+	else
+		return;
+	for (size_t i = 0; i < b->plan->n_git_sites; i++) {
+		const struct git_site *s = &b->plan->git_sites[i];
+		cleanup_free char *sub = xasprintf("%s%s", s->prefix, tail);
+		if (s->worktree) {
+			cleanup_free char *name = normalize_path(tail);
+			cleanup_free char *full = xasprintf("%s/%s", s->root, sub);
+			if (strcmp(name, "commondir") != 0 && strcmp(name, "config.worktree") != 0 &&
+			    b->host->lstat(b->host->ctx, full) == PATH_MISSING)
+				continue;
+		}
+		if (!*sub) {
+			/* The whole git directory of an outside mount. */
+			struct mount_op *ex = find_op(b, s->root);
+			if (ex && kind == MOUNT_PROTECT)
+				ex->flags |= MF_RO;
+			continue;
+		}
+		add_guard(b, s->root, sub, line, kind);
+	}
+}
+
 static void add_guards(struct builder *b)
 {
 	const struct policy *p = b->p;
-	for (char **r = b->plan->project_roots; r && *r; r++)
-		for (size_t i = 0; i < p->protect.n; i++)
+	for (size_t i = 0; i < p->protect.n; i++) {
+		for (char **r = b->plan->project_roots; r && *r; r++)
 			add_guard(b, *r, p->protect.v[i].value, p->protect.v[i].line, MOUNT_PROTECT);
+		add_git_site_guards(b, p->protect.v[i].value, p->protect.v[i].line, MOUNT_PROTECT);
+	}
 	for (size_t i = 0; i < p->mask.n; i++) {
 		const char *v = p->mask.v[i].value;
 		int line = p->mask.v[i].line;
 		if (v[0] != '/' && v[0] != '~') {
 			for (char **r = b->plan->project_roots; r && *r; r++)
 				add_guard(b, *r, v, line, MOUNT_MASK);
+			add_git_site_guards(b, v, line, MOUNT_MASK);
 			continue;
 		}
 		cleanup_free char *abs = expand_home(b, v);
@@ -282,7 +386,7 @@ static void add_guards(struct builder *b)
 			add_guard(b, root, abs + strlen(root) + (strcmp(root, "/") != 0), line, MOUNT_MASK);
 			continue;
 		}
-		/* Outside the project roots the host is not touched: the mask
+		/* Outside the projects the host is not touched: the mask
 		 * covers whatever the sandbox shows there, if anything. */
 		struct mount_op *ex = find_op(b, abs);
 		if (ex) {
@@ -316,82 +420,294 @@ static void hide_resolver(struct builder *b)
 	push_op(b, MOUNT_MASK, MF_OPTIONAL, path, NULL, "network", 0);
 }
 
-static bool beneath_project_root(struct builder *b, const char *path)
+static bool beneath_any(char *const *dirs, const char *path)
 {
-	for (char **r = b->plan->project_roots; r && *r; r++)
+	for (char *const *r = dirs; r && *r; r++)
 		if (path_is_beneath(path, *r))
 			return true;
 	return false;
 }
 
-static void add_project_roots(struct builder *b)
+static void note(struct builder *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(struct builder *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	strv_push(&b->notes, xvasprintf(fmt, ap));
+	va_end(ap);
+}
+
+/* A note that run prints on stderr as well. */
+static void warn_note(struct builder *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn_note(struct builder *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	strv_push(&b->warnings, xvasprintf(fmt, ap));
+	va_end(ap);
+}
+
+/* A project_root that is refused (a symlink cordon does not follow, not
+ * a directory) is skipped, unless the working directory is in it: then
+ * the run is refused with the reason. */
+struct skipped_root {
+	char *path; /* as configured, ~ expanded */
+	char *why;
+};
+
+/* The allowed roots: every project_root that exists and is acceptable. */
+static void collect_roots(struct builder *b, strv_t *allowed, strv_t *configured, struct skipped_root **skipped,
+                          size_t *n_skipped)
 {
 	const struct plist *roots = root_list(b);
-	strv_t allowed = {0};
-	strv_t mounted = {0};
-
 	for (size_t i = 0; i < roots->n; i++) {
-		cleanup_free char *path = expand_home(b, roots->v[i].value);
-		char *canon = resolve_source(b, "project_root", path, roots->v[i].line, true);
-		if (!canon)
-			continue; /* "every project_root that exists" */
-		if (b->host->lstat(b->host->ctx, canon) != PATH_DIR) {
-			refuse(b, "%s:%d: project_root %s is not a directory", b->p->file, roots->v[i].line, path);
+		char *path = expand_home(b, roots->v[i].value);
+		strv_push(configured, path);
+		cleanup_free char *why = NULL;
+		errno = 0;
+		char *canon = b->host->resolve(b->host->ctx, path, b->untrusted.v, &why);
+		int err = errno;
+		if (canon && b->host->lstat(b->host->ctx, canon) != PATH_DIR) {
+			free(canon);
+			canon = NULL;
+			why = xstrdup("not a directory");
+			err = ENOTDIR;
+		}
+		if (canon) {
+			if (!strv_contains(allowed->v, canon))
+				strv_push(allowed, canon);
+			else
+				free(canon);
+			continue;
+		}
+		if (err == ENOENT) {
+			note(b, "project_root %s does not exist: skipped", path);
+			continue;
+		}
+		cleanup_free char *reason = why ? xstrdup(why) : xstrdup(strerror(err ? err : EINVAL));
+		warn_note(b, "project_root %s refused: %s; skipped", path, reason);
+		*skipped = xreallocarray(*skipped, *n_skipped + 1, sizeof(**skipped));
+		(*skipped)[(*n_skipped)++] = (struct skipped_root){
+		    xstrdup(path), xasprintf("%s:%d: project_root %s: %s", b->p->file, roots->v[i].line, path, reason)};
+	}
+}
+
+static void add_project(struct builder *b, struct project *pr)
+{
+	struct plan *pl = b->plan;
+	pl->projects = xreallocarray(pl->projects, pl->n_projects + 1, sizeof(*pl->projects));
+	pl->projects[pl->n_projects++] = *pr;
+	memset(pr, 0, sizeof(*pr));
+}
+
+/* The projects --project names: each inside an allowed root, mounted as
+ * given (a subdirectory of a work tree stays that subdirectory). */
+static void named_projects(struct builder *b, char *const *allowed)
+{
+	for (char *const *pp = b->inv->projects; *pp; pp++) {
+		cleanup_free char *why = NULL;
+		cleanup_free char *abs =
+		    (*pp)[0] == '/' ? xstrdup(*pp) : xasprintf("%s/%s", b->inv->cwd ? b->inv->cwd : "/", *pp);
+		char *canon = b->host->resolve(b->host->ctx, abs, b->untrusted.v, &why);
+		if (!canon || !beneath_any(allowed, canon)) {
+			refuse(b, "--project %s is outside the allowed project roots%s%s", *pp, why ? ": " : "",
+			       why ? why : "");
 			free(canon);
 			continue;
 		}
-		strv_push(&allowed, canon);
-	}
-
-	if (b->inv->projects && b->inv->projects[0]) {
-		for (char *const *pp = b->inv->projects; *pp; pp++) {
-			cleanup_free char *why = NULL;
-			cleanup_free char *abs =
-			    (*pp)[0] == '/' ? xstrdup(*pp) : xasprintf("%s/%s", b->inv->cwd ? b->inv->cwd : "/", *pp);
-			char *canon = b->host->resolve(b->host->ctx, abs, &why);
-			bool inside = false;
-			for (size_t i = 0; canon && i < allowed.n; i++)
-				inside |= path_is_beneath(canon, allowed.v[i]);
-			if (!canon || !inside) {
-				refuse(b, "--project %s is outside the allowed project roots", *pp);
-				free(canon);
-				continue;
-			}
-			if (b->host->lstat(b->host->ctx, canon) != PATH_DIR) {
-				refuse(b, "--project %s is not a directory", *pp);
-				free(canon);
-				continue;
-			}
-			if (strv_contains(mounted.v, canon))
-				free(canon);
-			else
-				strv_push(&mounted, canon);
+		if (b->host->lstat(b->host->ctx, canon) != PATH_DIR) {
+			refuse(b, "--project %s is not a directory", *pp);
+			free(canon);
+			continue;
 		}
-		strv_free(&allowed);
-	} else {
-		mounted = allowed;
+		bool inside = false, around = false;
+		for (size_t i = 0; i < b->plan->n_projects; i++) {
+			inside |= path_is_beneath(canon, b->plan->projects[i].dir);
+			around |= path_is_beneath(b->plan->projects[i].dir, canon);
+		}
+		if (inside) {
+			free(canon); /* already mounted with the one it is in */
+			continue;
+		}
+		if (around) {
+			refuse(b, "--project %s contains a project named before it; name the outer one first or only",
+			       *pp);
+			free(canon);
+			continue;
+		}
+		struct project pr = {.dir = canon, .why = xstrdup("named by --project")};
+		add_project(b, &pr);
 	}
+}
 
-	for (size_t i = 0; i < mounted.n; i++) {
-		if (find_op(b, mounted.v[i]) && (find_op(b, mounted.v[i])->flags & MF_PROJECT))
-			continue; /* two policy lines naming the same directory */
-		claim(b, MOUNT_BIND, MF_PROJECT, mounted.v[i], mounted.v[i], "project_root", 0);
+static char *roots_text(char *const *roots)
+{
+	buf_t t = {0};
+	for (char *const *r = roots; r && *r; r++)
+		buf_printf(&t, "%s%s", r == roots ? "" : ", ", *r);
+	return t.p ? t.p : xstrdup("none");
+}
+
+/* The project the working directory is in. */
+static void found_project(struct builder *b, char *const *allowed, char *const *configured,
+                          const struct skipped_root *skipped, size_t n_skipped)
+{
+	const char *cwd = b->inv->cwd;
+	const char *root = NULL;
+	for (char *const *r = allowed; cwd && r && *r; r++)
+		if (path_is_beneath(cwd, *r) && (!root || strlen(*r) > strlen(root)))
+			root = *r;
+	if (root) {
+		struct project pr;
+		project_find(b->host, cwd, root, &pr);
+		add_project(b, &pr);
+		return;
 	}
-	b->plan->project_roots = mounted.v ? mounted.v : xcalloc(1, sizeof(char *));
+	for (size_t i = 0; cwd && i < n_skipped; i++) {
+		cleanup_free char *real = b->host->realpath ? b->host->realpath(b->host->ctx, skipped[i].path) : NULL;
+		if (path_is_beneath(cwd, skipped[i].path) || (real && path_is_beneath(cwd, real))) {
+			refuse(b, "%s", skipped[i].why);
+			return;
+		}
+	}
+	cleanup_free char *list = roots_text(configured);
+	refuse(b, "cwd %s is outside the allowed project roots (%s)", cwd ? cwd : "(unknown)", list);
+}
+
+static void add_projects(struct builder *b)
+{
+	struct plan *pl = b->plan;
+	strv_t allowed = {0}, configured = {0};
+	struct skipped_root *skipped = NULL;
+	size_t n_skipped = 0;
+	collect_roots(b, &allowed, &configured, &skipped, &n_skipped);
+
+	bool named = b->inv->projects && b->inv->projects[0];
+	if (named)
+		named_projects(b, allowed.v);
+	else if (root_list(b)->n > 0)
+		found_project(b, allowed.v, configured.v, skipped, n_skipped);
+
+	strv_t dirs = {0};
+	struct project_scan scan = {0};
+	for (size_t i = 0; i < pl->n_projects; i++) {
+		project_git_dirs(b->host, &pl->projects[i], allowed.v, b->untrusted.v, &scan);
+		strv_push(&dirs, xstrdup(pl->projects[i].dir));
+		claim(b, MOUNT_BIND, MF_PROJECT, pl->projects[i].dir, pl->projects[i].dir, "project", 0);
+	}
+	for (size_t i = 0; i < scan.extra_mounts.n; i++) {
+		const char *dir = scan.extra_mounts.v[i];
+		if (beneath_any(dirs.v, dir))
+			continue; /* another project holds it */
+		claim(b, MOUNT_BIND, MF_PROJECT | MF_GITDIR, dir, dir, "git", 0);
+	}
+	for (size_t i = 0; i < scan.notes.n; i++)
+		warn_note(b, "%s", scan.notes.v[i]);
+	if (scan.refusal)
+		refuse(b, "%s", scan.refusal);
+	pl->git_sites = steal_pointer(&scan.sites);
+	pl->n_git_sites = scan.n_sites;
+	scan.n_sites = 0;
+	project_scan_free(&scan);
+
+	pl->project_roots = dirs.v ? dirs.v : xcalloc(1, sizeof(char *));
+	pl->allowed_roots = allowed.v ? allowed.v : xcalloc(1, sizeof(char *));
+	strv_free(&configured);
+	for (size_t i = 0; i < n_skipped; i++) {
+		free(skipped[i].path);
+		free(skipped[i].why);
+	}
+	free(skipped);
 
 	const char *cwd = b->inv->cwd;
-	if (roots->n == 0 && !(b->inv->projects && b->inv->projects[0])) {
+	if (!named && root_list(b)->n == 0) {
 		/* A policy without project roots mounts none; the command then
 		 * starts in its home directory. */
-		b->plan->cwd = xstrdup(b->plan->run_home ? b->plan->run_home : "/");
+		pl->cwd = xstrdup(pl->run_home ? pl->run_home : "/");
 		return;
 	}
-	if (!cwd || !beneath_project_root(b, cwd)) {
-		refuse(b, "cwd %s is outside the allowed project roots", cwd ? cwd : "(unknown)");
-		b->plan->cwd = xstrdup("/");
+	if (pl->n_projects > 0 && (!cwd || !beneath_any(pl->project_roots, cwd))) {
+		cleanup_free char *list = roots_text(pl->project_roots);
+		refuse(b, "cwd %s is outside the projects named with --project (%s)", cwd ? cwd : "(unknown)", list);
+	}
+	pl->cwd = xstrdup(pl->refusal || !cwd ? "/" : cwd);
+}
+
+/* ---- what git inside must not see ---- */
+
+/* A gitignore pattern matching exactly the path rel (relative to the work
+ * tree): anchored, with the characters patterns treat specially escaped. */
+static void exclude_pattern(buf_t *out, const char *rel)
+{
+	buf_puts(out, "/");
+	for (const char *c = rel; *c; c++) {
+		if (strchr("\\*?[!# ", *c))
+			buf_puts(out, "\\");
+		buf_add(out, c, 1);
+	}
+	buf_puts(out, "\n");
+}
+
+/* Inside the sandbox git reads a copy of the repository's info/exclude
+ * with every guarded path of the work tree appended, so placeholders (and
+ * masked files) are neither shown by `git status` nor staged by `git add
+ * -A`. The host's file is not changed. */
+static void add_git_exclude(struct builder *b, const struct project *pr)
+{
+	if (!pr->git_dir || !pr->common_dir)
+		return;
+	buf_t lines = {0};
+	for (size_t i = 0; i < b->plan->n_mounts; i++) {
+		const struct mount_op *op = &b->plan->mounts[i];
+		if ((op->kind != MOUNT_MASK && op->kind != MOUNT_PROTECT) || !op->source ||
+		    !path_is_beneath(op->dest, pr->dir) || strcmp(op->dest, pr->dir) == 0)
+			continue;
+		const char *rel = op->dest + strlen(pr->dir) + (strcmp(pr->dir, "/") != 0);
+		if (strcmp(rel, ".git") == 0 || str_has_prefix(rel, ".git/") ||
+		    path_is_beneath(op->dest, pr->git_dir) || path_is_beneath(op->dest, pr->common_dir))
+			continue;
+		exclude_pattern(&lines, rel);
+	}
+	if (!lines.len)
+		return;
+	if (!find_op(b, pr->common_dir) && !beneath_any(b->plan->project_roots, pr->common_dir)) {
+		buf_free(&lines);
+		return; /* the common directory is not mounted: git does not work inside anyway */
+	}
+	cleanup_free char *info = xasprintf("%s/info", pr->common_dir);
+	cleanup_free char *exclude = xasprintf("%s/info/exclude", pr->common_dir);
+	enum path_state st = b->host->lstat(b->host->ctx, info);
+	if (st == PATH_MISSING)
+		add_guard_op(b, MOUNT_PROTECT, MF_CREATE | MF_DIR, info, "git exclude", 0);
+	else if (st != PATH_DIR) {
+		refuse(b, "git exclude: %s is not a directory", info);
+		buf_free(&lines);
 		return;
 	}
-	b->plan->cwd = xstrdup(cwd);
+	unsigned flags = 0;
+	st = b->host->lstat(b->host->ctx, exclude);
+	if (st == PATH_MISSING)
+		flags = MF_CREATE;
+	else if (st != PATH_FILE) {
+		refuse(b, "git exclude: %s is not a regular file", exclude);
+		buf_free(&lines);
+		return;
+	}
+	struct mount_op *ex = find_op(b, exclude);
+	if (ex) {
+		/* Two projects of one repository (linked worktrees) share it. */
+		if (ex->kind == MOUNT_GITEXCLUDE) {
+			buf_t all = {0};
+			buf_puts(&all, ex->content);
+			buf_add(&all, lines.p, lines.len);
+			free(ex->content);
+			ex->content = all.p;
+		}
+		buf_free(&lines);
+		return;
+	}
+	struct mount_op *op = push_op(b, MOUNT_GITEXCLUDE, flags, exclude, exclude, "git exclude", 0);
+	op->content = lines.p;
 }
 
 /* ---- environment ---- */
@@ -579,6 +895,8 @@ static void prune_guards(struct builder *b)
 			free(op->dest);
 			free(op->source);
 			free(op->origin);
+			free(op->content);
+			free(op->note);
 			continue;
 		}
 		pl->mounts[out++] = *op;
@@ -763,6 +1081,7 @@ struct plan *plan_build(const struct policy *p, const struct invocation *inv, co
 	pl->policy_file = xstrdup(p->file);
 	pl->policy_name = policy_name(p);
 	set_identity(&b);
+	collect_untrusted(&b);
 
 	pl->clone_flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP;
 	if (!pl->privileged)
@@ -780,8 +1099,10 @@ struct plan *plan_build(const struct policy *p, const struct invocation *inv, co
 	push_op(&b, MOUNT_DEV, 0, "/dev", NULL, "dev", 0);
 	add_home(&b);
 	add_policy_mounts(&b);
-	add_project_roots(&b);
+	add_projects(&b);
 	add_guards(&b);
+	for (size_t i = 0; i < pl->n_projects; i++)
+		add_git_exclude(&b, &pl->projects[i]);
 	hide_resolver(&b);
 	qsort(pl->mounts, pl->n_mounts, sizeof(*pl->mounts), compare_ops);
 	prune_guards(&b);
@@ -797,6 +1118,11 @@ struct plan *plan_build(const struct policy *p, const struct invocation *inv, co
 	build_seccomp(&b);
 	build_landlock(&b);
 	pl->audit_log = p->audit_log.value ? expand_home(&b, p->audit_log.value) : NULL;
+	pl->notes = b.notes.v ? b.notes.v : xcalloc(1, sizeof(char *));
+	b.notes.v = NULL;
+	pl->warnings = b.warnings.v ? b.warnings.v : xcalloc(1, sizeof(char *));
+	b.warnings.v = NULL;
+	strv_free(&b.untrusted);
 
 	if (d->n > before) {
 		plan_free(pl);
@@ -821,9 +1147,22 @@ void plan_free(struct plan *pl)
 		free(pl->mounts[i].dest);
 		free(pl->mounts[i].source);
 		free(pl->mounts[i].origin);
+		free(pl->mounts[i].content);
+		free(pl->mounts[i].note);
 	}
 	free(pl->mounts);
 	strv_clear(pl->project_roots);
+	strv_clear(pl->allowed_roots);
+	for (size_t i = 0; i < pl->n_projects; i++)
+		project_clear(&pl->projects[i]);
+	free(pl->projects);
+	for (size_t i = 0; i < pl->n_git_sites; i++) {
+		free(pl->git_sites[i].root);
+		free(pl->git_sites[i].prefix);
+	}
+	free(pl->git_sites);
+	strv_clear(pl->notes);
+	strv_clear(pl->warnings);
 	free(pl->cwd);
 	strv_clear(pl->argv);
 	strv_clear(pl->envp);
@@ -858,6 +1197,8 @@ const char *mount_kind_name(enum mount_kind k)
 		return "protect";
 	case MOUNT_MASK:
 		return "mask";
+	case MOUNT_GITEXCLUDE:
+		return "git-exclude";
 	}
 	return "?";
 }

@@ -20,6 +20,9 @@ enum mount_kind {
 	MOUNT_PIN,     /* project directory bound onto itself: it cannot be renamed */
 	MOUNT_PROTECT, /* project path bound onto itself read-only */
 	MOUNT_MASK,    /* path covered by an empty read-only file or directory */
+	/* A git directory's info/exclude, read-only, with the guarded paths
+	 * appended (content), so git inside does not see the placeholders. */
+	MOUNT_GITEXCLUDE,
 };
 
 #define MF_RO       (1u << 0)
@@ -28,16 +31,39 @@ enum mount_kind {
 #define MF_HOME     (1u << 3) /* the agent's home */
 #define MF_CREATE   (1u << 4) /* missing on the host: create a placeholder first */
 #define MF_DIR      (1u << 5) /* the placeholder or mask is a directory */
+#define MF_SELFREF  (1u << 6) /* the placeholder is a git commondir file naming its own directory (".") */
+#define MF_GITDIR   (1u << 7) /* a git directory outside the project, mounted so git works inside */
 
 #define PROXY_PORT 3128 /* inside the sandbox's own network namespace */
 
 struct mount_op {
 	enum mount_kind kind;
 	unsigned flags;
-	char *dest;   /* absolute path inside the sandbox */
-	char *source; /* BIND/PIN/PROTECT/MASK: host path; SYMLINK: link target */
-	char *origin; /* what asked for it, for explain */
-	int line;     /* policy line, 0 for built-ins */
+	char *dest;    /* absolute path inside the sandbox */
+	char *source;  /* BIND/PIN/PROTECT/MASK: host path; SYMLINK: link target */
+	char *origin;  /* what asked for it, for explain */
+	int line;      /* policy line, 0 for built-ins */
+	char *content; /* GITEXCLUDE: the lines appended to the host's file */
+	char *note;    /* for explain: e.g. a masked path git tracks */
+};
+
+/* A directory inside the sandbox that the `.git/...` guards apply to: the
+ * guard `.git/X` becomes root/prefixX. root is a mounted directory (the
+ * project or an outside git directory), prefix names the git directory
+ * below it ("" or ".git/modules/sub/", ending in '/'). */
+struct git_site {
+	char *root;
+	char *prefix;
+	bool worktree; /* a linked worktree's own directory: only its own files count */
+};
+
+/* The directory a run mounts read-write, and how it was chosen. */
+struct project {
+	char *dir;        /* canonical host path, the same path inside */
+	char *why;        /* for explain */
+	char *git_dir;    /* the work tree's git directory; NULL if none */
+	char *common_dir; /* where its config, hooks and objects are; NULL if none */
+	char *index;      /* the work tree's index file; NULL if none */
 };
 
 /* Landlock access, as levels; the launcher turns them into the rights of
@@ -88,7 +114,17 @@ struct plan {
 
 	struct mount_op *mounts;
 	size_t n_mounts;
-	char **project_roots; /* the roots mounted, canonical host paths */
+	char **allowed_roots; /* project_root entries that exist, canonical */
+	struct project *projects;
+	size_t n_projects;
+	char **project_roots; /* the projects' directories (projects[i].dir) */
+	struct git_site *git_sites;
+	size_t n_git_sites;
+	/* Things a user should know that do not stop the run (a skipped
+	 * project_root, a masked file git tracks): explain lists them, run
+	 * prints them on stderr. */
+	char **notes;
+	char **warnings; /* notes run prints too */
 
 	char *cwd; /* inside the sandbox */
 	char **argv;
@@ -116,9 +152,13 @@ enum path_state { PATH_MISSING, PATH_DIR, PATH_FILE, PATH_SYMLINK, PATH_OTHER, P
 
 struct plan_host {
 	void *ctx;
-	/* Canonical path of an existing bind source or project root. Returns
-	 * NULL with errno set; *why (allocated) may carry a fuller reason. */
-	char *(*resolve)(void *ctx, const char *path, char **why);
+	/* Canonical path of an existing bind source or project root. Only
+	 * root-owned symlinks are followed, and none that lies beneath one of
+	 * the untrusted directories (places a sandbox can write: a symlink
+	 * there may have been planted by an earlier run, even as root).
+	 * Returns NULL with errno set; *why (allocated) may carry a fuller
+	 * reason. */
+	char *(*resolve)(void *ctx, const char *path, char *const *untrusted, char **why);
 	/* What is at path, not following a final symlink. */
 	enum path_state (*lstat)(void *ctx, const char *path);
 	/* Contents of a small file (env files); NULL with *why on failure. */
@@ -128,6 +168,16 @@ struct plan_host {
 	 * link, whose content another name would expose), allocated; NULL if
 	 * nothing. Optional. */
 	char *(*find_hard_link)(void *ctx, const char *path);
+	/* A small file read without following any symlink (a `.git` file, a
+	 * commondir, a git index); NULL with errno (and *why) on failure or
+	 * when it is larger than max. */
+	char *(*read_nofollow)(void *ctx, const char *path, size_t max, size_t *len, char **why);
+	/* The names in a directory, without . and ..; at most max of them,
+	 * NULL with errno on failure. Optional. */
+	char **(*list_dir)(void *ctx, const char *path, size_t max);
+	/* Where path leads, following every symlink: only for messages (a
+	 * refused project_root the working directory is in). Optional. */
+	char *(*realpath)(void *ctx, const char *path);
 };
 
 struct invocation {

@@ -102,7 +102,7 @@ static enum path_state fake_state(const char *path)
 	return PATH_MISSING;
 }
 
-static char *fake_resolve(void *ctx, const char *path, char **why)
+static char *fake_resolve(void *ctx, const char *path, char *const *untrusted, char **why)
 {
 	if (fake_state(path) == PATH_MISSING) {
 		errno = ENOENT;

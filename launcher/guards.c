@@ -1,0 +1,628 @@
+/* The host side of mask and protect: placeholders for guarded paths that
+ * do not exist yet, and the locks that keep every run's guards in place.
+ *
+ * A guard is a mount inside one sandbox's namespace on top of a path in
+ * the project. If that path is removed on the host, the kernel detaches
+ * the mount in every namespace, so a placeholder one run made must not be
+ * removed while any other run relies on it. Each run therefore holds a
+ * shared flock(2) on every directory that contains a path it guards, from
+ * before it looks at those paths until its sandbox is gone (pid 1 holds it
+ * too, for a sandbox that outlives its launcher). A placeholder is removed
+ * only under an exclusive lock on its directory: by its run at exit when
+ * no other run holds the directory, otherwise by a short-lived helper that
+ * waits for the last one.
+ *
+ * A run killed with SIGKILL cannot clean up. Every placeholder is written
+ * down before it is made, in a record only cordon can write
+ * (/var/lib/cordon/placeholders as root, ~/.local/state/cordon/placeholders
+ * otherwise), and the next run removes what a dead run left. Nothing is
+ * removed that is not provably the object cordon made: a placeholder is
+ * created under a name no one else uses (the run's random id), its device,
+ * inode and birth time are recorded, and only then is it renamed into
+ * place; removal checks all of that and that it is still empty. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cordon.h"
+
+#define PLACEHOLDER_PREFIX ".cordon-placeholder-"
+#define MAX_RECORD         ((size_t)1 << 20)
+/* How long a run waits for another run's cleanup to let go of a directory
+ * before it gives up (exit 125). Cleanup holds it for microseconds; only a
+ * process holding the lock on purpose makes this expire. */
+#define LOCK_WAIT_MS 10000
+
+static int open_how(int dirfd, const char *path, int flags, unsigned long long resolve)
+{
+	struct open_how how = {.flags = (unsigned long long)(flags | O_CLOEXEC), .resolve = resolve};
+	return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+}
+
+/* Opens a canonical host directory for locking; no symlink anywhere. */
+static int open_dir(const char *path)
+{
+	return open_how(AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_NOCTTY, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+}
+
+static char *dirname_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash || slash == path)
+		return xstrdup("/");
+	return xstrndup(path, (size_t)(slash - path));
+}
+
+static bool is_guard(const struct mount_op *op)
+{
+	switch (op->kind) {
+	case MOUNT_PIN:
+	case MOUNT_PROTECT:
+	case MOUNT_GITEXCLUDE:
+		return true;
+	case MOUNT_MASK:
+		return op->source != NULL; /* a mask outside the projects touches nothing on the host */
+	default:
+		return false;
+	}
+}
+
+/* ---- locks ---- */
+
+static bool lock_shared(int fd, const char *dir)
+{
+	for (int waited = 0;; waited += 10) {
+		if (flock(fd, LOCK_SH | LOCK_NB) == 0)
+			return true;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			die_with_error("guards: lock %s", dir);
+		if (waited >= LOCK_WAIT_MS)
+			return false;
+		struct timespec ts = {0, 10 * 1000000};
+		nanosleep(&ts, NULL);
+	}
+}
+
+static bool holds(const struct guard_state *gs, const struct stat *st)
+{
+	for (size_t i = 0; i < gs->n_locks; i++)
+		if (gs->locks[i].dev == st->st_dev && gs->locks[i].ino == st->st_ino)
+			return true;
+	return false;
+}
+
+/* Locks dir (shared) unless already held. Returns false if it does not
+ * exist (a placeholder directory this run has yet to make). */
+static bool lock_dir(struct guard_state *gs, const char *dir)
+{
+	cleanup_fd int fd = open_dir(dir);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return false;
+		die_with_error("guards: open %s", dir);
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		die_with_error("guards: stat %s", dir);
+	if (holds(gs, &st))
+		return true;
+	if (!lock_shared(fd, dir))
+		die("guards: %s stayed locked by another process for %d s", dir, LOCK_WAIT_MS / 1000);
+	gs->locks = xreallocarray(gs->locks, gs->n_locks + 1, sizeof(*gs->locks));
+	gs->locks[gs->n_locks++] = (struct guard_lock){steal_fd(&fd), xstrdup(dir), st.st_dev, st.st_ino};
+	return true;
+}
+
+void guards_lock(const struct plan *pl, struct guard_state *gs)
+{
+	for (size_t i = 0; i < pl->n_mounts; i++) {
+		if (!is_guard(&pl->mounts[i]))
+			continue;
+		cleanup_free char *dir = dirname_of(pl->mounts[i].source);
+		(void)lock_dir(gs, dir);
+	}
+}
+
+/* What the plan assumed of each guarded path must still hold now that no
+ * other run can remove it: what existed still exists, as the same type. */
+bool guards_still_valid(const struct plan *pl)
+{
+	for (size_t i = 0; i < pl->n_mounts; i++) {
+		const struct mount_op *op = &pl->mounts[i];
+		if (!is_guard(op) || (op->flags & MF_CREATE))
+			continue;
+		struct stat st;
+		if (lstat(op->source, &st) < 0 || S_ISLNK(st.st_mode))
+			return false;
+		if (op->kind == MOUNT_PIN && !S_ISDIR(st.st_mode))
+			return false;
+		if (op->kind == MOUNT_GITEXCLUDE && !S_ISREG(st.st_mode))
+			return false;
+		if (op->kind != MOUNT_PIN && op->kind != MOUNT_GITEXCLUDE &&
+		    !!(op->flags & MF_DIR) != !!S_ISDIR(st.st_mode))
+			return false;
+	}
+	return true;
+}
+
+void guards_unlock(struct guard_state *gs)
+{
+	for (size_t i = 0; i < gs->n_locks; i++) {
+		close(gs->locks[i].fd);
+		free(gs->locks[i].dir);
+	}
+	free(gs->locks);
+	gs->locks = NULL;
+	gs->n_locks = 0;
+}
+
+/* ---- the record ---- */
+
+static void hex_encode(buf_t *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		char two[2] = {hex[*p >> 4], hex[*p & 15]};
+		buf_add(b, two, 2);
+	}
+	if (!*s)
+		buf_puts(b, "-");
+}
+
+static char *hex_decode(const char *s)
+{
+	if (strcmp(s, "-") == 0)
+		return xstrdup("");
+	size_t n = strlen(s);
+	if (n % 2)
+		return NULL;
+	char *out = xmalloc(n / 2 + 1);
+	for (size_t i = 0; i < n / 2; i++) {
+		unsigned v;
+		if (sscanf(s + 2 * i, "%2x", &v) != 1 || v == 0) {
+			free(out);
+			return NULL;
+		}
+		out[i] = (char)v;
+	}
+	out[n / 2] = '\0';
+	return out;
+}
+
+static void record_line(struct guard_state *gs, buf_t *line)
+{
+	if (write_all(gs->record_fd, line->p, line->len) < 0)
+		die_with_error("placeholders: write the record %s", gs->record_path);
+	buf_free(line);
+}
+
+/* The directory cordon keeps its records in, created if needed. As root
+ * it is root's own: nothing the invoker can write is trusted. */
+static char *registry_dir(bool privileged, const char *home, bool create)
+{
+	if (privileged) {
+		if (create && ((mkdir("/var/lib/cordon", 0755) < 0 && errno != EEXIST) ||
+		               (mkdir("/var/lib/cordon/placeholders", 0700) < 0 && errno != EEXIST)))
+			die_with_error("placeholders: create /var/lib/cordon/placeholders");
+		struct stat st;
+		if (lstat("/var/lib/cordon/placeholders", &st) == 0 && (!S_ISDIR(st.st_mode) || st.st_uid != 0))
+			die("placeholders: /var/lib/cordon/placeholders is not a directory owned by root");
+		return xstrdup("/var/lib/cordon/placeholders");
+	}
+	if (!home || home[0] != '/')
+		die("placeholders: the invoking user has no home directory to keep records in");
+	static const char *const parts[] = {"/.local", "/.local/state", "/.local/state/cordon",
+	                                    "/.local/state/cordon/placeholders"};
+	char *dir = NULL;
+	for (size_t i = 0; i < N_ELEMENTS(parts); i++) {
+		free(dir);
+		dir = xasprintf("%s%s", home, parts[i]);
+		if (create && mkdir(dir, 0700) < 0 && errno != EEXIST)
+			die_with_error("placeholders: create %s", dir);
+	}
+	return dir;
+}
+
+/* ---- making placeholders ---- */
+
+static void record_open(const struct plan *pl, struct guard_state *gs, const char *sandbox_id)
+{
+	cleanup_free char *dir = registry_dir(pl->privileged, pl->invoker_home, true);
+	gs->record_path = xasprintf("%s/%s", dir, sandbox_id);
+	gs->record_fd = open(gs->record_path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (gs->record_fd < 0)
+		die_with_error("placeholders: create the record %s", gs->record_path);
+	/* Held while this run (or its cleanup helper) lives: a record whose
+	 * lock can be taken belongs to a run that is gone. */
+	if (flock(gs->record_fd, LOCK_EX | LOCK_NB) < 0)
+		die_with_error("placeholders: lock the record %s", gs->record_path);
+}
+
+static void stat_identity(int dfd, const char *name, struct placeholder_id *id)
+{
+	struct statx stx;
+	if (statx(dfd, name, AT_SYMLINK_NOFOLLOW, STATX_INO | STATX_BTIME, &stx) < 0)
+		die_with_error("placeholders: stat %s", name);
+	id->dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
+	id->ino = stx.stx_ino;
+	id->btime_sec = (stx.stx_mask & STATX_BTIME) ? stx.stx_btime.tv_sec : 0;
+	id->btime_nsec = (stx.stx_mask & STATX_BTIME) ? stx.stx_btime.tv_nsec : 0;
+}
+
+/* Makes one placeholder: under a name only this run uses, recorded, then
+ * renamed into place without replacing anything. Returns false if the
+ * path appeared meanwhile (the sandbox then guards what is there). */
+static bool make_one(struct guard_state *gs, const struct mount_op *op, const char *sandbox_id)
+{
+	cleanup_free char *parent = dirname_of(op->source);
+	const char *name = strrchr(op->source, '/') + 1;
+	cleanup_fd int pfd = open_dir(parent);
+	if (pfd < 0)
+		die_with_error("%s %s: open parent directory", op->origin, op->dest);
+	struct stat pst;
+	if (fstat(pfd, &pst) < 0)
+		die_with_error("%s %s: stat parent directory", op->origin, op->dest);
+	if (!holds(gs, &pst))
+		die("%s %s: parent directory not locked (changed during setup?)", op->origin, op->dest);
+
+	char kind = (op->flags & MF_DIR) ? 'd' : (op->flags & MF_SELFREF) ? 's' : 'f';
+	cleanup_free char *tmp = xasprintf(PLACEHOLDER_PREFIX "%s-%u", sandbox_id, gs->seq++);
+	buf_t line = {0};
+	buf_printf(&line, "P %llu %llu ", (unsigned long long)pst.st_dev, (unsigned long long)pst.st_ino);
+	hex_encode(&line, parent);
+	buf_printf(&line, "\nO %c ", kind);
+	hex_encode(&line, tmp);
+	buf_puts(&line, " ");
+	hex_encode(&line, name);
+	buf_puts(&line, "\n");
+	record_line(gs, &line);
+
+	if (kind == 'd') {
+		if (mkdirat(pfd, tmp, 0755) < 0)
+			die_with_error("%s %s: create placeholder", op->origin, op->dest);
+	} else {
+		cleanup_fd int f = openat(pfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (f < 0)
+			die_with_error("%s %s: create placeholder", op->origin, op->dest);
+		if (kind == 's' && write_all(f, ".", 1) != 1)
+			die_with_error("%s %s: write placeholder", op->origin, op->dest);
+	}
+	struct placeholder_id id;
+	stat_identity(pfd, tmp, &id);
+	buf_printf(&line, "I %llu %llu %lld %u\n", (unsigned long long)id.dev, (unsigned long long)id.ino,
+	           (long long)id.btime_sec, id.btime_nsec);
+	record_line(gs, &line);
+
+	if (syscall(SYS_renameat2, pfd, tmp, pfd, name, RENAME_NOREPLACE) < 0) {
+		int err = errno;
+		(void)unlinkat(pfd, tmp, kind == 'd' ? AT_REMOVEDIR : 0);
+		if (err == EEXIST)
+			return false;
+		errno = err;
+		die_with_error("%s %s: put placeholder in place", op->origin, op->dest);
+	}
+	gs->made = xreallocarray(gs->made, gs->n_made + 1, sizeof(*gs->made));
+	gs->made[gs->n_made++] =
+	    (struct placeholder){xstrdup(parent), xstrdup(name), pst.st_dev, pst.st_ino, id, kind, NULL};
+	return true;
+}
+
+void placeholders_create(const struct plan *pl, struct guard_state *gs, const char *sandbox_id)
+{
+	bool any = false;
+	for (size_t i = 0; i < pl->n_mounts; i++)
+		any |= (pl->mounts[i].flags & MF_CREATE) != 0;
+	if (!any)
+		return;
+	record_open(pl, gs, sandbox_id);
+	for (size_t i = 0; i < pl->n_mounts; i++) {
+		const struct mount_op *op = &pl->mounts[i];
+		if (!(op->flags & MF_CREATE))
+			continue;
+		/* A placeholder inside a placeholder directory made just
+		 * before: its directory exists now, and is locked like any. */
+		cleanup_free char *parent = dirname_of(op->source);
+		if (!lock_dir(gs, parent))
+			die("%s %s: parent directory %s is missing", op->origin, op->dest, parent);
+		(void)make_one(gs, op, sandbox_id);
+	}
+}
+
+/* ---- removing placeholders ---- */
+
+static bool same_id(const struct statx *stx, const struct placeholder_id *id)
+{
+	return makedev(stx->stx_dev_major, stx->stx_dev_minor) == id->dev && stx->stx_ino == id->ino &&
+	       (!(stx->stx_mask & STATX_BTIME) ||
+	        (stx->stx_btime.tv_sec == id->btime_sec && stx->stx_btime.tv_nsec == id->btime_nsec));
+}
+
+/* A file placeholder is still what was made: empty, or "." for a git
+ * commondir. */
+static bool unchanged_file(int pfd, const char *name, char kind, const struct statx *stx)
+{
+	if (!S_ISREG(stx->stx_mode) || stx->stx_nlink != 1)
+		return false;
+	if (kind == 'f')
+		return stx->stx_size == 0;
+	if (stx->stx_size != 1)
+		return false;
+	cleanup_fd int fd = openat(pfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	char c = 0;
+	return fd >= 0 && read(fd, &c, 1) == 1 && c == '.';
+}
+
+/* Removes the placeholder if it is provably the one made; pfd's directory
+ * is locked exclusively. Returns false when it must be tried again later
+ * (a directory placeholder that another run's placeholder is still in). */
+static bool remove_one(int pfd, const struct placeholder *ph)
+{
+	struct statx stx;
+	if (ph->tmp && statx(pfd, ph->tmp, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &stx) == 0)
+		(void)unlinkat(pfd, ph->tmp, ph->kind == 'd' ? AT_REMOVEDIR : 0); /* a name only this run used */
+	if (!ph->id.ino || statx(pfd, ph->name, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME, &stx) < 0 ||
+	    !same_id(&stx, &ph->id))
+		return true;
+	if (ph->kind == 'd') {
+		if (!S_ISDIR(stx.stx_mode))
+			return true;
+		if (unlinkat(pfd, ph->name, AT_REMOVEDIR) < 0 && (errno == ENOTEMPTY || errno == EEXIST))
+			return false;
+		return true;
+	}
+	if (unchanged_file(pfd, ph->name, ph->kind, &stx))
+		(void)unlinkat(pfd, ph->name, 0);
+	return true;
+}
+
+static void placeholder_free(struct placeholder *ph)
+{
+	free(ph->parent);
+	free(ph->name);
+	free(ph->tmp);
+}
+
+/* Opens and exclusively locks ph's directory, checking it is the same
+ * directory. Returns -1 if it is gone (nothing of ours can be found), -2
+ * if another run holds it. */
+static int lock_parent_exclusive(const struct placeholder *ph, bool wait)
+{
+	int fd = open_dir(ph->parent);
+	struct stat st;
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || st.st_dev != ph->parent_dev || st.st_ino != ph->parent_ino) {
+		close(fd);
+		return -1;
+	}
+	while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
+		if (errno == EINTR)
+			continue;
+		close(fd);
+		return -2;
+	}
+	return fd;
+}
+
+/* Removes what can be removed now; keeps in v the ones to retry. Deeper
+ * placeholders go first, so a placeholder directory is empty by the time
+ * its turn comes. */
+static void remove_all(struct placeholder *v, size_t *n, bool wait)
+{
+	size_t kept = 0;
+	for (size_t i = *n; i-- > 0;) {
+		int fd = lock_parent_exclusive(&v[i], wait);
+		bool done = fd == -1 || (fd >= 0 && remove_one(fd, &v[i]));
+		if (fd >= 0)
+			close(fd);
+		if (done)
+			placeholder_free(&v[i]);
+		else
+			v[kept++] = v[i];
+	}
+	/* kept entries are in reverse order; restore creation order */
+	for (size_t i = 0; i < kept / 2; i++) {
+		struct placeholder t = v[i];
+		v[i] = v[kept - 1 - i];
+		v[kept - 1 - i] = t;
+	}
+	*n = kept;
+}
+
+static void record_rewrite(int fd, const struct placeholder *v, size_t n)
+{
+	buf_t b = {0};
+	for (size_t i = 0; i < n; i++) {
+		buf_printf(&b, "P %llu %llu ", (unsigned long long)v[i].parent_dev,
+		           (unsigned long long)v[i].parent_ino);
+		hex_encode(&b, v[i].parent);
+		buf_printf(&b, "\nO %c ", v[i].kind);
+		hex_encode(&b, v[i].tmp ? v[i].tmp : "");
+		buf_puts(&b, " ");
+		hex_encode(&b, v[i].name);
+		buf_printf(&b, "\nI %llu %llu %lld %u\n", (unsigned long long)v[i].id.dev,
+		           (unsigned long long)v[i].id.ino, (long long)v[i].id.btime_sec, v[i].id.btime_nsec);
+	}
+	if (ftruncate(fd, 0) == 0 && b.len)
+		(void)write_all(fd, b.p, b.len);
+	buf_free(&b);
+}
+
+/* Waits, outside any session or terminal, until every other run on these
+ * directories is gone, then removes the rest. It holds the record's lock,
+ * so no sweep competes with it. */
+static void spawn_cleanup_helper(int record_fd, const char *record_path, struct placeholder *v, size_t n)
+{
+	pid_t pid = fork();
+	if (pid < 0) {
+		warn_msg("placeholders: cannot start the cleanup helper; the next run removes them");
+		return;
+	}
+	if (pid > 0)
+		return;
+	(void)setsid();
+	(void)prctl(PR_SET_NAME, "cordon-cleanup", 0, 0, 0);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	for (int fd = 0; fd < 3 && null >= 0; fd++)
+		(void)dup2(null, fd);
+	(void)syscall(SYS_close_range, 3U, ~0U, 0U);
+	(void)record_fd; /* closed with the rest; the lock goes with the last close */
+	int rfd = open(record_path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (rfd < 0 || flock(rfd, LOCK_EX) < 0)
+		_exit(1);
+	remove_all(v, &n, true);
+	if (n == 0)
+		(void)unlink(record_path);
+	else
+		record_rewrite(rfd, v, n);
+	_exit(0);
+}
+
+void guards_finish(struct guard_state *gs)
+{
+	/* Let go of the shared locks first (all of ours, pid 1's went with
+	 * it), or our own exclusive attempts would find them. */
+	guards_unlock(gs);
+	if (gs->record_fd < 0)
+		return;
+	remove_all(gs->made, &gs->n_made, false);
+	if (gs->n_made == 0) {
+		(void)unlink(gs->record_path);
+	} else {
+		record_rewrite(gs->record_fd, gs->made, gs->n_made);
+		spawn_cleanup_helper(gs->record_fd, gs->record_path, gs->made, gs->n_made);
+		for (size_t i = 0; i < gs->n_made; i++)
+			placeholder_free(&gs->made[i]);
+	}
+	close(gs->record_fd);
+	gs->record_fd = -1;
+	free(gs->made);
+	gs->made = NULL;
+	gs->n_made = 0;
+	free(gs->record_path);
+	gs->record_path = NULL;
+}
+
+/* ---- what dead runs left ---- */
+
+static bool parse_record(const char *text, struct placeholder **out, size_t *n)
+{
+	struct placeholder cur = {0};
+	bool have_p = false, have_o = false;
+	*out = NULL;
+	*n = 0;
+	for (const char *s = text; *s;) {
+		const char *nl = strchr(s, '\n');
+		if (!nl)
+			break; /* a line cut short by a kill: ignored */
+		cleanup_free char *line = xstrndup(s, (size_t)(nl - s));
+		s = nl + 1;
+		char a[8200], c[8200];
+		char k;
+		unsigned long long x, y;
+		long long bs;
+		unsigned bn;
+		if (sscanf(line, "P %llu %llu %8199s", &x, &y, a) == 3) {
+			free(cur.parent);
+			cur.parent = hex_decode(a);
+			cur.parent_dev = (dev_t)x;
+			cur.parent_ino = (ino_t)y;
+			have_p = cur.parent != NULL;
+			have_o = false;
+		} else if (have_p && sscanf(line, "O %c %8199s %8199s", &k, a, c) == 3) {
+			free(cur.tmp);
+			free(cur.name);
+			cur.tmp = hex_decode(a);
+			cur.name = hex_decode(c);
+			cur.kind = k;
+			memset(&cur.id, 0, sizeof(cur.id));
+			have_o = cur.tmp && cur.name && *cur.name && !strchr(cur.name, '/') && *cur.tmp &&
+			         str_has_prefix(cur.tmp, PLACEHOLDER_PREFIX) && !strchr(cur.tmp, '/') &&
+			         (k == 'd' || k == 'f' || k == 's');
+			if (have_o) {
+				/* Listed with no identity yet: the temporary name is
+				 * still ours to remove. */
+				*out = xreallocarray(*out, *n + 1, sizeof(**out));
+				(*out)[(*n)++] = (struct placeholder){xstrdup(cur.parent),
+				                                      xstrdup(cur.name),
+				                                      cur.parent_dev,
+				                                      cur.parent_ino,
+				                                      cur.id,
+				                                      cur.kind,
+				                                      xstrdup(cur.tmp)};
+			}
+		} else if (have_o && sscanf(line, "I %llu %llu %lld %u", &x, &y, &bs, &bn) == 4) {
+			(*out)[*n - 1].id = (struct placeholder_id){(dev_t)x, (ino_t)y, bs, bn};
+		}
+	}
+	free(cur.parent);
+	free(cur.tmp);
+	free(cur.name);
+	return true;
+}
+
+static void sweep_one(int dirfd, const char *name, const char *dir)
+{
+	cleanup_fd int fd = openat(dirfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+		return; /* its run (or its helper) is alive */
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > MAX_RECORD)
+		return;
+	cleanup_free char *text = xmalloc((size_t)st.st_size + 1);
+	ssize_t got = read(fd, text, (size_t)st.st_size);
+	if (got < 0)
+		return;
+	text[got] = '\0';
+	struct placeholder *v;
+	size_t n;
+	parse_record(text, &v, &n);
+	remove_all(v, &n, false);
+	if (n == 0) {
+		(void)unlinkat(dirfd, name, 0);
+	} else {
+		record_rewrite(fd, v, n);
+		for (size_t i = 0; i < n; i++)
+			placeholder_free(&v[i]);
+	}
+	free(v);
+	(void)dir;
+}
+
+void placeholders_sweep(bool privileged, const char *invoker_home)
+{
+	if (!privileged && (!invoker_home || invoker_home[0] != '/'))
+		return;
+	cleanup_free char *dir = registry_dir(privileged, invoker_home, false);
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (strlen(de->d_name) != 32 || strspn(de->d_name, "0123456789abcdef") != 32)
+			continue;
+		sweep_one(dirfd(d), de->d_name, dir);
+	}
+	closedir(d);
+}
+
+void guard_state_init(struct guard_state *gs)
+{
+	memset(gs, 0, sizeof(*gs));
+	gs->record_fd = -1;
+}
