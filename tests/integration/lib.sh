@@ -137,7 +137,7 @@ run_tests() {
 		n=$((n + 1))
 		rm -rf "$WORK/proj"
 		mkdir -p "$WORK/proj"
-		out=$( (cd "$WORK/proj" && "$t") 2>&1)
+		out=$( (cd "$WORK/proj" && if declare -F per_test_setup >/dev/null; then per_test_setup; fi && "$t") 2>&1)
 		rc=$?
 		if [ $rc -eq 0 ]; then
 			echo "ok $n - $t"
