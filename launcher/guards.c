@@ -298,6 +298,10 @@ static bool make_one(struct guard_state *gs, const struct mount_op *op, const ch
 		if (kind == 's' && write_all(f, ".", 1) != 1)
 			die_with_error("%s %s: write placeholder", op->origin, op->dest);
 	}
+	/* As root, in someone's project: theirs, like the directory it is in,
+	 * so their own runs can put their placeholders inside it too. */
+	if (geteuid() == 0 && fchownat(pfd, tmp, pst.st_uid, pst.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+		die_with_error("%s %s: give the placeholder to the directory's owner", op->origin, op->dest);
 	struct placeholder_id id;
 	stat_identity(pfd, tmp, &id);
 	buf_printf(&line, "I %llu %llu %lld %u\n", (unsigned long long)id.dev, (unsigned long long)id.ino,
@@ -420,22 +424,19 @@ static int lock_parent_exclusive(const struct placeholder *ph, bool wait)
  * its turn comes. */
 static void remove_all(struct placeholder *v, size_t *n, bool wait)
 {
-	size_t kept = 0;
+	cleanup_free bool *keep = xcalloc(*n ? *n : 1, sizeof(bool));
 	for (size_t i = *n; i-- > 0;) {
 		int fd = lock_parent_exclusive(&v[i], wait);
-		bool done = fd == -1 || (fd >= 0 && remove_one(fd, &v[i]));
+		keep[i] = fd == -2 || (fd >= 0 && !remove_one(fd, &v[i]));
 		if (fd >= 0)
 			close(fd);
-		if (done)
-			placeholder_free(&v[i]);
-		else
-			v[kept++] = v[i];
 	}
-	/* kept entries are in reverse order; restore creation order */
-	for (size_t i = 0; i < kept / 2; i++) {
-		struct placeholder t = v[i];
-		v[i] = v[kept - 1 - i];
-		v[kept - 1 - i] = t;
+	size_t kept = 0;
+	for (size_t i = 0; i < *n; i++) {
+		if (keep[i])
+			v[kept++] = v[i];
+		else
+			placeholder_free(&v[i]);
 	}
 	*n = kept;
 }
@@ -462,7 +463,7 @@ static void record_rewrite(int fd, const struct placeholder *v, size_t n)
 /* Waits, outside any session or terminal, until every other run on these
  * directories is gone, then removes the rest. It holds the record's lock,
  * so no sweep competes with it. */
-static void spawn_cleanup_helper(int record_fd, const char *record_path, struct placeholder *v, size_t n)
+static void spawn_cleanup_helper(const char *record_path, struct placeholder *v, size_t n)
 {
 	pid_t pid = fork();
 	if (pid < 0) {
@@ -478,12 +479,22 @@ static void spawn_cleanup_helper(int record_fd, const char *record_path, struct 
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	for (int fd = 0; fd < 3 && null >= 0; fd++)
 		(void)dup2(null, fd);
+	/* Nothing of the launcher's is kept: its descriptors (the record's
+	 * among them, whose lock we take again below) hold the terminal, pipes
+	 * a CI runner waits on, and the guard locks we are waiting for. */
 	(void)syscall(SYS_close_range, 3U, ~0U, 0U);
-	(void)record_fd; /* closed with the rest; the lock goes with the last close */
 	int rfd = open(record_path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 	if (rfd < 0 || flock(rfd, LOCK_EX) < 0)
 		_exit(1);
-	remove_all(v, &n, true);
+	/* A placeholder directory may still hold another run's placeholder
+	 * for a moment after that run let go of its lock. */
+	for (int tries = 0; n > 0 && tries < 20; tries++) {
+		if (tries) {
+			struct timespec ts = {0, 100 * 1000000};
+			nanosleep(&ts, NULL);
+		}
+		remove_all(v, &n, true);
+	}
 	if (n == 0)
 		(void)unlink(record_path);
 	else
@@ -491,19 +502,45 @@ static void spawn_cleanup_helper(int record_fd, const char *record_path, struct 
 	_exit(0);
 }
 
+static struct guard_lock *lock_of(struct guard_state *gs, dev_t dev, ino_t ino)
+{
+	for (size_t i = 0; i < gs->n_locks; i++)
+		if (gs->locks[i].dev == dev && gs->locks[i].ino == ino)
+			return &gs->locks[i];
+	return NULL;
+}
+
 void guards_finish(struct guard_state *gs)
 {
-	/* Let go of the shared locks first (all of ours, pid 1's went with
-	 * it), or our own exclusive attempts would find them. */
-	guards_unlock(gs);
-	if (gs->record_fd < 0)
+	if (gs->record_fd < 0) {
+		guards_unlock(gs);
 		return;
-	remove_all(gs->made, &gs->n_made, false);
+	}
+	/* Our shared lock on a placeholder's directory becomes exclusive if
+	 * no other run holds it: the placeholder goes now, deepest first,
+	 * before we let go of the directories above it (whose placeholders
+	 * another run's cleanup may be waiting to remove once they are
+	 * empty). */
+	cleanup_free bool *done = xcalloc(gs->n_made ? gs->n_made : 1, sizeof(bool));
+	for (size_t i = gs->n_made; i-- > 0;) {
+		struct placeholder *ph = &gs->made[i];
+		struct guard_lock *l = lock_of(gs, ph->parent_dev, ph->parent_ino);
+		done[i] = l && flock(l->fd, LOCK_EX | LOCK_NB) == 0 && remove_one(l->fd, ph);
+	}
+	guards_unlock(gs);
+	size_t kept = 0;
+	for (size_t i = 0; i < gs->n_made; i++) {
+		if (done[i])
+			placeholder_free(&gs->made[i]);
+		else
+			gs->made[kept++] = gs->made[i];
+	}
+	gs->n_made = kept;
 	if (gs->n_made == 0) {
 		(void)unlink(gs->record_path);
 	} else {
 		record_rewrite(gs->record_fd, gs->made, gs->n_made);
-		spawn_cleanup_helper(gs->record_fd, gs->record_path, gs->made, gs->n_made);
+		spawn_cleanup_helper(gs->record_path, gs->made, gs->n_made);
 		for (size_t i = 0; i < gs->n_made; i++)
 			placeholder_free(&gs->made[i]);
 	}

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gitindex.h"
 #include "project.h"
 #include "util.h"
 
@@ -633,6 +634,71 @@ static void add_projects(struct builder *b)
 	pl->cwd = xstrdup(pl->refusal || !cwd ? "/" : cwd);
 }
 
+/* ---- masked files git tracks ---- */
+
+/* An index of a big repository is a few tens of MiB. */
+#define MAX_GIT_INDEX ((size_t)128 << 20)
+
+/* Reads and parses the index at path: SHA-1 names, else SHA-256. */
+static bool read_index(struct builder *b, const char *path, struct git_index *idx, char **why)
+{
+	size_t len = 0;
+	cleanup_free char *data =
+	    b->host->read_nofollow ? b->host->read_nofollow(b->host->ctx, path, MAX_GIT_INDEX, &len, why) : NULL;
+	if (!data)
+		return false;
+	const char *reason = NULL;
+	if (git_index_parse(data, len, 20, idx, &reason) || git_index_parse(data, len, 32, idx, &reason))
+		return true;
+	*why = xasprintf("%s: %s", path, reason);
+	return false;
+}
+
+/* Inside the sandbox a masked file reads as empty; if git tracks it, git
+ * there sees it changed and a commit of it would record it empty. The
+ * user learns that before it happens. The index is untrusted input: it
+ * can only make this note appear or not. */
+static void note_tracked_masks(struct builder *b, const struct project *pr)
+{
+	if (!pr->index || b->host->lstat(b->host->ctx, pr->index) != PATH_FILE)
+		return;
+	bool any = false;
+	for (size_t i = 0; i < b->plan->n_mounts && !any; i++)
+		any = b->plan->mounts[i].kind == MOUNT_MASK && b->plan->mounts[i].source &&
+		      path_is_beneath(b->plan->mounts[i].dest, pr->dir);
+	if (!any)
+		return;
+	struct git_index idx = {0}, shared = {0};
+	cleanup_free char *why = NULL;
+	if (!read_index(b, pr->index, &idx, &why)) {
+		note(b, "cannot tell which masked files git tracks: %s", why ? why : strerror(errno));
+		return;
+	}
+	if (idx.split && idx.shared_index[0]) {
+		cleanup_free char *sp = xasprintf("%s/sharedindex.%s", pr->git_dir, idx.shared_index);
+		cleanup_free char *why2 = NULL;
+		if (!read_index(b, sp, &shared, &why2))
+			note(b, "cannot tell which masked files git tracks: %s", why2 ? why2 : strerror(errno));
+	}
+	for (size_t i = 0; i < b->plan->n_mounts; i++) {
+		struct mount_op *op = &b->plan->mounts[i];
+		if (op->kind != MOUNT_MASK || !op->source || !path_is_beneath(op->dest, pr->dir) ||
+		    strcmp(op->dest, pr->dir) == 0)
+			continue;
+		const char *rel = op->dest + strlen(pr->dir) + (strcmp(pr->dir, "/") != 0);
+		if (!git_index_covers(&idx, rel) && !git_index_covers(&shared, rel))
+			continue;
+		free(op->note);
+		op->note = xstrdup("git tracks it: git inside sees it emptied");
+		warn_note(b,
+		          "mask %s: git tracks it; inside the sandbox it reads as empty, so git there shows it changed "
+		          "and a commit of it would record it empty",
+		          rel);
+	}
+	git_index_free(&idx);
+	git_index_free(&shared);
+}
+
 /* ---- what git inside must not see ---- */
 
 /* A gitignore pattern matching exactly the path rel (relative to the work
@@ -1101,8 +1167,10 @@ struct plan *plan_build(const struct policy *p, const struct invocation *inv, co
 	add_policy_mounts(&b);
 	add_projects(&b);
 	add_guards(&b);
-	for (size_t i = 0; i < pl->n_projects; i++)
+	for (size_t i = 0; i < pl->n_projects; i++) {
 		add_git_exclude(&b, &pl->projects[i]);
+		note_tracked_masks(&b, &pl->projects[i]);
+	}
 	hide_resolver(&b);
 	qsort(pl->mounts, pl->n_mounts, sizeof(*pl->mounts), compare_ops);
 	prune_guards(&b);

@@ -134,7 +134,7 @@ t_project_option_names_projects_and_only_narrows() {
 	echo c-secret >"$SRC/c/s"
 	local p
 	p=$(ppolicy named </dev/null)
-	SB_CWD=$SRC/a sb "$p" --project "$SRC/a" --project "$SRC/b" -- /bin/sh -c "touch $SRC/a/x $SRC/b/y && echo both; cat $SRC/c/s 2>&1"
+	SB_CWD=$SRC/a sb "$p" --project "$SRC/a" --project "$SRC/b" -- /bin/sh -c "touch $SRC/a/x $SRC/b/y && echo both; cat $SRC/c/s 2>&1; true"
 	eq "exit" "$SB_RC" 0
 	contains "both named projects writable" "$SB_OUT" "both"
 	lacks "third project hidden" "$SB_OUT" "c-secret"
@@ -233,23 +233,22 @@ protect = .vscode/
 protect = .mcp.json
 protect = .claude/settings.json'
 
-# start_bg POLICY DIR NAME SCRIPT: a sandbox in the background that signals
-# it is ready by creating $WORK/NAME.ready (outside: it waits for the file
-# $WORK/NAME.go, polled from inside through the project).
+# start_bg POLICY DIR NAME SCRIPT: a sandbox in the background, its output
+# in $WORK/NAME.out and .err; BG_PID is the launcher's pid.
 start_bg() {
 	local pol=$1 dir=$2 name=$3 script=$4
 	(cd "$dir" && exec "$CORDON" run --policy "$pol" -- /bin/sh -c "$script") \
 		>"$WORK/$name.out" 2>"$WORK/$name.err" </dev/null &
-	echo $!
+	BG_PID=$!
 }
 
-wait_for() { # FILE [TRIES]
+wait_for() { # FILE [TRIES [LOG]]
 	local i
 	for i in $(seq "${2:-100}"); do
 		[ -e "$1" ] && return 0
 		sleep 0.1
 	done
-	failed "timed out waiting for $1"
+	failed "timed out waiting for $1${3:+: $(cat "$3")}"
 }
 
 placeholders_on_host() {
@@ -279,7 +278,8 @@ concurrent_guards() {
 	p=$(ppolicy conc <<<"$PH_GUARDS")
 	mkdir -p "$SRC/app/signals"
 	for i in $(seq "$n"); do
-		pids+=("$(start_bg "$p" "$SRC/app" "s$i" "touch signals/ready$i; while [ ! -e signals/go$i ]; do sleep 0.05; done; echo tasks >.vscode/tasks.json 2>/dev/null && echo WROTE-tasks; echo '{}' >.mcp.json 2>/dev/null && echo WROTE-mcp; mkdir -p .claude && echo x >.claude/settings.json 2>/dev/null && echo WROTE-claude; echo finished")")
+		start_bg "$p" "$SRC/app" "s$i" "touch signals/ready$i; while [ ! -e signals/go$i ]; do sleep 0.05; done; echo tasks >.vscode/tasks.json 2>/dev/null && echo WROTE-tasks; echo '{}' >.mcp.json 2>/dev/null && echo WROTE-mcp; mkdir -p .claude && echo x >.claude/settings.json 2>/dev/null && echo WROTE-claude; echo finished"
+		pids+=("$BG_PID")
 		wait_for "$SRC/app/signals/ready$i"
 	done
 	[ -d "$SRC/app/.vscode" ] || failed "no placeholder while sandboxes run"
@@ -318,13 +318,14 @@ t_root_mixed_root_and_user_sandboxes_share_placeholders() {
 	p=$(ppolicy mixed <<<"$PH_GUARDS")
 	chmod 0644 "$p"
 	mkdir -p "$SRC/app/signals" && chmod 0777 "$SRC/app/signals"
-	root_pid=$(start_bg "$p" "$SRC/app" root "touch signals/ready-root; while [ ! -e signals/go-root ]; do sleep 0.05; done; echo x >.mcp.json 2>/dev/null && echo WROTE; echo finished")
+	start_bg "$p" "$SRC/app" root "touch signals/ready-root; while [ ! -e signals/go-root ]; do sleep 0.05; done; echo x >.mcp.json 2>/dev/null && echo WROTE; echo finished"
+	root_pid=$BG_PID
 	wait_for "$SRC/app/signals/ready-root"
 	(cd "$SRC/app" && exec setpriv --reuid="$u" --regid="$u" --init-groups -- env HOME="$(getent passwd $u | cut -d: -f6)" \
 		"$CORDON" run --policy "$p" -- /bin/sh -c "touch signals/ready-user; while [ ! -e signals/go-user ]; do sleep 0.05; done; echo x >.mcp.json 2>/dev/null && echo WROTE; mkdir .vscode/x 2>/dev/null && echo WROTE; echo finished") \
 		>"$WORK/user.out" 2>"$WORK/user.err" </dev/null &
 	user_pid=$!
-	wait_for "$SRC/app/signals/ready-user"
+	wait_for "$SRC/app/signals/ready-user" 100 "$WORK/user.err"
 	touch "$SRC/app/signals/go-root"
 	wait "$root_pid"
 	touch "$SRC/app/signals/go-user"
@@ -340,7 +341,8 @@ t_sigkill_of_the_launcher_leaves_nothing_after_the_next_run() {
 	mkrepo "$SRC/app"
 	local p pid
 	p=$(ppolicy killed <<<"$PH_GUARDS")
-	pid=$(start_bg "$p" "$SRC/app" k "touch ready; sleep 60")
+	start_bg "$p" "$SRC/app" k "touch ready; sleep 60"
+	pid=$BG_PID
 	wait_for "$SRC/app/ready"
 	[ -e "$SRC/app/.mcp.json" ] || failed "no placeholder while the sandbox runs"
 	kill -KILL "$pid"
@@ -378,7 +380,8 @@ t_cleanup_removes_only_what_cordon_made() {
 	mkrepo "$SRC/app"
 	local p pid
 	p=$(ppolicy onlyours <<<"$PH_GUARDS")
-	pid=$(start_bg "$p" "$SRC/app" o "touch ready; while [ ! -e go ]; do sleep 0.05; done")
+	start_bg "$p" "$SRC/app" o "touch ready; while [ ! -e go ]; do sleep 0.05; done"
+	pid=$BG_PID
 	wait_for "$SRC/app/ready"
 	# The host (not the sandbox) replaces a placeholder with its own file,
 	# and puts something in a placeholder directory.
