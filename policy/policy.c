@@ -349,6 +349,18 @@ static void check_path_list(struct vctx *c, struct plist *l, const char *key, bo
 	}
 }
 
+/* A guard is a path, not a pattern: `*` would make a placeholder named
+ * "*". Guards below .git/ already reach submodules and worktrees. */
+static void check_no_wildcards(struct vctx *c, const struct plist *l, const char *key)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strpbrk(l->v[i].value, "*?["))
+			BAD(c, l->v[i].line,
+			    "%s: %s: wildcards are not supported (a guard below .git/ also covers the git directories "
+			    "of submodules and linked worktrees)",
+			    key, l->v[i].value);
+}
+
 static void check_dest_list(struct vctx *c, struct plist *l, const char *key)
 {
 	check_path_list(c, l, key, false, true);
@@ -404,6 +416,8 @@ static void check_filesystem(struct vctx *c)
 		check_path_list(c, &p->users[i].project_root, "project_root", false, true);
 	check_path_list(c, &p->mask, "mask", true, true);
 	check_path_list(c, &p->protect, "protect", true, false);
+	check_no_wildcards(c, &p->mask, "mask");
+	check_no_wildcards(c, &p->protect, "protect");
 
 	for (size_t i = 0; i < p->symlink.n; i++) {
 		struct pval *v = &p->symlink.v[i];

@@ -142,6 +142,7 @@ static void walk_modules(const struct plan_host *h, const char *root, const char
                          struct project_scan *scan)
 {
 	cleanup_free char *dir = join(root, prefix);
+	dir[strlen(dir) - 1] = '\0'; /* prefix ends in '/' */
 	cleanup_strv char **names = list(h, dir, scan);
 	for (char **n = names; n && *n && !scan->refusal; n++) {
 		cleanup_free char *rel = xasprintf("%s%s/", prefix, *n);

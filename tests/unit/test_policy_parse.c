@@ -986,3 +986,10 @@ Test(parse_format, diags_print_nothing_when_empty, .fini = free_printed)
 	printed = print_to_string(&d);
 	cr_expect_str_eq(printed, "");
 }
+
+Test(parse, guard_paths_are_not_patterns)
+{
+	expect_diag("[filesystem]\nprotect = .git/modules/*/config\n", 2, "wildcards are not supported");
+	expect_diag("[filesystem]\nmask = secrets/?.key\n", 2, "wildcards are not supported");
+	expect_diag("[filesystem]\nmask = [abc]\n", 2, "wildcards are not supported");
+}
