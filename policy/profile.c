@@ -52,19 +52,40 @@ static const struct {
     {"AF_PACKET", AF_PACKET},
 };
 
+/* The errno values a filter can return: SECCOMP_RET_ERRNO carries at most
+ * the kernel's MAX_ERRNO. */
+#define MAX_ERRNO 4095
+
+/* Names that strerrorname_np(3) never returns because another name has the
+ * same number (glibc's <bits/errno.h> on Linux). */
 static const struct {
 	const char *name;
 	int value;
-} errnos[] = {
-    {"EPERM", EPERM},
-    {"ENOSYS", ENOSYS},
-    {"EACCES", EACCES},
-    {"EINVAL", EINVAL},
-    {"ENOENT", ENOENT},
-    {"EOPNOTSUPP", EOPNOTSUPP},
-    {"EAFNOSUPPORT", EAFNOSUPPORT},
-    {"EPROTONOSUPPORT", EPROTONOSUPPORT},
+} errno_aliases[] = {
+    {"EWOULDBLOCK", EWOULDBLOCK},
+    {"ENOTSUP", ENOTSUP},
+    {"EDEADLOCK", EDEADLOCK},
 };
+
+/* Every errno name the C library knows: its own table, through
+ * strerrorname_np(3) (a lookup, no system call, the same answer every
+ * time), plus the aliases above. */
+bool profile_errno_from_name(const char *name, int *out)
+{
+	for (size_t i = 0; i < N_ELEMENTS(errno_aliases); i++)
+		if (strcmp(errno_aliases[i].name, name) == 0) {
+			*out = errno_aliases[i].value;
+			return true;
+		}
+	for (int e = 1; e <= MAX_ERRNO; e++) {
+		const char *n = strerrorname_np(e);
+		if (n && strcmp(n, name) == 0) {
+			*out = e;
+			return true;
+		}
+	}
+	return false;
+}
 
 const char *profile_builtin_text(const char *name)
 {
@@ -100,12 +121,11 @@ const char *sc_action_text(const struct sc_action *a, char *buf, size_t n)
 			return "deny";
 		if (a->err == ENOSYS)
 			return "enosys";
-		for (size_t i = 0; i < N_ELEMENTS(errnos); i++)
-			if (errnos[i].value == a->err) {
-				snprintf(buf, n, "errno:%s", errnos[i].name);
-				return buf;
-			}
-		snprintf(buf, n, "errno:%d", a->err);
+		const char *name = strerrorname_np(a->err);
+		if (name)
+			snprintf(buf, n, "errno:%s", name);
+		else
+			snprintf(buf, n, "errno:%d", a->err);
 		return buf;
 	}
 	return "?";
@@ -124,12 +144,10 @@ static bool parse_action(const char *s, struct sc_action *a)
 	else if (strcmp(s, "log") == 0)
 		*a = (struct sc_action){SC_LOG, 0};
 	else if (str_has_prefix(s, "errno:")) {
-		for (size_t i = 0; i < N_ELEMENTS(errnos); i++)
-			if (strcmp(errnos[i].name, s + 6) == 0) {
-				*a = (struct sc_action){SC_ERRNO, errnos[i].value};
-				return true;
-			}
-		return false;
+		int err;
+		if (!profile_errno_from_name(s + 6, &err))
+			return false;
+		*a = (struct sc_action){SC_ERRNO, err};
 	} else
 		return false;
 	return true;
@@ -220,6 +238,17 @@ static void rule_free(struct sc_rule *r)
 
 static void parse_text(struct pctx *c, const char *text, int depth);
 
+/* Says why an action did not parse. */
+static void bad_action(struct pctx *c, const char *what, const char *word)
+{
+	if (word && str_has_prefix(word, "errno:"))
+		diags_add(c->d, c->file, c->line, "%s: unknown errno name '%s' (a name errno(3) lists, such as EACCES)",
+		          what, word + 6);
+	else
+		diags_add(c->d, c->file, c->line, "%s: expected an action (allow, deny, enosys, errno:NAME, kill, log)",
+		          what);
+}
+
 static void directive_unset(struct pctx *c, char **tok, size_t n)
 {
 	if (n != 2) {
@@ -257,8 +286,7 @@ static void add_rule(struct pctx *c, char **tok, size_t n, const char *raw)
 		return;
 	}
 	if (n < 2 || !parse_action(tok[1], &r.action)) {
-		diags_add(c->d, c->file, c->line, "%s: expected an action (allow, deny, enosys, errno:NAME, kill, log)",
-		          tok[0]);
+		bad_action(c, tok[0], n < 2 ? NULL : tok[1]);
 		return;
 	}
 	if (n - 2 > SC_MAX_CONDS) {
@@ -318,8 +346,15 @@ static void parse_line(struct pctx *c, char *line, int depth)
 
 	if (strcmp(tok[0], "default") == 0) {
 		struct sc_action a;
-		if (n != 2 || !parse_action(tok[1], &a)) {
+		if (n != 2) {
 			diags_add(c->d, c->file, c->line, "default: expected one action");
+			return;
+		}
+		if (!parse_action(tok[1], &a)) {
+			if (str_has_prefix(tok[1], "errno:"))
+				bad_action(c, "default", tok[1]);
+			else
+				diags_add(c->d, c->file, c->line, "default: expected one action");
 			return;
 		}
 		c->p->layers = xreallocarray(c->p->layers, c->p->n_layers + 1, sizeof(*c->p->layers));

@@ -9,6 +9,8 @@
  *   unset SYSCALL              drop the rules so far for SYSCALL
  *
  * ACTION: allow | deny (EPERM) | enosys | errno:NAME | kill | log
+ *         (NAME: any errno name the C library knows, e.g. EACCES; an
+ *         alias such as EWOULDBLOCK means its number, EAGAIN's)
  * COND:   argN==V argN!=V argN<V argN<=V argN>V argN>=V argN&M==V
  *         (N 0-5; V and M numbers or constants such as CLONE_NEWUSER,
  *         joined with |)
@@ -76,5 +78,9 @@ struct sc_profile *profile_parse(const char *name, const char *file, const char 
 void profile_free(struct sc_profile *p);
 
 const char *sc_action_text(const struct sc_action *a, char *buf, size_t n);
+
+/* The errno number for an errno name (EACCES, EWOULDBLOCK, ...); false if
+ * the C library knows no such name. */
+bool profile_errno_from_name(const char *name, int *out);
 
 #endif

@@ -139,6 +139,22 @@ t_seccomp_filter_is_the_last_step_before_execve() {
 	eq "the second layer applies" "$SB_OUT" EACCES
 }
 
+t_seccomp_profile_errno_names_reach_the_command() {
+	# Any errno name the C library knows; an alias is its number.
+	local p none
+	p=$(printf 'default allow\nacct errno:EXDEV\nsyslog errno:EWOULDBLOCK\n' | profile_policy errnos)
+	sb "$p" -- "$TRY" syscall acct
+	eq "errno:EXDEV ($(show))" "$SB_OUT" EXDEV
+	sb "$p" -- "$TRY" syscall syslog
+	eq "errno:EWOULDBLOCK" "$SB_OUT" EAGAIN
+	local c
+	for c in acct syslog; do
+		none=$(in_sandbox none "$TRY" syscall $c)
+		case "$none" in EXDEV | EAGAIN) failed "control: $c without the filter gives $none" ;; esac
+		echo "control: without the filter $c gives $none"
+	done
+}
+
 t_nested_user_namespace_then_mount() {
 	eq "inside" "$(in_sandbox default "$TRY" userns-mount)" "unshare:EPERM"
 	local outside

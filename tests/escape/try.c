@@ -77,6 +77,8 @@ static const char *errname(int e)
 		return "EOPNOTSUPP";
 	case EXDEV:
 		return "EXDEV";
+	case EAGAIN:
+		return "EAGAIN";
 	case EROFS:
 		return "EROFS";
 	case ENOTDIR:

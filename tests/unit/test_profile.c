@@ -506,6 +506,51 @@ Test(syntax, errno_names)
 	expect_action(&ly->rules[3].action, SC_ERRNO, EAFNOSUPPORT);
 }
 
+/* Any name the C library knows, not a short list; an alias means the
+ * number of the name it stands for. */
+Test(syntax, every_errno_name_the_c_library_knows)
+{
+	static const struct {
+		const char *name;
+		int value;
+	} names[] = {
+	    {"EPERM", EPERM},
+	    {"ENOSYS", ENOSYS},
+	    {"EACCES", EACCES},
+	    {"EAFNOSUPPORT", EAFNOSUPPORT},
+	    {"EOPNOTSUPP", EOPNOTSUPP},
+	    {"ENOTSUP", EOPNOTSUPP},
+	    {"EWOULDBLOCK", EAGAIN},
+	    {"EAGAIN", EAGAIN},
+	    {"EDEADLOCK", EDEADLK},
+	    {"EXDEV", EXDEV},
+	    {"E2BIG", E2BIG},
+	    {"ENOTTY", ENOTTY},
+	    {"ECONNREFUSED", ECONNREFUSED},
+	    {"EMFILE", EMFILE},
+	    {"ENOTRECOVERABLE", ENOTRECOVERABLE},
+	    {"EHWPOISON", EHWPOISON},
+	};
+	for (size_t i = 0; i < N_ELEMENTS(names); i++) {
+		char text[128];
+		snprintf(text, sizeof(text), "default allow\nptrace errno:%s\ndefault errno:%s\nexecve allow\n",
+		         names[i].name, names[i].name);
+		parse_ok(text);
+		expect_action(&PR->layers[0].rules[0].action, SC_ERRNO, names[i].value);
+		expect_action(&PR->layers[1].def, SC_ERRNO, names[i].value);
+		int err = 0;
+		cr_expect(profile_errno_from_name(names[i].name, &err), "%s not known", names[i].name);
+		cr_expect_eq(err, names[i].value, "%s is %d, want %d", names[i].name, err, names[i].value);
+	}
+	/* Every name the lookup answers with maps back to its number. */
+	for (int e = 1; e < 4096; e++) {
+		const char *name = strerrorname_np(e);
+		int err = 0;
+		if (name)
+			cr_expect(profile_errno_from_name(name, &err) && err == e, "%s (%d) gives %d", name, e, err);
+	}
+}
+
 Test(syntax, layers_stack_in_order)
 {
 	parse_ok("default enosys\nread allow\nioctl allow\ndefault allow\nioctl deny arg1==1\n");
@@ -619,10 +664,16 @@ Test(errors, unknown_or_missing_action)
 
 Test(errors, errno_names)
 {
-	expect_error("default allow\nptrace errno:EBOGUS\n", 2, "expected an action");
-	expect_error("default allow\nptrace errno:\n", 2, "expected an action");
-	expect_error("default allow\nptrace errno:eacces\n", 2, "expected an action");
-	expect_error("default errno:EBOGUS\n", 1, "default: expected one action");
+	expect_error("default allow\nptrace errno:EBOGUS\n", 2, "ptrace: unknown errno name 'EBOGUS'");
+	expect_error("default allow\nptrace errno:\n", 2, "unknown errno name ''");
+	/* names are case-sensitive, as in C */
+	expect_error("default allow\nptrace errno:eacces\n", 2, "unknown errno name 'eacces'");
+	/* a number is not a name */
+	expect_error("default allow\nptrace errno:13\n", 2, "unknown errno name '13'");
+	expect_error("default allow\nptrace errno:EACCES \nbpf errno:ENOSUCH\n", 3, "unknown errno name 'ENOSUCH'");
+	expect_error("default errno:EBOGUS\n", 1, "default: unknown errno name 'EBOGUS'");
+	cr_expect_not(profile_errno_from_name("EBOGUS", &(int){0}));
+	cr_expect_not(profile_errno_from_name("", &(int){0}));
 }
 
 Test(errors, bad_conditions)
@@ -814,6 +865,9 @@ Test(action_text, each_kind)
 	cr_expect_str_eq(action_text(SC_ERRNO, EOPNOTSUPP, buf, sizeof(buf)), "errno:EOPNOTSUPP");
 	cr_expect_str_eq(action_text(SC_ERRNO, EAFNOSUPPORT, buf, sizeof(buf)), "errno:EAFNOSUPPORT");
 	cr_expect_str_eq(action_text(SC_ERRNO, EPROTONOSUPPORT, buf, sizeof(buf)), "errno:EPROTONOSUPPORT");
+	cr_expect_str_eq(action_text(SC_ERRNO, EXDEV, buf, sizeof(buf)), "errno:EXDEV");
+	/* an alias reads back as the C library's name for the number */
+	cr_expect_str_eq(action_text(SC_ERRNO, EWOULDBLOCK, buf, sizeof(buf)), "errno:EAGAIN");
 	cr_expect_str_eq(action_text(SC_ERRNO, 9999, buf, sizeof(buf)), "errno:9999");
 }
 
