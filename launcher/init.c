@@ -149,7 +149,8 @@ void exec_command(const struct plan *pl, const sigset_t *saved_mask, const struc
 	/* The filter comes last, so that a profile cannot keep any step of
 	 * ours from running (an allowlist without rt_sigprocmask, say): after
 	 * it only the seccomp() calls that load its later layers and execve
-	 * run. execvp makes no other call: it tries execve on each PATH
+	 * run, and profile_load refuses a profile whose layers would refuse
+	 * those. execvp makes no other call: it tries execve on each PATH
 	 * entry, and on ENOEXEC runs /bin/sh with execve too. (If execve
 	 * fails, the report below is written under the filter: a profile that
 	 * refuses write loses the words, not the status.) */

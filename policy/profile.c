@@ -5,6 +5,7 @@
 
 #include <asm/ioctls.h>
 #include <errno.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <stdio.h>
@@ -357,8 +358,12 @@ static void parse_line(struct pctx *c, char *line, int depth)
 				diags_add(c->d, c->file, c->line, "default: expected one action");
 			return;
 		}
+		if (c->p->n_layers == SC_MAX_LAYERS) {
+			diags_add(c->d, c->file, c->line, "default: more than %d layers", SC_MAX_LAYERS);
+			return;
+		}
 		c->p->layers = xreallocarray(c->p->layers, c->p->n_layers + 1, sizeof(*c->p->layers));
-		c->p->layers[c->p->n_layers++] = (struct sc_layer){.def = a};
+		c->p->layers[c->p->n_layers++] = (struct sc_layer){.def = a, .file = xstrdup(c->file), .line = c->line};
 	} else if (strcmp(tok[0], "include") == 0) {
 		if (depth >= MAX_INCLUDE_DEPTH) {
 			diags_add(c->d, c->file, c->line, "include: nested too deeply");
@@ -397,6 +402,119 @@ static void parse_text(struct pctx *c, const char *text, int depth)
 	}
 }
 
+/* ---- what the launcher's own calls need of every layer ---- */
+
+enum verdict { NO, MAYBE, YES };
+
+/* Whether a condition holds for a call whose first n_known arguments are
+ * known; the others could be anything. */
+static enum verdict cond_holds(const struct sc_cond *c, const uint64_t *known, unsigned n_known)
+{
+	if (c->arg >= n_known)
+		return MAYBE;
+	uint64_t v = known[c->arg];
+	bool r = false;
+	switch (c->op) {
+	case SC_EQ:
+		r = v == c->value;
+		break;
+	case SC_NE:
+		r = v != c->value;
+		break;
+	case SC_LT:
+		r = v < c->value;
+		break;
+	case SC_LE:
+		r = v <= c->value;
+		break;
+	case SC_GT:
+		r = v > c->value;
+		break;
+	case SC_GE:
+		r = v >= c->value;
+		break;
+	case SC_MASKED_EQ:
+		r = (v & c->mask) == c->value;
+		break;
+	}
+	return r ? YES : NO;
+}
+
+static bool lets_through(const struct sc_action *a)
+{
+	return a->kind == SC_ALLOW || a->kind == SC_LOG;
+}
+
+/* Whether the layer surely lets the call through. An unconditional rule
+ * for a syscall overrides its conditional ones (libseccomp); which of
+ * several matching conditional rules wins is libseccomp's business, so
+ * every one that may match must let the call through. */
+static bool layer_lets_through(const struct sc_layer *ly, const char *syscall, const uint64_t *known, unsigned n_known)
+{
+	bool unconditional = false, unconditional_ok = true, sure = false, may_refuse = false;
+	for (size_t i = 0; i < ly->n_rules; i++) {
+		const struct sc_rule *r = &ly->rules[i];
+		if (strcmp(r->syscall, syscall) != 0)
+			continue;
+		if (r->n_conds == 0) {
+			unconditional = true;
+			unconditional_ok = unconditional_ok && lets_through(&r->action);
+			continue;
+		}
+		enum verdict m = YES;
+		for (unsigned j = 0; j < r->n_conds && m != NO; j++) {
+			enum verdict v = cond_holds(&r->conds[j], known, n_known);
+			if (v != YES)
+				m = v;
+		}
+		if (m == NO)
+			continue;
+		if (!lets_through(&r->action))
+			may_refuse = true;
+		else if (m == YES)
+			sure = true;
+	}
+	if (unconditional)
+		return unconditional_ok;
+	return !may_refuse && (sure || lets_through(&ly->def));
+}
+
+/* The command's process loads the layers in order, with
+ * seccomp(SECCOMP_SET_MODE_FILTER, 0, prog): each load after the first is
+ * a syscall the layers before it filter. Then it calls execve, which every
+ * layer filters. A profile that refuses either could never start a command,
+ * so it is refused here, where `check` sees it too. */
+static void check_launcher_calls(const struct sc_profile *p, struct diags *d)
+{
+	static const uint64_t seccomp_args[] = {SECCOMP_SET_MODE_FILTER, 0};
+	for (size_t l = 0; l < p->n_layers; l++) {
+		const struct sc_layer *ly = &p->layers[l];
+		if (!layer_lets_through(ly, "execve", NULL, 0))
+			diags_add(d, ly->file, ly->line,
+			          "this layer may refuse execve, which starts the command after the filters (allow "
+			          "execve, without conditions)");
+		if (l + 1 < p->n_layers && !layer_lets_through(ly, "seccomp", seccomp_args, N_ELEMENTS(seccomp_args)))
+			diags_add(
+			    d, ly->file, ly->line,
+			    "this layer may refuse seccomp(SECCOMP_SET_MODE_FILTER, 0, ...), which loads layer %zu "
+			    "after it (add `seccomp allow` to this layer)",
+			    l + 2);
+	}
+}
+
+/* p, or NULL (freed) if the launcher could not use it. */
+static struct sc_profile *usable(struct sc_profile *p, struct diags *d)
+{
+	size_t before = d->n;
+	if (p)
+		check_launcher_calls(p, d);
+	if (d->n > before) {
+		profile_free(p);
+		return NULL;
+	}
+	return p;
+}
+
 struct sc_profile *profile_parse(const char *name, const char *file, const char *text, struct diags *d)
 {
 	size_t before = d->n;
@@ -413,6 +531,42 @@ struct sc_profile *profile_parse(const char *name, const char *file, const char 
 	return p;
 }
 
+struct sc_profile *profile_load(const char *name, const char *policy_file, int line, profile_read_fn read_file,
+                                void *ctx, struct diags *d)
+{
+	if (strcmp(name, "none") == 0)
+		return NULL; /* the policy says so explicitly */
+	if (name[0] == '/') {
+		size_t len = 0;
+		cleanup_free char *why = NULL;
+		cleanup_free char *text = read_file(ctx, name, &len, &why);
+		if (!text) {
+			diags_add(d, policy_file, line, "seccomp profile %s: %s", name, why ? why : "cannot read");
+			return NULL;
+		}
+		/* The parser reads up to the first NUL: rules after one would
+		 * be dropped without a word. */
+		const char *nul = memchr(text, '\0', len);
+		if (nul) {
+			int at = 1;
+			for (const char *s = text; s < nul; s++)
+				at += *s == '\n';
+			diags_add(d, name, at, "NUL byte in a profile");
+			return NULL;
+		}
+		return usable(profile_parse(name, name, text, d), d);
+	}
+	const char *text = profile_builtin_text(name);
+	if (!text) {
+		diags_add(d, policy_file, line,
+		          "profile: unknown profile '%s' (built-in: %s; or none, or an absolute path)", name,
+		          profile_builtin_names());
+		return NULL;
+	}
+	cleanup_free char *file = xasprintf("seccomp-profiles/%s.profile", name);
+	return usable(profile_parse(name, file, text, d), d);
+}
+
 void profile_free(struct sc_profile *p)
 {
 	if (!p)
@@ -421,6 +575,7 @@ void profile_free(struct sc_profile *p)
 		for (size_t i = 0; i < p->layers[l].n_rules; i++)
 			rule_free(&p->layers[l].rules[i]);
 		free(p->layers[l].rules);
+		free(p->layers[l].file);
 	}
 	free(p->layers);
 	free(p->name);
