@@ -124,8 +124,9 @@ bool no_capabilities(void); /* effective, permitted and inheritable all empty */
 /* seccomp.c: the plan's profile, compiled by libseccomp in the launcher
  * while pid 1 builds the root (prepare before clone, export after it),
  * received by pid 1, loaded by the command as its last step before exec.
- * validate reports what libseccomp would refuse, as FILE:LINE. */
-#define SECCOMP_MAX_LAYERS 4
+ * validate (for check and explain) and export (for run) report what
+ * libseccomp or the kernel's limits refuse the same way, as FILE:LINE. */
+#define SECCOMP_MAX_LAYERS SC_MAX_LAYERS
 struct sock_filter;
 struct seccomp_job {
 	struct sock_filter *prog[SECCOMP_MAX_LAYERS];
@@ -134,7 +135,7 @@ struct seccomp_job {
 	int memfd, sizes_r, sizes_w;
 };
 void seccomp_prepare(const struct sc_profile *p, struct seccomp_job *job);
-bool seccomp_export(const struct sc_profile *p, struct seccomp_job *job);
+bool seccomp_export(const struct sc_profile *p, struct seccomp_job *job, struct diags *d);
 void seccomp_receive(struct seccomp_job *job);
 void seccomp_load_programs(const struct seccomp_job *job);
 void seccomp_validate(const struct sc_profile *p, struct diags *d);

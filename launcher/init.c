@@ -143,12 +143,18 @@ void exec_command(const struct plan *pl, const sigset_t *saved_mask, const struc
 	}
 	umask(command_umask);
 	environ = pl->envp;
-	/* Landlock, then seccomp: the filter is the very last thing set, so
-	 * no profile can keep the steps before it from running. */
 	landlock_apply(pl);
-	seccomp_load_programs(filters);
 	if (sigprocmask(SIG_SETMASK, saved_mask, NULL) < 0)
 		die_with_error("restore signal mask");
+	/* The filter comes last, so that a profile cannot keep any step of
+	 * ours from running (an allowlist without rt_sigprocmask, say): after
+	 * it only the seccomp() calls that load its later layers and execve
+	 * run, and profile_load refuses a profile whose layers would refuse
+	 * those. execvp makes no other call: it tries execve on each PATH
+	 * entry, and on ENOEXEC runs /bin/sh with execve too. (If execve
+	 * fails, the report below is written under the filter: a profile that
+	 * refuses write loses the words, not the status.) */
+	seccomp_load_programs(filters);
 	execvp(pl->argv[0], pl->argv);
 
 	int err = errno;

@@ -25,9 +25,14 @@ static struct plan *load_plan(const char *arg, char **command, char **projects, 
 	}
 	invocation_gather(inv, p, command, projects);
 	struct plan *pl = plan_build(p, &inv->inv, &host_ops, &d);
-	if (!pl) {
+	/* Also compile the filter (without loading it), as run will: libseccomp
+	 * and the kernel's limits refuse some profiles that parse fine. */
+	if (pl)
+		seccomp_validate(pl->seccomp, &d);
+	if (!pl || d.n) {
 		diags_print(&d, diag_fd);
 		diags_free(&d);
+		plan_free(pl);
 		invocation_release(inv);
 		policy_free(p);
 		return NULL;
@@ -49,18 +54,6 @@ int cmd_check(int argc, char **argv)
 	struct plan *pl = load_plan(argv[1], no_cmd, NULL, &p, &inv, STDOUT_FILENO);
 	if (!pl)
 		return EXIT_INVALID;
-	/* Also compile the filter (without loading it): libseccomp refuses some
-	 * rule combinations that parse fine. */
-	struct diags d = {0};
-	seccomp_validate(pl->seccomp, &d);
-	if (d.n) {
-		diags_print(&d, STDOUT_FILENO);
-		diags_free(&d);
-		plan_free(pl);
-		invocation_release(&inv);
-		policy_free(p);
-		return EXIT_INVALID;
-	}
 	printf("%s: ok\n", pl->policy_file);
 	plan_free(pl);
 	invocation_release(&inv);

@@ -358,8 +358,11 @@ static int run_plan(struct plan *pl, struct guard_state *gs)
 
 	if (filters.sizes_r >= 0)
 		close(filters.sizes_r);
-	if (!seccomp_export(pl->seccomp, &filters))
+	struct diags refused = {0};
+	if (!seccomp_export(pl->seccomp, &filters, &refused))
 		kill(pid, SIGKILL); /* it is waiting for the filter: nothing ran */
+	if (refused.n)
+		diags_print(&refused, STDERR_FILENO);
 	close(f.status_w);
 	close(f.alive_r);
 	if (f.proxy_control >= 0)
@@ -379,6 +382,15 @@ static int run_plan(struct plan *pl, struct guard_state *gs)
 	cleanup_free char *failure = read_status(f.status_r);
 	close(f.status_r);
 	close(f.alive_w);
+	if (refused.n) {
+		/* Pid 1 died of our SIGKILL: the status is the refusal's. */
+		w.code = EXIT_SETUP;
+		free(failure);
+		const struct diag *r = &refused.v[0];
+		failure = r->line > 0 ? xasprintf("%s:%d: %s", r->file, r->line, r->msg)
+		                      : xasprintf("%s: %s", r->file, r->msg);
+		diags_free(&refused);
+	}
 	const char *reason = w.reason;
 	if (failure && *failure)
 		reason = (w.code == EXIT_NOTFOUND || w.code == EXIT_NOEXEC) ? "exec_failed" : "setup_failed";

@@ -100,21 +100,64 @@ static scmp_filter_ctx build_layer(const struct sc_layer *ly, const struct sc_ru
 	return ctx;
 }
 
-void seccomp_validate(const struct sc_profile *p, struct diags *d)
+/* Builds layer l and writes its BPF program at fd's offset; its length in
+ * *len. On failure says why in d, as FILE:LINE where a line is to blame,
+ * and returns false. `check` (seccomp_validate) and `run` (seccomp_export)
+ * both go through here, so they refuse the same profiles in the same
+ * words. */
+static bool generate_layer(const struct sc_profile *p, size_t l, int fd, uint32_t *len, struct diags *d)
 {
-	for (size_t l = 0; p && l < p->n_layers; l++) {
-		const struct sc_rule *bad;
-		int err;
-		scmp_filter_ctx ctx = build_layer(&p->layers[l], &bad, &err);
-		if (ctx) {
-			seccomp_release(ctx);
-			continue;
-		}
+	const struct sc_layer *ly = &p->layers[l];
+	const struct sc_rule *bad;
+	int err;
+	scmp_filter_ctx ctx = build_layer(ly, &bad, &err);
+	if (!ctx) {
 		if (bad)
 			diags_add(d, bad->file, bad->line, "%s: libseccomp refused the rule: %s", bad->syscall,
 			          strerror(err));
 		else
-			diags_add(d, p->name, 0, "libseccomp: %s", strerror(err));
+			diags_add(d, ly->file, ly->line, "libseccomp refused this layer: %s", strerror(err));
+		return false;
+	}
+	off_t start = lseek(fd, 0, SEEK_CUR);
+	int r = seccomp_export_bpf(ctx, fd);
+	off_t end = lseek(fd, 0, SEEK_CUR);
+	seccomp_release(ctx);
+	if (r < 0 || start < 0 || end <= start) {
+		int e = r < 0 ? -r : errno;
+		diags_add(d, ly->file, ly->line, "seccomp: generate the filter of this layer: %s",
+		          strerror(e ? e : EIO));
+		return false;
+	}
+	/* The kernel refuses a longer program (EINVAL at load): say so now,
+	 * in words. With at most SC_MAX_LAYERS layers the total stays under
+	 * its limit for all filters together (MAX_INSNS_PER_PATH). */
+	size_t insns = (size_t)(end - start) / sizeof(struct sock_filter);
+	if (insns > BPF_MAXINSNS) {
+		diags_add(d, ly->file, ly->line,
+		          "this layer compiles to %zu BPF instructions; the kernel accepts at most %d per filter "
+		          "(fewer rules with conditions, or split the layer)",
+		          insns, BPF_MAXINSNS);
+		return false;
+	}
+	*len = (uint32_t)(end - start);
+	return true;
+}
+
+/* For `check` and `explain`: everything run's compilation would refuse,
+ * without loading anything. */
+void seccomp_validate(const struct sc_profile *p, struct diags *d)
+{
+	if (!p)
+		return;
+	cleanup_fd int fd = memfd_create("cordon-seccomp-check", MFD_CLOEXEC);
+	if (fd < 0) {
+		diags_add(d, p->name, 0, "seccomp: memfd for the filter: %s", strerror(errno));
+		return;
+	}
+	for (size_t l = 0; l < p->n_layers; l++) {
+		uint32_t len;
+		(void)generate_layer(p, l, fd, &len, d);
 	}
 }
 
@@ -130,7 +173,7 @@ void seccomp_prepare(const struct sc_profile *p, struct seccomp_job *job)
 	job->memfd = job->sizes_r = job->sizes_w = -1;
 	if (!p)
 		return;
-	if (p->n_layers > SECCOMP_MAX_LAYERS)
+	if (p->n_layers > SECCOMP_MAX_LAYERS) /* profile_parse refuses more */
 		die("seccomp: profile %s has more than %d layers", p->name, SECCOMP_MAX_LAYERS);
 	job->n = p->n_layers;
 	int pfd[2];
@@ -155,32 +198,16 @@ static bool send_length(int fd, uint32_t len)
 
 /* In the launcher, after clone: one program per layer into the memfd and
  * each length down the socket; closing it ends the delivery. Returns
- * false, having printed why, if libseccomp refused the profile: pid 1 then
- * gets a short delivery and the command never starts. Also false, silently,
- * if pid 1 is already gone: it has said why itself. */
-bool seccomp_export(const struct sc_profile *p, struct seccomp_job *job)
+ * false if libseccomp or the kernel's limits refuse the profile, with why
+ * in d (the same words as `check`): pid 1 then gets a short delivery and
+ * the command never starts. Also false, with d empty, if pid 1 is already
+ * gone: it has said why itself. */
+bool seccomp_export(const struct sc_profile *p, struct seccomp_job *job, struct diags *d)
 {
 	bool ok = true;
 	for (size_t l = 0; ok && l < job->n; l++) {
-		const struct sc_rule *bad;
-		int err;
-		scmp_filter_ctx ctx = build_layer(&p->layers[l], &bad, &err);
-		if (!ctx) {
-			if (bad)
-				warn_msg("seccomp: %s:%d: libseccomp refused the rule for %s: %s", bad->file, bad->line,
-				         bad->syscall, strerror(err));
-			else
-				warn_msg("seccomp: build filter: %s", strerror(err));
-			ok = false;
-			break;
-		}
-		off_t start = lseek(job->memfd, 0, SEEK_CUR);
-		int r = seccomp_export_bpf(ctx, job->memfd);
-		off_t end = lseek(job->memfd, 0, SEEK_CUR);
-		seccomp_release(ctx);
-		uint32_t len = (uint32_t)(end - start);
-		if (r < 0 || start < 0 || end <= start) {
-			warn_msg("seccomp: generate filter: %s", strerror(r < 0 ? -r : errno));
+		uint32_t len;
+		if (!generate_layer(p, l, job->memfd, &len, d)) {
 			ok = false;
 		} else if (!send_length(job->sizes_w, len)) {
 			if (errno != EPIPE && errno != ECONNRESET)

@@ -975,29 +975,9 @@ static void build_seccomp(struct builder *b)
 	const struct pval *v = &b->p->seccomp_profile;
 	const char *name = v->value ? v->value : "default";
 	b->plan->seccomp_profile = xstrdup(name);
-	if (strcmp(name, "none") == 0)
-		return; /* the policy says so explicitly */
-	if (name[0] == '/') {
-		size_t len = 0;
-		cleanup_free char *why = NULL;
-		cleanup_free char *text = b->host->read_file(b->host->ctx, name, &len, &why);
-		if (!text) {
-			refuse(b, "%s:%d: seccomp profile %s: %s", b->p->file, v->line, name,
-			       why ? why : "cannot read");
-			return;
-		}
-		b->plan->seccomp = profile_parse(name, name, text, b->d);
-		return;
-	}
-	const char *text = profile_builtin_text(name);
-	if (!text) {
-		diags_add(b->d, b->p->file, v->line,
-		          "profile: unknown profile '%s' (built-in: %s; or none, or an absolute path)", name,
-		          profile_builtin_names());
-		return;
-	}
-	cleanup_free char *file = xasprintf("seccomp-profiles/%s.profile", name);
-	b->plan->seccomp = profile_parse(name, file, text, b->d);
+	/* A profile that cannot be used is a problem of the policy, not of
+	 * this invocation: a diagnostic, so that `check` reports it too. */
+	b->plan->seccomp = profile_load(name, b->p->file, v->line, b->host->read_file, b->host->ctx, b->d);
 }
 
 static void ll_add(struct builder *b, size_t *cap, const char *path, enum ll_access access, bool optional)

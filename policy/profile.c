@@ -5,6 +5,7 @@
 
 #include <asm/ioctls.h>
 #include <errno.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <stdio.h>
@@ -52,19 +53,40 @@ static const struct {
     {"AF_PACKET", AF_PACKET},
 };
 
+/* The errno values a filter can return: SECCOMP_RET_ERRNO carries at most
+ * the kernel's MAX_ERRNO. */
+#define MAX_ERRNO 4095
+
+/* Names that strerrorname_np(3) never returns because another name has the
+ * same number (glibc's <bits/errno.h> on Linux). */
 static const struct {
 	const char *name;
 	int value;
-} errnos[] = {
-    {"EPERM", EPERM},
-    {"ENOSYS", ENOSYS},
-    {"EACCES", EACCES},
-    {"EINVAL", EINVAL},
-    {"ENOENT", ENOENT},
-    {"EOPNOTSUPP", EOPNOTSUPP},
-    {"EAFNOSUPPORT", EAFNOSUPPORT},
-    {"EPROTONOSUPPORT", EPROTONOSUPPORT},
+} errno_aliases[] = {
+    {"EWOULDBLOCK", EWOULDBLOCK},
+    {"ENOTSUP", ENOTSUP},
+    {"EDEADLOCK", EDEADLOCK},
 };
+
+/* Every errno name the C library knows: its own table, through
+ * strerrorname_np(3) (a lookup, no system call, the same answer every
+ * time), plus the aliases above. */
+bool profile_errno_from_name(const char *name, int *out)
+{
+	for (size_t i = 0; i < N_ELEMENTS(errno_aliases); i++)
+		if (strcmp(errno_aliases[i].name, name) == 0) {
+			*out = errno_aliases[i].value;
+			return true;
+		}
+	for (int e = 1; e <= MAX_ERRNO; e++) {
+		const char *n = strerrorname_np(e);
+		if (n && strcmp(n, name) == 0) {
+			*out = e;
+			return true;
+		}
+	}
+	return false;
+}
 
 const char *profile_builtin_text(const char *name)
 {
@@ -100,12 +122,11 @@ const char *sc_action_text(const struct sc_action *a, char *buf, size_t n)
 			return "deny";
 		if (a->err == ENOSYS)
 			return "enosys";
-		for (size_t i = 0; i < N_ELEMENTS(errnos); i++)
-			if (errnos[i].value == a->err) {
-				snprintf(buf, n, "errno:%s", errnos[i].name);
-				return buf;
-			}
-		snprintf(buf, n, "errno:%d", a->err);
+		const char *name = strerrorname_np(a->err);
+		if (name)
+			snprintf(buf, n, "errno:%s", name);
+		else
+			snprintf(buf, n, "errno:%d", a->err);
 		return buf;
 	}
 	return "?";
@@ -124,12 +145,10 @@ static bool parse_action(const char *s, struct sc_action *a)
 	else if (strcmp(s, "log") == 0)
 		*a = (struct sc_action){SC_LOG, 0};
 	else if (str_has_prefix(s, "errno:")) {
-		for (size_t i = 0; i < N_ELEMENTS(errnos); i++)
-			if (strcmp(errnos[i].name, s + 6) == 0) {
-				*a = (struct sc_action){SC_ERRNO, errnos[i].value};
-				return true;
-			}
-		return false;
+		int err;
+		if (!profile_errno_from_name(s + 6, &err))
+			return false;
+		*a = (struct sc_action){SC_ERRNO, err};
 	} else
 		return false;
 	return true;
@@ -220,6 +239,17 @@ static void rule_free(struct sc_rule *r)
 
 static void parse_text(struct pctx *c, const char *text, int depth);
 
+/* Says why an action did not parse. */
+static void bad_action(struct pctx *c, const char *what, const char *word)
+{
+	if (word && str_has_prefix(word, "errno:"))
+		diags_add(c->d, c->file, c->line, "%s: unknown errno name '%s' (a name errno(3) lists, such as EACCES)",
+		          what, word + 6);
+	else
+		diags_add(c->d, c->file, c->line, "%s: expected an action (allow, deny, enosys, errno:NAME, kill, log)",
+		          what);
+}
+
 static void directive_unset(struct pctx *c, char **tok, size_t n)
 {
 	if (n != 2) {
@@ -257,8 +287,7 @@ static void add_rule(struct pctx *c, char **tok, size_t n, const char *raw)
 		return;
 	}
 	if (n < 2 || !parse_action(tok[1], &r.action)) {
-		diags_add(c->d, c->file, c->line, "%s: expected an action (allow, deny, enosys, errno:NAME, kill, log)",
-		          tok[0]);
+		bad_action(c, tok[0], n < 2 ? NULL : tok[1]);
 		return;
 	}
 	if (n - 2 > SC_MAX_CONDS) {
@@ -318,12 +347,23 @@ static void parse_line(struct pctx *c, char *line, int depth)
 
 	if (strcmp(tok[0], "default") == 0) {
 		struct sc_action a;
-		if (n != 2 || !parse_action(tok[1], &a)) {
+		if (n != 2) {
 			diags_add(c->d, c->file, c->line, "default: expected one action");
 			return;
 		}
+		if (!parse_action(tok[1], &a)) {
+			if (str_has_prefix(tok[1], "errno:"))
+				bad_action(c, "default", tok[1]);
+			else
+				diags_add(c->d, c->file, c->line, "default: expected one action");
+			return;
+		}
+		if (c->p->n_layers == SC_MAX_LAYERS) {
+			diags_add(c->d, c->file, c->line, "default: more than %d layers", SC_MAX_LAYERS);
+			return;
+		}
 		c->p->layers = xreallocarray(c->p->layers, c->p->n_layers + 1, sizeof(*c->p->layers));
-		c->p->layers[c->p->n_layers++] = (struct sc_layer){.def = a};
+		c->p->layers[c->p->n_layers++] = (struct sc_layer){.def = a, .file = xstrdup(c->file), .line = c->line};
 	} else if (strcmp(tok[0], "include") == 0) {
 		if (depth >= MAX_INCLUDE_DEPTH) {
 			diags_add(c->d, c->file, c->line, "include: nested too deeply");
@@ -362,6 +402,119 @@ static void parse_text(struct pctx *c, const char *text, int depth)
 	}
 }
 
+/* ---- what the launcher's own calls need of every layer ---- */
+
+enum verdict { NO, MAYBE, YES };
+
+/* Whether a condition holds for a call whose first n_known arguments are
+ * known; the others could be anything. */
+static enum verdict cond_holds(const struct sc_cond *c, const uint64_t *known, unsigned n_known)
+{
+	if (c->arg >= n_known)
+		return MAYBE;
+	uint64_t v = known[c->arg];
+	bool r = false;
+	switch (c->op) {
+	case SC_EQ:
+		r = v == c->value;
+		break;
+	case SC_NE:
+		r = v != c->value;
+		break;
+	case SC_LT:
+		r = v < c->value;
+		break;
+	case SC_LE:
+		r = v <= c->value;
+		break;
+	case SC_GT:
+		r = v > c->value;
+		break;
+	case SC_GE:
+		r = v >= c->value;
+		break;
+	case SC_MASKED_EQ:
+		r = (v & c->mask) == c->value;
+		break;
+	}
+	return r ? YES : NO;
+}
+
+static bool lets_through(const struct sc_action *a)
+{
+	return a->kind == SC_ALLOW || a->kind == SC_LOG;
+}
+
+/* Whether the layer surely lets the call through. An unconditional rule
+ * for a syscall overrides its conditional ones (libseccomp); which of
+ * several matching conditional rules wins is libseccomp's business, so
+ * every one that may match must let the call through. */
+static bool layer_lets_through(const struct sc_layer *ly, const char *syscall, const uint64_t *known, unsigned n_known)
+{
+	bool unconditional = false, unconditional_ok = true, sure = false, may_refuse = false;
+	for (size_t i = 0; i < ly->n_rules; i++) {
+		const struct sc_rule *r = &ly->rules[i];
+		if (strcmp(r->syscall, syscall) != 0)
+			continue;
+		if (r->n_conds == 0) {
+			unconditional = true;
+			unconditional_ok = unconditional_ok && lets_through(&r->action);
+			continue;
+		}
+		enum verdict m = YES;
+		for (unsigned j = 0; j < r->n_conds && m != NO; j++) {
+			enum verdict v = cond_holds(&r->conds[j], known, n_known);
+			if (v != YES)
+				m = v;
+		}
+		if (m == NO)
+			continue;
+		if (!lets_through(&r->action))
+			may_refuse = true;
+		else if (m == YES)
+			sure = true;
+	}
+	if (unconditional)
+		return unconditional_ok;
+	return !may_refuse && (sure || lets_through(&ly->def));
+}
+
+/* The command's process loads the layers in order, with
+ * seccomp(SECCOMP_SET_MODE_FILTER, 0, prog): each load after the first is
+ * a syscall the layers before it filter. Then it calls execve, which every
+ * layer filters. A profile that refuses either could never start a command,
+ * so it is refused here, where `check` sees it too. */
+static void check_launcher_calls(const struct sc_profile *p, struct diags *d)
+{
+	static const uint64_t seccomp_args[] = {SECCOMP_SET_MODE_FILTER, 0};
+	for (size_t l = 0; l < p->n_layers; l++) {
+		const struct sc_layer *ly = &p->layers[l];
+		if (!layer_lets_through(ly, "execve", NULL, 0))
+			diags_add(d, ly->file, ly->line,
+			          "this layer may refuse execve, which starts the command after the filters (allow "
+			          "execve, without conditions)");
+		if (l + 1 < p->n_layers && !layer_lets_through(ly, "seccomp", seccomp_args, N_ELEMENTS(seccomp_args)))
+			diags_add(
+			    d, ly->file, ly->line,
+			    "this layer may refuse seccomp(SECCOMP_SET_MODE_FILTER, 0, ...), which loads layer %zu "
+			    "after it (add `seccomp allow` to this layer)",
+			    l + 2);
+	}
+}
+
+/* p, or NULL (freed) if the launcher could not use it. */
+static struct sc_profile *usable(struct sc_profile *p, struct diags *d)
+{
+	size_t before = d->n;
+	if (p)
+		check_launcher_calls(p, d);
+	if (d->n > before) {
+		profile_free(p);
+		return NULL;
+	}
+	return p;
+}
+
 struct sc_profile *profile_parse(const char *name, const char *file, const char *text, struct diags *d)
 {
 	size_t before = d->n;
@@ -378,6 +531,42 @@ struct sc_profile *profile_parse(const char *name, const char *file, const char 
 	return p;
 }
 
+struct sc_profile *profile_load(const char *name, const char *policy_file, int line, profile_read_fn read_file,
+                                void *ctx, struct diags *d)
+{
+	if (strcmp(name, "none") == 0)
+		return NULL; /* the policy says so explicitly */
+	if (name[0] == '/') {
+		size_t len = 0;
+		cleanup_free char *why = NULL;
+		cleanup_free char *text = read_file(ctx, name, &len, &why);
+		if (!text) {
+			diags_add(d, policy_file, line, "seccomp profile %s: %s", name, why ? why : "cannot read");
+			return NULL;
+		}
+		/* The parser reads up to the first NUL: rules after one would
+		 * be dropped without a word. */
+		const char *nul = memchr(text, '\0', len);
+		if (nul) {
+			int at = 1;
+			for (const char *s = text; s < nul; s++)
+				at += *s == '\n';
+			diags_add(d, name, at, "NUL byte in a profile");
+			return NULL;
+		}
+		return usable(profile_parse(name, name, text, d), d);
+	}
+	const char *text = profile_builtin_text(name);
+	if (!text) {
+		diags_add(d, policy_file, line,
+		          "profile: unknown profile '%s' (built-in: %s; or none, or an absolute path)", name,
+		          profile_builtin_names());
+		return NULL;
+	}
+	cleanup_free char *file = xasprintf("seccomp-profiles/%s.profile", name);
+	return usable(profile_parse(name, file, text, d), d);
+}
+
 void profile_free(struct sc_profile *p)
 {
 	if (!p)
@@ -386,6 +575,7 @@ void profile_free(struct sc_profile *p)
 		for (size_t i = 0; i < p->layers[l].n_rules; i++)
 			rule_free(&p->layers[l].rules[i]);
 		free(p->layers[l].rules);
+		free(p->layers[l].file);
 	}
 	free(p->layers);
 	free(p->name);

@@ -9,13 +9,22 @@
  *   unset SYSCALL              drop the rules so far for SYSCALL
  *
  * ACTION: allow | deny (EPERM) | enosys | errno:NAME | kill | log
+ *         (NAME: any errno name the C library knows, e.g. EACCES; an
+ *         alias such as EWOULDBLOCK means its number, EAGAIN's)
  * COND:   argN==V argN!=V argN<V argN<=V argN>V argN>=V argN&M==V
  *         (N 0-5; V and M numbers or constants such as CLONE_NEWUSER,
  *         joined with |)
  *
  * Layers are stacked filters: the kernel runs every layer and the most
  * restrictive answer wins. That is how an allowlist layer can allow ioctl
- * while a second layer still denies ioctl(TIOCSTI). */
+ * while a second layer still denies ioctl(TIOCSTI).
+ *
+ * What the launcher needs of a profile is checked here too, so that
+ * `check` refuses what `run` would: at most SC_MAX_LAYERS layers (the
+ * parser); every layer lets execve through, which follows the filters, and
+ * every layer but the last lets seccomp(SECCOMP_SET_MODE_FILTER, 0, prog)
+ * through, because the layers are loaded one after another, each under
+ * the ones before it (profile_load). */
 #ifndef CORDON_PROFILE_H
 #define CORDON_PROFILE_H
 
@@ -25,7 +34,8 @@
 
 #include "policy.h"
 
-#define SC_MAX_CONDS 6
+#define SC_MAX_CONDS  6
+#define SC_MAX_LAYERS 4
 
 enum sc_action_kind { SC_ALLOW, SC_ERRNO, SC_KILL, SC_LOG };
 
@@ -58,6 +68,8 @@ struct sc_layer {
 	struct sc_action def;
 	struct sc_rule *rules;
 	size_t n_rules;
+	char *file; /* where its `default` line is */
+	int line;
 };
 
 struct sc_profile {
@@ -73,8 +85,27 @@ const char *profile_builtin_names(void); /* "ci, default, strict" */
 /* Parses text; problems go to d as FILE:LINE. Returns NULL if d gained
  * entries. */
 struct sc_profile *profile_parse(const char *name, const char *file, const char *text, struct diags *d);
+
+/* Reads a file, as struct plan_host's read_file does: NULL with *why
+ * (allocated) on failure. */
+typedef char *(*profile_read_fn)(void *ctx, const char *path, size_t *len, char **why);
+
+/* The profile a policy names at policy_file:line: NULL for "none" (and no
+ * diagnostic), a built-in profile, or an absolute path read through
+ * read_file and parsed. Everything that makes it unusable goes to d: a
+ * file that cannot be read or holds a NUL byte, a syntax error, a layer
+ * that would refuse execve or the loading of the next layer. So `check`,
+ * `explain` and `run`, which all come through here, refuse it the same
+ * way. (What only libseccomp can tell, the launcher's seccomp_validate
+ * adds.) Returns NULL if d gained entries. */
+struct sc_profile *profile_load(const char *name, const char *policy_file, int line, profile_read_fn read_file,
+                                void *ctx, struct diags *d);
 void profile_free(struct sc_profile *p);
 
 const char *sc_action_text(const struct sc_action *a, char *buf, size_t n);
+
+/* The errno number for an errno name (EACCES, EWOULDBLOCK, ...); false if
+ * the C library knows no such name. */
+bool profile_errno_from_name(const char *name, int *out);
 
 #endif

@@ -77,6 +77,8 @@ static const char *errname(int e)
 		return "EOPNOTSUPP";
 	case EXDEV:
 		return "EXDEV";
+	case EAGAIN:
+		return "EAGAIN";
 	case EROFS:
 		return "EROFS";
 	case ENOTDIR:
@@ -253,6 +255,10 @@ static long try_syscall(const char *n)
 		return int80_getpid();
 	if (IS("getpid"))
 		return syscall(SYS_getpid);
+	if (IS("rt_sigprocmask")) {
+		sigset_t old;
+		return syscall(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &old, _NSIG / 8);
+	}
 #undef IS
 	fprintf(stderr, "try: unknown syscall case %s\n", n);
 	_exit(2);

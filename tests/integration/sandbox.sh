@@ -38,6 +38,111 @@ t_example_policies_pass_check() {
 	[ $n -ge 2 ] || failed "expected at least two example policies, found $n"
 }
 
+# ---- check and run agree on seccomp profiles ----
+#
+# Whatever `run` refuses in a policy's profile, `check` reports (exit 2)
+# and `run` refuses before the command starts (125), both naming the
+# problem; each with a control that differs only in the problem.
+
+# profile_policy NAME: writes $WORK/NAME.profile from stdin and a policy
+# using it; prints the policy's path.
+profile_policy() {
+	cat >"$WORK/$1.profile"
+	policy "$1" <<<"[seccomp]
+profile = $WORK/$1.profile
+"
+}
+
+# check_and_run POLICY: `cordon check` (CK_RC, CK_OUT with stderr), then
+# `cordon run -- /bin/true` (SB_RC, SB_OUT, SB_ERR).
+check_and_run() {
+	CK_OUT=$("$CORDON" check "$1" 2>&1)
+	CK_RC=$?
+	sb "$1" -- /bin/true
+}
+
+# refused_by_both POLICY NEEDLE: check says 2 and run 125, both with NEEDLE.
+refused_by_both() {
+	check_and_run "$1"
+	eq "check exit status ($CK_OUT)" "$CK_RC" 2
+	contains "check names the problem" "$CK_OUT" "$2"
+	eq "run exit status ($(show))" "$SB_RC" 125
+	contains "run names the problem" "$SB_ERR" "$2"
+	lacks "the command did not run" "$SB_ERR" "true:"
+}
+
+accepted_by_both() {
+	check_and_run "$1"
+	eq "control: check exit status ($CK_OUT)" "$CK_RC" 0
+	eq "control: run exit status ($(show))" "$SB_RC" 0
+}
+
+t_check_and_run_refuse_a_profile_with_a_nul_byte() {
+	local p
+	p=$(printf 'default allow\nptrace deny\nbpf\0deny\n' | profile_policy nul)
+	refused_by_both "$p" "$WORK/nul.profile: file contains a NUL byte"
+	contains "at the policy's key" "$CK_OUT" "$p:"
+	"$CORDON" explain "$p" >/dev/null 2>&1
+	eq "explain exit status" "$?" 2
+	p=$(printf 'default allow\nptrace deny\nbpf deny\n' | profile_policy nonul)
+	accepted_by_both "$p"
+}
+
+t_check_and_run_refuse_a_missing_profile() {
+	local p
+	p=$(policy gone <<<"[seccomp]
+profile = $WORK/gone.profile
+")
+	refused_by_both "$p" "$WORK/gone.profile: No such file"
+	printf 'default allow\n' >"$WORK/gone.profile"
+	accepted_by_both "$p"
+}
+
+t_check_and_run_refuse_what_libseccomp_refuses() {
+	# Both rules parse; libseccomp refuses the second (same condition,
+	# another action). run used to exit 137 here, killing its own pid 1.
+	local p
+	p=$(printf 'default allow\nread deny arg0==1000\nread kill arg0==1000\n' | profile_policy lsr)
+	refused_by_both "$p" "$WORK/lsr.profile:3: read: libseccomp refused the rule"
+	p=$(printf 'default allow\nread deny arg0==1000\n' | profile_policy lsrok)
+	accepted_by_both "$p"
+}
+
+t_check_and_run_refuse_a_filter_longer_than_the_kernel_takes() {
+	# The kernel takes at most 4096 BPF instructions per filter.
+	local p
+	p=$({ echo "default allow"; seq -f 'ioctl deny arg1==%g' 1 4500; } | profile_policy long)
+	refused_by_both "$p" "$WORK/long.profile:1: this layer compiles to"
+	contains "says why" "$CK_OUT" "at most 4096"
+	p=$({ echo "default allow"; seq -f 'ioctl deny arg1==%g' 1 400; } | profile_policy short)
+	accepted_by_both "$p"
+}
+
+t_check_and_run_refuse_a_layer_that_blocks_the_next() {
+	# The second layer is loaded with seccomp() under the first.
+	local p
+	p=$(printf 'default allow\nseccomp deny\ndefault allow\nmount deny\n' | profile_policy blocks)
+	refused_by_both "$p" "$WORK/blocks.profile:1: this layer may refuse seccomp"
+	p=$(printf 'default allow\nseccomp deny\n' | profile_policy lastblocks)
+	accepted_by_both "$p"
+}
+
+t_check_and_run_refuse_a_profile_without_execve() {
+	local p
+	p=$(printf 'default allow\nexecve deny\n' | profile_policy noexec)
+	refused_by_both "$p" "$WORK/noexec.profile:1: this layer may refuse execve"
+	p=$(printf 'default allow\nexecveat deny\n' | profile_policy noexecat)
+	accepted_by_both "$p"
+}
+
+t_check_and_run_refuse_more_than_four_layers() {
+	local p
+	p=$(printf 'default allow\n%.0s' 1 2 3 4 5 | profile_policy five)
+	refused_by_both "$p" "$WORK/five.profile:5: default: more than 4 layers"
+	p=$(printf 'default allow\n%.0s' 1 2 3 4 | profile_policy four)
+	accepted_by_both "$p"
+}
+
 t_explain_prints_the_plan() {
 	local p
 	p=$(policy explain <<<$'[filesystem]\nmask = .env\n')

@@ -30,6 +30,8 @@ static const struct fake_entry base_fs[] = {
     {"/etc/cordon/seccomp/mine.profile", PATH_FILE},
     {"/etc/cordon/seccomp/broken.profile", PATH_FILE},
     {"/etc/cordon/seccomp/unreadable.profile", PATH_FILE},
+    {"/etc/cordon/seccomp/nul.profile", PATH_FILE},
+    {"/etc/cordon/seccomp/noexec.profile", PATH_FILE},
     {"/opt/tools", PATH_DIR},
     {"/tmp", PATH_DIR},
     {"/var/cache/pi", PATH_DIR},
@@ -45,14 +47,21 @@ static const struct fake_entry base_fs[] = {
 
 #define MINE_TEXT   "# mine\ndefault allow\nptrace deny\nbpf enosys\n"
 #define BROKEN_TEXT "default allow\n\nptrace forbid\n"
+/* A NUL on line 3: the parser alone would see only two lines. */
+#define NUL_TEXT    "default allow\nptrace deny\nbpf\0 deny\n"
+#define NOEXEC_TEXT "default deny\nread allow\n"
 
-/* Files read_file can open; any other path fails. */
+/* Files read_file can open (len 0: up to the first NUL); any other path
+ * fails. */
 static const struct {
 	const char *path;
 	const char *text;
+	size_t len;
 } files[] = {
-    {"/etc/cordon/seccomp/mine.profile", MINE_TEXT},
-    {"/etc/cordon/seccomp/broken.profile", BROKEN_TEXT},
+    {"/etc/cordon/seccomp/mine.profile", MINE_TEXT, 0},
+    {"/etc/cordon/seccomp/broken.profile", BROKEN_TEXT, 0},
+    {"/etc/cordon/seccomp/nul.profile", NUL_TEXT, sizeof(NUL_TEXT) - 1},
+    {"/etc/cordon/seccomp/noexec.profile", NOEXEC_TEXT, 0},
 };
 
 static struct {
@@ -120,8 +129,11 @@ static char *fake_read_file(void *ctx, const char *path, size_t *len, char **why
 {
 	for (size_t i = 0; i < N_ELEMENTS(files); i++)
 		if (strcmp(files[i].path, path) == 0) {
-			*len = strlen(files[i].text);
-			return xstrdup(files[i].text);
+			*len = files[i].len ? files[i].len : strlen(files[i].text);
+			char *text = xmalloc(*len + 1);
+			memcpy(text, files[i].text, *len);
+			text[*len] = '\0';
+			return text;
 		}
 	*why = xstrdup(fake_state(path) == PATH_MISSING ? "No such file or directory" : "Permission denied");
 	return NULL;
@@ -341,24 +353,32 @@ Test(seccomp, parse_error_in_a_profile_file_names_that_file)
 	expect_diag("/etc/cordon/seccomp/broken.profile", 3, "expected an action");
 }
 
-Test(seccomp, unreadable_profile_file_is_a_refusal)
+/* The profile is part of the policy: a file that cannot be used is a
+ * diagnostic at the key, which `check` reports as well as `run`. */
+Test(seccomp, unreadable_profile_file_is_a_diagnostic_at_the_key)
 {
-	build(FS "[seccomp]\nprofile = /etc/cordon/seccomp/unreadable.profile\n");
-	cr_assert_not_null(PL, "an unreadable profile is a host condition, not a policy error");
-	cr_expect_eq(D.n, 0);
-	expect_refusal(POLICY_FILE ":7:");
-	expect_refusal("/etc/cordon/seccomp/unreadable.profile");
-	expect_refusal("Permission denied");
-	cr_expect_null(PL->seccomp);
+	cr_expect_null(build(FS "[seccomp]\nprofile = /etc/cordon/seccomp/unreadable.profile\n"));
+	expect_diag(POLICY_FILE, 7, "seccomp profile /etc/cordon/seccomp/unreadable.profile");
+	expect_diag(POLICY_FILE, 7, "Permission denied");
 }
 
-Test(seccomp, missing_profile_file_is_a_refusal)
+Test(seccomp, missing_profile_file_is_a_diagnostic_at_the_key)
 {
-	build(FS "[seccomp]\nprofile = /etc/cordon/seccomp/gone.profile\n");
-	cr_assert_not_null(PL);
-	cr_expect_eq(D.n, 0);
-	expect_refusal("seccomp profile /etc/cordon/seccomp/gone.profile");
-	expect_refusal("No such file");
+	cr_expect_null(build(FS "[seccomp]\nprofile = /etc/cordon/seccomp/gone.profile\n"));
+	expect_diag(POLICY_FILE, 7, "seccomp profile /etc/cordon/seccomp/gone.profile");
+	expect_diag(POLICY_FILE, 7, "No such file");
+}
+
+Test(seccomp, profile_file_with_a_nul_byte_is_a_diagnostic)
+{
+	cr_expect_null(build(FS "[seccomp]\nprofile = /etc/cordon/seccomp/nul.profile\n"));
+	expect_diag("/etc/cordon/seccomp/nul.profile", 3, "NUL byte");
+}
+
+Test(seccomp, profile_that_could_not_start_a_command_is_a_diagnostic)
+{
+	cr_expect_null(build(FS "[seccomp]\nprofile = /etc/cordon/seccomp/noexec.profile\n"));
+	expect_diag("/etc/cordon/seccomp/noexec.profile", 1, "execve");
 }
 
 /* ---- landlock ---- */

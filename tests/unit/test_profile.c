@@ -40,6 +40,7 @@ TestSuite(builtin, .fini = teardown);
 TestSuite(syntax, .fini = teardown);
 TestSuite(errors, .fini = teardown);
 TestSuite(action_text, .fini = teardown);
+TestSuite(load, .fini = teardown);
 
 static void dump_diags(void)
 {
@@ -506,6 +507,51 @@ Test(syntax, errno_names)
 	expect_action(&ly->rules[3].action, SC_ERRNO, EAFNOSUPPORT);
 }
 
+/* Any name the C library knows, not a short list; an alias means the
+ * number of the name it stands for. */
+Test(syntax, every_errno_name_the_c_library_knows)
+{
+	static const struct {
+		const char *name;
+		int value;
+	} names[] = {
+	    {"EPERM", EPERM},
+	    {"ENOSYS", ENOSYS},
+	    {"EACCES", EACCES},
+	    {"EAFNOSUPPORT", EAFNOSUPPORT},
+	    {"EOPNOTSUPP", EOPNOTSUPP},
+	    {"ENOTSUP", EOPNOTSUPP},
+	    {"EWOULDBLOCK", EAGAIN},
+	    {"EAGAIN", EAGAIN},
+	    {"EDEADLOCK", EDEADLK},
+	    {"EXDEV", EXDEV},
+	    {"E2BIG", E2BIG},
+	    {"ENOTTY", ENOTTY},
+	    {"ECONNREFUSED", ECONNREFUSED},
+	    {"EMFILE", EMFILE},
+	    {"ENOTRECOVERABLE", ENOTRECOVERABLE},
+	    {"EHWPOISON", EHWPOISON},
+	};
+	for (size_t i = 0; i < N_ELEMENTS(names); i++) {
+		char text[128];
+		snprintf(text, sizeof(text), "default allow\nptrace errno:%s\ndefault errno:%s\nexecve allow\n",
+		         names[i].name, names[i].name);
+		parse_ok(text);
+		expect_action(&PR->layers[0].rules[0].action, SC_ERRNO, names[i].value);
+		expect_action(&PR->layers[1].def, SC_ERRNO, names[i].value);
+		int err = 0;
+		cr_expect(profile_errno_from_name(names[i].name, &err), "%s not known", names[i].name);
+		cr_expect_eq(err, names[i].value, "%s is %d, want %d", names[i].name, err, names[i].value);
+	}
+	/* Every name the lookup answers with maps back to its number. */
+	for (int e = 1; e < 4096; e++) {
+		const char *name = strerrorname_np(e);
+		int err = 0;
+		if (name)
+			cr_expect(profile_errno_from_name(name, &err) && err == e, "%s (%d) gives %d", name, e, err);
+	}
+}
+
 Test(syntax, layers_stack_in_order)
 {
 	parse_ok("default enosys\nread allow\nioctl allow\ndefault allow\nioctl deny arg1==1\n");
@@ -619,10 +665,16 @@ Test(errors, unknown_or_missing_action)
 
 Test(errors, errno_names)
 {
-	expect_error("default allow\nptrace errno:EBOGUS\n", 2, "expected an action");
-	expect_error("default allow\nptrace errno:\n", 2, "expected an action");
-	expect_error("default allow\nptrace errno:eacces\n", 2, "expected an action");
-	expect_error("default errno:EBOGUS\n", 1, "default: expected one action");
+	expect_error("default allow\nptrace errno:EBOGUS\n", 2, "ptrace: unknown errno name 'EBOGUS'");
+	expect_error("default allow\nptrace errno:\n", 2, "unknown errno name ''");
+	/* names are case-sensitive, as in C */
+	expect_error("default allow\nptrace errno:eacces\n", 2, "unknown errno name 'eacces'");
+	/* a number is not a name */
+	expect_error("default allow\nptrace errno:13\n", 2, "unknown errno name '13'");
+	expect_error("default allow\nptrace errno:EACCES \nbpf errno:ENOSUCH\n", 3, "unknown errno name 'ENOSUCH'");
+	expect_error("default errno:EBOGUS\n", 1, "default: unknown errno name 'EBOGUS'");
+	cr_expect_not(profile_errno_from_name("EBOGUS", &(int){0}));
+	cr_expect_not(profile_errno_from_name("", &(int){0}));
 }
 
 Test(errors, bad_conditions)
@@ -792,6 +844,180 @@ Test(errors, line_numbers_continue_after_an_include)
 	cr_expect_eq(D.n, 1);
 }
 
+/* ---- profile_load: what a policy names, as the launcher will use it ---- */
+
+#define POLICY_FILE "pol.ini"
+#define POLICY_LINE 7
+
+/* A file system of one file, whose text may hold NUL bytes. */
+static struct {
+	const char *path;
+	const char *text;
+	size_t len;
+} FAKE;
+
+static char *fake_read(void *ctx, const char *path, size_t *len, char **why)
+{
+	(void)ctx;
+	if (!FAKE.path || strcmp(path, FAKE.path) != 0) {
+		*why = xstrdup("No such file or directory");
+		return NULL;
+	}
+	char *text = xmalloc(FAKE.len + 1);
+	memcpy(text, FAKE.text, FAKE.len);
+	text[FAKE.len] = '\0';
+	*len = FAKE.len;
+	return text;
+}
+
+static struct sc_profile *load_text(const char *text, size_t len)
+{
+	profile_free(PR);
+	PR = NULL;
+	diags_free(&D);
+	FAKE.path = "/etc/cordon/mine.profile";
+	FAKE.text = text;
+	FAKE.len = len;
+	PR = profile_load(FAKE.path, POLICY_FILE, POLICY_LINE, fake_read, NULL, &D);
+	return PR;
+}
+
+static struct sc_profile *load(const char *text)
+{
+	return load_text(text, strlen(text));
+}
+
+static void expect_load_error(const char *text, const char *file, int line, const char *needle)
+{
+	load(text);
+	const struct diag *x = find_diag(file, line, needle);
+	if (!x)
+		dump_diags();
+	cr_expect_null(PR, "profile_load returned a profile despite an error in:\n%s", text);
+	cr_expect_not_null(x, "expected a diagnostic at %s:%d containing \"%s\" for:\n%s", file, line, needle, text);
+}
+
+static void expect_load_ok(const char *text)
+{
+	load(text);
+	if (D.n)
+		dump_diags();
+	cr_expect_eq(D.n, 0, "expected no diagnostics for:\n%s", text);
+	cr_expect_not_null(PR);
+}
+
+Test(load, none_and_builtins)
+{
+	cr_expect_null(profile_load("none", POLICY_FILE, POLICY_LINE, fake_read, NULL, &D));
+	cr_expect_eq(D.n, 0);
+	const char *names[] = {"default", "strict", "ci"};
+	for (size_t i = 0; i < N_ELEMENTS(names); i++) {
+		profile_free(PR);
+		PR = profile_load(names[i], POLICY_FILE, POLICY_LINE, fake_read, NULL, &D);
+		if (D.n)
+			dump_diags();
+		cr_expect_eq(D.n, 0, "built-in %s", names[i]);
+		cr_expect_not_null(PR, "built-in %s", names[i]);
+	}
+}
+
+Test(load, unknown_builtin_is_named_at_the_policy_key)
+{
+	cr_expect_null(profile_load("paranoid", POLICY_FILE, POLICY_LINE, fake_read, NULL, &D));
+	cr_expect_not_null(find_diag(POLICY_FILE, POLICY_LINE, "unknown profile 'paranoid'"));
+}
+
+Test(load, unreadable_file_is_named_at_the_policy_key)
+{
+	cr_expect_null(profile_load("/nowhere.profile", POLICY_FILE, POLICY_LINE, fake_read, NULL, &D));
+	cr_expect_not_null(find_diag(POLICY_FILE, POLICY_LINE, "seccomp profile /nowhere.profile: No such file"));
+}
+
+Test(load, file_is_parsed_with_its_own_name)
+{
+	expect_load_ok("default allow\nptrace deny\n");
+	cr_expect_str_eq(PR->layers[0].rules[0].file, "/etc/cordon/mine.profile");
+	expect_load_error("default allow\nptrace forbid\n", "/etc/cordon/mine.profile", 2, "expected an action");
+}
+
+/* The parser stops at a NUL: without this, the rules after it would
+ * vanish. */
+Test(load, nul_byte_is_refused_with_its_line)
+{
+	static const char text[] = "default allow\nptrace deny\nbpf\0deny\nmount deny\n";
+	load_text(text, sizeof(text) - 1);
+	cr_expect_null(PR);
+	cr_expect_not_null(find_diag("/etc/cordon/mine.profile", 3, "NUL byte"));
+	static const char first[] = "\0default allow\n";
+	load_text(first, sizeof(first) - 1);
+	cr_expect_null(PR);
+	cr_expect_not_null(find_diag("/etc/cordon/mine.profile", 1, "NUL byte"));
+}
+
+/* execve follows the filters: a layer that does not surely let it through
+ * could never start a command. */
+Test(load, every_layer_must_allow_execve)
+{
+	expect_load_error("default enosys\nread allow\n", "/etc/cordon/mine.profile", 1, "execve");
+	expect_load_error("default allow\nexecve deny\n", "/etc/cordon/mine.profile", 1, "execve");
+	expect_load_error("default allow\nexecve kill\n", "/etc/cordon/mine.profile", 1, "execve");
+	/* a condition on a pointer argument may or may not hold */
+	expect_load_error("default allow\nexecve deny arg1==0\n", "/etc/cordon/mine.profile", 1, "execve");
+	expect_load_error("default enosys\nexecve allow arg0!=0\n", "/etc/cordon/mine.profile", 1, "execve");
+	/* the second layer, from its own `default` line */
+	expect_load_error("default allow\n\ndefault deny\nread allow\n", "/etc/cordon/mine.profile", 3, "execve");
+	/* controls */
+	expect_load_ok("default enosys\nexecve allow\n");
+	expect_load_ok("default enosys\nexecve log\n");
+	expect_load_ok("default allow\nexecveat deny\n");
+	/* an unconditional rule overrides the conditional ones */
+	expect_load_ok("default enosys\nexecve deny arg1==0\nexecve allow\n");
+	/* unset drops an earlier refusal */
+	expect_load_ok("default allow\nexecve deny\nunset execve\n");
+}
+
+/* Each layer after the first is loaded with seccomp(), under the layers
+ * before it. */
+Test(load, every_layer_but_the_last_must_allow_seccomp)
+{
+	expect_load_error("default enosys\nexecve allow\ndefault allow\nmount deny\n", "/etc/cordon/mine.profile", 1,
+	                  "loads layer 2");
+	expect_load_error("default allow\nseccomp deny\ndefault allow\nmount deny\n", "/etc/cordon/mine.profile", 1,
+	                  "seccomp allow");
+	expect_load_error("default allow\ndefault allow\nseccomp errno:EACCES\ndefault allow\n",
+	                  "/etc/cordon/mine.profile", 2, "loads layer 3");
+	/* conditions on the operation and the flags are evaluated; cordon's
+	 * call is seccomp(SECCOMP_SET_MODE_FILTER, 0, prog) */
+	expect_load_ok("default enosys\nexecve allow\nseccomp allow arg0==1\ndefault allow\n");
+	expect_load_ok("default enosys\nexecve allow\nseccomp allow arg0==1 arg1==0\ndefault allow\n");
+	expect_load_ok("default allow\nseccomp deny arg0==0\ndefault allow\n");
+	expect_load_ok("default allow\nseccomp deny arg1&1==1\ndefault allow\n");
+	expect_load_error("default enosys\nexecve allow\nseccomp allow arg0==0\ndefault allow\n",
+	                  "/etc/cordon/mine.profile", 1, "seccomp");
+	expect_load_error("default allow\nseccomp deny arg1==0\ndefault allow\n", "/etc/cordon/mine.profile", 1,
+	                  "seccomp");
+	/* the program's address is not known */
+	expect_load_error("default allow\nseccomp deny arg2!=0\ndefault allow\n", "/etc/cordon/mine.profile", 1,
+	                  "seccomp");
+	/* the last layer is loaded by the call the others filter: it may
+	 * refuse seccomp, and so may a single layer */
+	expect_load_ok("default allow\ndefault allow\nseccomp deny\n");
+	expect_load_ok("default enosys\nexecve allow\n");
+	expect_load_ok("default enosys\nexecve allow\nseccomp allow\ndefault allow\nmount deny\n");
+}
+
+/* The launcher's job holds SC_MAX_LAYERS programs; more is a FILE:LINE
+ * error, not a failure at run time only. */
+Test(load, at_most_four_layers)
+{
+	expect_load_ok("default allow\ndefault allow\ndefault allow\ndefault allow\n");
+	expect_load_error("default allow\ndefault allow\ndefault allow\ndefault allow\ndefault allow\n",
+	                  "/etc/cordon/mine.profile", 5, "more than 4 layers");
+	/* include counts its layers too: strict has two */
+	expect_load_error("include strict\ninclude strict\ndefault allow\n", "/etc/cordon/mine.profile", 3,
+	                  "more than 4 layers");
+}
+
 /* ---- sc_action_text ---- */
 
 static const char *action_text(enum sc_action_kind kind, int err, char *buf, size_t n)
@@ -814,6 +1040,9 @@ Test(action_text, each_kind)
 	cr_expect_str_eq(action_text(SC_ERRNO, EOPNOTSUPP, buf, sizeof(buf)), "errno:EOPNOTSUPP");
 	cr_expect_str_eq(action_text(SC_ERRNO, EAFNOSUPPORT, buf, sizeof(buf)), "errno:EAFNOSUPPORT");
 	cr_expect_str_eq(action_text(SC_ERRNO, EPROTONOSUPPORT, buf, sizeof(buf)), "errno:EPROTONOSUPPORT");
+	cr_expect_str_eq(action_text(SC_ERRNO, EXDEV, buf, sizeof(buf)), "errno:EXDEV");
+	/* an alias reads back as the C library's name for the number */
+	cr_expect_str_eq(action_text(SC_ERRNO, EWOULDBLOCK, buf, sizeof(buf)), "errno:EAGAIN");
 	cr_expect_str_eq(action_text(SC_ERRNO, 9999, buf, sizeof(buf)), "errno:9999");
 }
 
