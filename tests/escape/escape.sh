@@ -71,9 +71,21 @@ t_seccomp_allows_personality_query() {
 }
 
 t_seccomp_other_abis_are_denied() {
-	# i386 syscalls through int 0x80 from a 64-bit process.
-	eq "int 0x80 inside" "$(in_sandbox default "$TRY" syscall int80-getpid)" "ENOSYS"
-	eq "int 0x80 without the filter" "$(in_sandbox none "$TRY" syscall int80-getpid)" "ok"
+	# i386 syscalls through int 0x80 from a 64-bit process. Some kernels
+	# run none at all (IA32 emulation disabled: int 0x80 faults, even
+	# outside); there the attempt cannot work inside either.
+	"$TRY" syscall int80-getpid >/dev/null 2>&1
+	if [ $? -eq 139 ]; then
+		local p
+		p=$(policy sc-int80 <<<"[seccomp]
+profile = default")
+		sb "$p" -- "$TRY" syscall int80-getpid
+		[ "$SB_RC" -eq 139 ] || [ "$SB_OUT" = ENOSYS ] || failed "int 0x80 inside: $(show)"
+		echo "control: this kernel runs no i386 syscalls (int 0x80 faults outside too); inside: rc=$SB_RC $SB_OUT"
+	else
+		eq "int 0x80 inside" "$(in_sandbox default "$TRY" syscall int80-getpid)" "ENOSYS"
+		eq "int 0x80 without the filter" "$(in_sandbox none "$TRY" syscall int80-getpid)" "ok"
+	fi
 	# x32 numbers: denied inside; outside they work only on kernels built
 	# with CONFIG_X86_X32_ABI.
 	eq "x32 inside" "$(in_sandbox default "$TRY" syscall x32-getpid)" "ENOSYS"
