@@ -89,7 +89,7 @@ static bool lock_shared(int fd, const char *dir)
 			die_with_error("guards: lock %s", dir);
 		if (waited >= LOCK_WAIT_MS)
 			return false;
-		struct timespec ts = {0, 10 * 1000000};
+		struct timespec ts = {0, 10L * 1000000L};
 		nanosleep(&ts, NULL);
 	}
 }
@@ -180,21 +180,31 @@ static void hex_encode(buf_t *b, const char *s)
 		buf_puts(b, "-");
 }
 
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* NULL for anything hex_encode would not have written. */
 static char *hex_decode(const char *s)
 {
 	if (strcmp(s, "-") == 0)
 		return xstrdup("");
 	size_t n = strlen(s);
-	if (n % 2)
+	if (n == 0 || n % 2)
 		return NULL;
 	char *out = xmalloc(n / 2 + 1);
 	for (size_t i = 0; i < n / 2; i++) {
-		unsigned v;
-		if (sscanf(s + 2 * i, "%2x", &v) != 1 || v == 0) {
+		int hi = hex_digit(s[2 * i]), lo = hex_digit(s[2 * i + 1]);
+		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
 			free(out);
 			return NULL;
 		}
-		out[i] = (char)v;
+		out[i] = (char)(hi * 16 + lo);
 	}
 	out[n / 2] = '\0';
 	return out;
@@ -276,7 +286,11 @@ static bool make_one(struct guard_state *gs, const struct mount_op *op, const ch
 	if (!holds(gs, &pst))
 		die("%s %s: parent directory not locked (changed during setup?)", op->origin, op->dest);
 
-	char kind = (op->flags & MF_DIR) ? 'd' : (op->flags & MF_SELFREF) ? 's' : 'f';
+	char kind = 'f';
+	if (op->flags & MF_DIR)
+		kind = 'd';
+	else if (op->flags & MF_SELFREF)
+		kind = 's';
 	cleanup_free char *tmp = xasprintf(PLACEHOLDER_PREFIX "%s-%u", sandbox_id, gs->seq++);
 	buf_t line = {0};
 	buf_printf(&line, "P %llu %llu ", (unsigned long long)pst.st_dev, (unsigned long long)pst.st_ino);
@@ -424,6 +438,10 @@ static int lock_parent_exclusive(const struct placeholder *ph, bool wait)
  * its turn comes. */
 static void remove_all(struct placeholder *v, size_t *n, bool wait)
 {
+	if (!v || *n == 0) {
+		*n = 0;
+		return;
+	}
 	cleanup_free bool *keep = xcalloc(*n ? *n : 1, sizeof(bool));
 	for (size_t i = *n; i-- > 0;) {
 		int fd = lock_parent_exclusive(&v[i], wait);
@@ -444,7 +462,7 @@ static void remove_all(struct placeholder *v, size_t *n, bool wait)
 static void record_rewrite(int fd, const struct placeholder *v, size_t n)
 {
 	buf_t b = {0};
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; v && i < n; i++) {
 		buf_printf(&b, "P %llu %llu ", (unsigned long long)v[i].parent_dev,
 		           (unsigned long long)v[i].parent_ino);
 		hex_encode(&b, v[i].parent);
@@ -453,7 +471,7 @@ static void record_rewrite(int fd, const struct placeholder *v, size_t n)
 		buf_puts(&b, " ");
 		hex_encode(&b, v[i].name);
 		buf_printf(&b, "\nI %llu %llu %lld %u\n", (unsigned long long)v[i].id.dev,
-		           (unsigned long long)v[i].id.ino, (long long)v[i].id.btime_sec, v[i].id.btime_nsec);
+		           (unsigned long long)v[i].id.ino, v[i].id.btime_sec, v[i].id.btime_nsec);
 	}
 	if (ftruncate(fd, 0) == 0 && b.len)
 		(void)write_all(fd, b.p, b.len);
@@ -490,7 +508,7 @@ static void spawn_cleanup_helper(const char *record_path, struct placeholder *v,
 	 * for a moment after that run let go of its lock. */
 	for (int tries = 0; n > 0 && tries < 20; tries++) {
 		if (tries) {
-			struct timespec ts = {0, 100 * 1000000};
+			struct timespec ts = {0, 100L * 1000000L};
 			nanosleep(&ts, NULL);
 		}
 		remove_all(v, &n, true);
@@ -555,60 +573,78 @@ void guards_finish(struct guard_state *gs)
 
 /* ---- what dead runs left ---- */
 
-static bool parse_record(const char *text, struct placeholder **out, size_t *n)
+/* Splits line at spaces into at most max fields; returns how many. */
+static size_t split_fields(char *line, char **f, size_t max)
+{
+	size_t n = 0;
+	for (char *save = NULL, *t = strtok_r(line, " ", &save); t && n < max; t = strtok_r(NULL, " ", &save))
+		f[n++] = t;
+	return n;
+}
+
+static bool parse_u64(const char *s, unsigned long long *out)
+{
+	if (!*s || *s == '-')
+		return false;
+	char *end;
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	return errno == 0 && *end == '\0';
+}
+
+static void record_push(struct placeholder **out, size_t *n, const struct placeholder *p)
+{
+	*out = xreallocarray(*out, *n + 1, sizeof(**out));
+	(*out)[(*n)++] = (struct placeholder){
+	    xstrdup(p->parent), xstrdup(p->name), p->parent_dev, p->parent_ino, p->id, p->kind, xstrdup(p->tmp)};
+}
+
+/* The record of a run: "P dev ino HEXPATH" (the directory), "O KIND
+ * HEXTMP HEXNAME" (a placeholder about to be made), "I dev ino btime_s
+ * btime_ns" (what it is). A line cut short by a kill is ignored; anything
+ * malformed ends the parse, keeping what came before. */
+static void parse_record(char *text, struct placeholder **out, size_t *n)
 {
 	struct placeholder cur = {0};
 	bool have_p = false, have_o = false;
 	*out = NULL;
 	*n = 0;
-	for (const char *s = text; *s;) {
-		const char *nl = strchr(s, '\n');
-		if (!nl)
-			break; /* a line cut short by a kill: ignored */
-		cleanup_free char *line = xstrndup(s, (size_t)(nl - s));
-		s = nl + 1;
-		char a[8200], c[8200];
-		char k;
-		unsigned long long x, y;
-		long long bs;
-		unsigned bn;
-		if (sscanf(line, "P %llu %llu %8199s", &x, &y, a) == 3) {
+	for (char *s = text, *nl; (nl = strchr(s, '\n')) != NULL; s = nl + 1) {
+		*nl = '\0';
+		char *f[6];
+		size_t nf = split_fields(s, f, N_ELEMENTS(f));
+		unsigned long long a, b, c, d;
+		if (nf == 4 && strcmp(f[0], "P") == 0 && parse_u64(f[1], &a) && parse_u64(f[2], &b)) {
 			free(cur.parent);
-			cur.parent = hex_decode(a);
-			cur.parent_dev = (dev_t)x;
-			cur.parent_ino = (ino_t)y;
-			have_p = cur.parent != NULL;
+			cur.parent = hex_decode(f[3]);
+			cur.parent_dev = (dev_t)a;
+			cur.parent_ino = (ino_t)b;
+			have_p = cur.parent && cur.parent[0] == '/';
 			have_o = false;
-		} else if (have_p && sscanf(line, "O %c %8199s %8199s", &k, a, c) == 3) {
+		} else if (have_p && nf == 4 && strcmp(f[0], "O") == 0 && strlen(f[1]) == 1 && strchr("dfs", f[1][0])) {
 			free(cur.tmp);
 			free(cur.name);
-			cur.tmp = hex_decode(a);
-			cur.name = hex_decode(c);
-			cur.kind = k;
+			cur.tmp = hex_decode(f[2]);
+			cur.name = hex_decode(f[3]);
+			cur.kind = f[1][0];
 			memset(&cur.id, 0, sizeof(cur.id));
-			have_o = cur.tmp && cur.name && *cur.name && !strchr(cur.name, '/') && *cur.tmp &&
-			         str_has_prefix(cur.tmp, PLACEHOLDER_PREFIX) && !strchr(cur.tmp, '/') &&
-			         (k == 'd' || k == 'f' || k == 's');
-			if (have_o) {
-				/* Listed with no identity yet: the temporary name is
-				 * still ours to remove. */
-				*out = xreallocarray(*out, *n + 1, sizeof(**out));
-				(*out)[(*n)++] = (struct placeholder){xstrdup(cur.parent),
-				                                      xstrdup(cur.name),
-				                                      cur.parent_dev,
-				                                      cur.parent_ino,
-				                                      cur.id,
-				                                      cur.kind,
-				                                      xstrdup(cur.tmp)};
-			}
-		} else if (have_o && sscanf(line, "I %llu %llu %lld %u", &x, &y, &bs, &bn) == 4) {
-			(*out)[*n - 1].id = (struct placeholder_id){(dev_t)x, (ino_t)y, bs, bn};
+			/* Only names cordon writes: a bare name, and a temporary
+			 * one with cordon's prefix. */
+			have_o = cur.tmp && cur.name && *cur.name && !strchr(cur.name, '/') &&
+			         strcmp(cur.name, ".") != 0 && strcmp(cur.name, "..") != 0 &&
+			         str_has_prefix(cur.tmp, PLACEHOLDER_PREFIX) && !strchr(cur.tmp, '/');
+			if (have_o)
+				record_push(out, n, &cur);
+		} else if (have_o && nf == 5 && strcmp(f[0], "I") == 0 && parse_u64(f[1], &a) && parse_u64(f[2], &b) &&
+		           parse_u64(f[3], &c) && parse_u64(f[4], &d)) {
+			(*out)[*n - 1].id = (struct placeholder_id){(dev_t)a, (ino_t)b, (long long)c, (unsigned)d};
+		} else {
+			break;
 		}
 	}
 	free(cur.parent);
 	free(cur.tmp);
 	free(cur.name);
-	return true;
 }
 
 static void sweep_one(int dirfd, const char *name, const char *dir)
@@ -626,13 +662,15 @@ static void sweep_one(int dirfd, const char *name, const char *dir)
 	if (got < 0)
 		return;
 	text[got] = '\0';
-	struct placeholder *v;
-	size_t n;
+	struct placeholder *v = NULL;
+	size_t n = 0;
 	parse_record(text, &v, &n);
+	if (!v)
+		n = 0;
 	remove_all(v, &n, false);
 	if (n == 0) {
 		(void)unlinkat(dirfd, name, 0);
-	} else {
+	} else if (v) {
 		record_rewrite(fd, v, n);
 		for (size_t i = 0; i < n; i++)
 			placeholder_free(&v[i]);

@@ -224,11 +224,12 @@ static const char *containing(char *const *dirs, const char *path)
 /* Mounts dir too if it lies outside what is already mounted but inside an
  * allowed root; says why not otherwise. Returns the mounted directory that
  * holds it, or NULL. */
-static const char *mount_git_dir(const char *dir, const char *what, const char *project, char *const *allowed,
+static const char *mount_git_dir(const char *git_dir, const char *what, const char *project_dir, char *const *allowed,
                                  struct project_scan *scan)
 {
-	if (path_is_beneath(dir, project))
-		return project;
+	const char *dir = git_dir;
+	if (path_is_beneath(git_dir, project_dir))
+		return project_dir;
 	const char *holder = containing(scan->extra_mounts.v, dir);
 	if (holder)
 		return holder;
