@@ -9,7 +9,8 @@
  * reads the request (HTTP CONNECT, plain HTTP with an absolute URI, or
  * SOCKS5), checks the name, resolves it itself, refuses private addresses,
  * connects only to the addresses it vetted, and then moves bytes between
- * the two sockets. One thread runs the event loop (epoll);
+ * the two sockets: all of them for a tunnel (CONNECT, SOCKS5), one request
+ * for plain HTTP (see struct http_body). One thread runs the event loop (epoll);
  * a few threads run getaddrinfo(), which blocks. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -101,6 +102,15 @@ struct conn {
 	size_t n_addrs, next_addr;
 	char addr_text[INET6_ADDRSTRLEN];
 	struct half up, down;
+	/* Plain HTTP: the one request the policy vetted goes upstream, its
+	 * rewritten head and its body (as far as Content-Length or the
+	 * chunked framing says); whatever the client sends after it is read
+	 * and dropped, never forwarded: a second request on the same
+	 * connection (pipelined, or smuggled past the check in the first
+	 * one's body framing) could name any host. The upstream was asked to
+	 * close after its answer (Connection: close), which ends the relay. */
+	struct http_body body;
+	uint64_t dropped; /* bytes the client sent after its request */
 	long long start, deadline;
 	struct ident *id;
 	bool socks_greeted, allowed;
@@ -209,8 +219,16 @@ static void ident_put(struct ident *id)
 
 static void conn_free(struct conn *c)
 {
-	if (c->allowed)
-		audit_egress(c, "egress_allow", c->end_reason ? c->end_reason : "closed");
+	if (c->allowed) {
+		const char *reason = c->end_reason ? c->end_reason : "closed";
+		char why[192];
+		if (c->dropped) {
+			snprintf(why, sizeof(why), "%s; %llu bytes sent after the request were not forwarded", reason,
+			         (unsigned long long)c->dropped);
+			reason = why;
+		}
+		audit_egress(c, "egress_allow", reason);
+	}
 	endpoint_close(&c->client);
 	endpoint_close(&c->upstream);
 	if (c->prev)
@@ -525,16 +543,28 @@ static void decide(struct conn *c)
 
 /* ---- reading the request ---- */
 
-static void take_early_data(struct conn *c, size_t consumed)
+/* What the client sent after its request head (a TLS hello through a
+ * tunnel, a request body) goes upstream once connected; for plain HTTP only
+ * as far as the request's body goes. False when that body is malformed. */
+static bool take_early_data(struct conn *c, size_t consumed)
 {
-	/* Whatever the client sent after its request (a TLS hello, a body)
-	 * goes upstream once connected. */
 	size_t rest = c->len - consumed;
+	if (c->proto == P_HTTP) {
+		size_t body;
+		const char *why;
+		if (!http_body_take(&c->body, c->buf + consumed, rest, &body, &why)) {
+			deny(c, 400, 1, why);
+			return false;
+		}
+		c->dropped += rest - body;
+		rest = body;
+	}
 	if (!rest)
-		return;
+		return true;
 	c->out = xrealloc(c->out, c->out_len + rest);
 	memcpy(c->out + c->out_len, c->buf + consumed, rest);
 	c->out_len += rest;
+	return true;
 }
 
 static void parse_socks(struct conn *c)
@@ -567,8 +597,8 @@ static void parse_socks(struct conn *c)
 		deny(c, 400, reply, why);
 		return;
 	}
-	take_early_data(c, used);
-	decide(c);
+	if (take_early_data(c, used))
+		decide(c);
 }
 
 static void parse_http(struct conn *c)
@@ -588,10 +618,11 @@ static void parse_http(struct conn *c)
 	if (h.upstream) {
 		c->out = steal_pointer(&h.upstream);
 		c->out_len = h.upstream_len;
+		http_body_init(&c->body, &h);
 	}
-	take_early_data(c, h.head_len);
 	http_head_free(&h);
-	decide(c);
+	if (take_early_data(c, h.head_len))
+		decide(c);
 }
 
 static void on_client_head(struct conn *c)
@@ -686,6 +717,21 @@ static bool over_limit(struct conn *c, struct half *h, const char *what)
 	return true;
 }
 
+/* A plain HTTP request body that breaks its framing after the head went
+ * upstream: nothing more goes there, and the client hears why unless the
+ * answer has begun. */
+static void bad_body(struct conn *c, const char *why)
+{
+	snprintf(c->end_buf, sizeof(c->end_buf), "malformed request body: %s", why);
+	warn_msg("egress: %s:%u: %s; connection closed", c->t.host, c->t.port, c->end_buf);
+	c->end_reason = c->end_buf;
+	if (c->down.read == 0) {
+		char text[400];
+		snprintf(text, sizeof(text), "%s:%u: %s (policy '%s')", c->t.host, c->t.port, why, P.cfg->policy_name);
+		http_error(c, 400, "Bad Request", text);
+	}
+}
+
 /* Moves what it can in one direction. Returns false when the connection
  * must end (an error, or a byte limit). read/write with a large buffer was
  * measured faster than splice(2) through a pipe for loopback TCP here, and
@@ -702,6 +748,19 @@ static bool pump(struct conn *c, struct half *h, int from, int to, const char *l
 			if (h->max && h->max + 1 - h->read < want)
 				want = (size_t)(h->max + 1 - h->read);
 			ssize_t n = read(from, h->buf, want);
+			if (n > 0 && h == &c->up && c->proto == P_HTTP) {
+				/* Only the rest of the one request goes upstream. */
+				size_t body;
+				const char *why;
+				if (!http_body_take(&c->body, h->buf, (size_t)n, &body, &why)) {
+					bad_body(c, why);
+					return false;
+				}
+				c->dropped += (uint64_t)n - body;
+				if (body == 0)
+					break; /* dropped: no fresh deadline; epoll brings the rest */
+				n = (ssize_t)body;
+			}
 			if (n > 0) {
 				P.moved += (uint64_t)n;
 				h->off = 0;

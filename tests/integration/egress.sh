@@ -241,6 +241,170 @@ ask "CONNECT localhost:$P HTTP/1.1\r\n\r\n" control'
 	contains "control: the allowed target is tunnelled" "$SB_OUT" "control: HTTP/1.1 200"
 }
 
+# start_recording_httpd: a second test server that appends every byte each
+# connection brought to $RECORD, one line per connection (httpd -r); sets
+# RPORT.
+start_recording_httpd() {
+	RECORD=$WORK/record.txt
+	: >"$RECORD"
+	"$HTTPD" -p 0 -f "$WORK/rhttpd.port" -r "$RECORD" >/dev/null 2>&1 &
+	kill_on_exit $!
+	for _ in $(seq 100); do [ -s "$WORK/rhttpd.port" ] && break; sleep 0.05; done
+	RPORT=$(cat "$WORK/rhttpd.port")
+	[ -n "$RPORT" ] || failed "the recording httpd did not start"
+}
+
+# wait_records N: until the recording server has written N lines (one per
+# connection, when it closes).
+wait_records() {
+	for _ in $(seq 100); do
+		[ "$(wc -l <"$RECORD")" -ge "$1" ] && return 0
+		sleep 0.05
+	done
+	failed "expected $1 connections recorded: $(cat "$RECORD")"
+}
+
+t_plain_http_forwards_one_request_per_connection() {
+	# Whatever a client sends after its first request (pipelined, or after
+	# the answer) must not reach the upstream: it was never checked against
+	# the policy. Each raw connection below carries a second request, to a
+	# denied host, with bare-LF line ends, with Content-Length and
+	# Transfer-Encoding, or with another Host; only the first may arrive.
+	local p
+	start_recording_httpd
+	p=$(policy onereq <<EOF
+[network]
+mode = proxy
+allow = localhost:$RPORT
+allow_private = true
+[audit]
+log = $WORK/onereq.audit
+EOF
+)
+	sb "$p" -- /bin/bash -c '
+trap "" PIPE
+P='"$RPORT"'
+ask() { # ask NAME REQUEST: one connection, the request in one write; the answers, until the proxy closes it
+	exec 3<>/dev/tcp/127.0.0.1/3128
+	printf "%b" "$2" >/tmp/request
+	cat /tmp/request >&3
+	local out
+	out=$(timeout 10 cat <&3)
+	echo "$1: $(printf "%s\n" "$out" | grep -c "^HTTP/1") answer(s), $(printf "%s\n" "$out" | head -n 1 | tr -d "\r") $(printf "%s\n" "$out" | tail -n 1)"
+	exec 3<&-
+}
+first() { printf "%s" "GET http://localhost:$P/first-$1 HTTP/1.1\r\nHost: localhost:$P\r\n\r\n"; }
+ask denied "$(first denied)GET http://denied.test:$P/smuggled-denied HTTP/1.1\r\nHost: denied.test\r\n\r\n"
+ask lf "$(first lf)GET /smuggled-lf HTTP/1.1\nHost: denied.test\n\n"
+ask clte "$(first clte)POST /smuggled-clte HTTP/1.1\r\nHost: localhost:$P\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled-clte-inner HTTP/1.1\r\nHost: denied.test\r\n\r\n"
+ask host "$(first host)GET /smuggled-host HTTP/1.1\r\nHost: denied.test\r\n\r\n"
+ask length "POST http://localhost:$P/first-length HTTP/1.1\r\nHost: localhost:$P\r\nContent-Length: 5\r\n\r\nhelloGET /smuggled-after-length HTTP/1.1\r\nHost: denied.test\r\n\r\n"
+ask chunked "POST http://localhost:$P/first-chunked HTTP/1.1\r\nHost: localhost:$P\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\nGET /smuggled-after-chunks HTTP/1.1\r\nHost: denied.test\r\n\r\n"
+# The second request only after the first answer: not early data, but
+# bytes the relay reads later.
+exec 3<>/dev/tcp/127.0.0.1/3128
+printf "%b" "$(first later)" >&3
+read -r line <&3
+printf "GET /smuggled-later HTTP/1.1\r\nHost: denied.test\r\n\r\n" >&3 2>/dev/null
+echo "later: $line $(timeout 10 cat <&3 | grep -c "^HTTP/1") more answer(s)"
+exec 3<&-'
+	eq "rc" "$SB_RC" 0
+	contains "pipelined to a denied host" "$SB_OUT" "denied: 1 answer(s), HTTP/1.1 200 OK hello from httpd"
+	contains "bare LF" "$SB_OUT" "lf: 1 answer(s), HTTP/1.1 200 OK hello from httpd"
+	contains "CL and TE" "$SB_OUT" "clte: 1 answer(s), HTTP/1.1 200 OK hello from httpd"
+	contains "another Host" "$SB_OUT" "host: 1 answer(s), HTTP/1.1 200 OK hello from httpd"
+	contains "after a Content-Length body" "$SB_OUT" "length: 1 answer(s), HTTP/1.1 200 OK got 5"
+	contains "after a chunked body" "$SB_OUT" "chunked: 1 answer(s), HTTP/1.1 200 OK got 5"
+	contains "after the answer" "$SB_OUT" "later: HTTP/1.1 200 OK"$'\r'" 0 more answer(s)"
+	wait_records 7
+	local rec
+	rec=$(cat "$RECORD")
+	for w in denied lf clte host length chunked later; do
+		contains "the first request ($w) arrived" "$rec" "/first-$w HTTP/1.1"
+	done
+	contains "the Content-Length body arrived" "$rec" 'Content-Length: 5\r\nConnection: close\r\n\r\nhello'
+	contains "the chunked body arrived" "$rec" 'chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n'
+	lacks "nothing after the first request arrived" "$rec" "smuggled"
+	eq "one request per connection" "$(grep -o 'HTTP/1.1\\r\\n' "$RECORD" | wc -l)" 7
+	contains "the record says what was dropped" "$(cat "$WORK/onereq.audit")" "sent after the request were not forwarded"
+}
+
+t_plain_http_chunked_bodies_are_framed_strictly() {
+	# A chunk extension (one of the framing details parsers read
+	# differently) is refused: before anything goes upstream when it comes
+	# with the head, by cutting the connection when it comes after the
+	# head went out. Either way the client hears why.
+	local p
+	start_recording_httpd
+	p=$(policy chunks <<EOF
+[network]
+mode = proxy
+allow = localhost:$RPORT
+allow_private = true
+EOF
+)
+	sb "$p" -- /bin/bash -c '
+trap "" PIPE
+P='"$RPORT"'
+exec 3<>/dev/tcp/127.0.0.1/3128
+printf "POST http://localhost:$P/never HTTP/1.1\r\nHost: localhost:$P\r\nTransfer-Encoding: chunked\r\n\r\n5;x=1\r\nhello\r\n0\r\n\r\n" >/tmp/request
+cat /tmp/request >&3
+echo "chunkext: $(timeout 10 cat <&3 | tail -n 1)"
+exec 3<&-
+exec 3<>/dev/tcp/127.0.0.1/3128
+printf "POST http://localhost:$P/cut HTTP/1.1\r\nHost: localhost:$P\r\nTransfer-Encoding: chunked\r\n\r\n" >/tmp/request
+cat /tmp/request >&3
+sleep 0.5
+printf "5;x=1\r\nhello\r\n0\r\n\r\n" >/tmp/request
+cat /tmp/request >&3
+echo "cut: $(timeout 10 cat <&3 | tail -n 1)"
+exec 3<&-'
+	eq "rc" "$SB_RC" 0
+	contains "refused with the head" "$SB_OUT" "chunkext: cordon: localhost:$RPORT: chunk extensions are refused"
+	contains "refused after the head" "$SB_OUT" "cut: cordon: localhost:$RPORT: chunk extensions are refused"
+	wait_records 1
+	local rec
+	rec=$(cat "$RECORD")
+	lacks "the one refused with its head never went out" "$rec" "/never"
+	contains "the head sent before" "$rec" "POST /cut HTTP/1.1"
+	lacks "but not the body refused after it" "$rec" "x=1"
+	# Control: the same body without the extension is forwarded whole.
+	sh_in "$p" "printf hello | curl -sS --max-time 20 --noproxy '' -T - -H 'Transfer-Encoding: chunked' http://localhost:$RPORT/ok"
+	eq "rc" "$SB_RC" 0
+	eq "control" "$SB_OUT" "got 5"
+}
+
+t_plain_http_get_and_post_work_through_http_proxy() {
+	# The control: ordinary clients, sent to the proxy by HTTP_PROXY alone
+	# (curl's NO_PROXY turned off, the server being localhost): a GET, a
+	# POST with a Content-Length body, a chunked upload, and two URLs in one
+	# curl.
+	local p
+	start_recording_httpd
+	p=$(policy plainok <<EOF
+[network]
+mode = proxy
+allow = localhost:$RPORT
+allow_private = true
+EOF
+)
+	head -c 100000 /dev/urandom >"$WORK/proj/body"
+	sh_in "$p" "
+C=\"curl -sS --max-time 20 --noproxy ''\"
+\$C http://localhost:$RPORT/get
+\$C --data-binary @body http://localhost:$RPORT/post
+\$C -T body -H 'Transfer-Encoding: chunked' http://localhost:$RPORT/chunked
+\$C http://localhost:$RPORT/one http://localhost:$RPORT/bytes/3; echo"
+	eq "rc" "$SB_RC" 0
+	eq "answers" "$SB_OUT" "hello from httpd
+got 100000
+got 100000
+hello from httpd
+xxx"
+	wait_records 5
+	eq "each request on its own connection" "$(grep -c 'HTTP/1.1\\r\\n' "$RECORD")" 5
+}
+
 # ---- limits ----
 
 t_response_byte_cap_triggers() {
