@@ -247,6 +247,7 @@ ask "CONNECT localhost:$P HTTP/1.1\r\n\r\n" control'
 start_recording_httpd() {
 	RECORD=$WORK/record.txt
 	: >"$RECORD"
+	rm -f "$WORK/rhttpd.port" # an earlier test's
 	"$HTTPD" -p 0 -f "$WORK/rhttpd.port" -r "$RECORD" >/dev/null 2>&1 &
 	kill_on_exit $!
 	for _ in $(seq 100); do [ -s "$WORK/rhttpd.port" ] && break; sleep 0.05; done
