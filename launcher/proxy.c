@@ -9,7 +9,8 @@
  * reads the request (HTTP CONNECT, plain HTTP with an absolute URI, or
  * SOCKS5), checks the name, resolves it itself, refuses private addresses,
  * connects only to the addresses it vetted, and then moves bytes between
- * the two sockets. One thread runs the event loop (epoll);
+ * the two sockets: all of them for a tunnel (CONNECT, SOCKS5), one request
+ * for plain HTTP (see struct http_body). One thread runs the event loop (epoll);
  * a few threads run getaddrinfo(), which blocks. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -40,12 +41,29 @@
 #include "proxy.h"
 
 #define MAX_HEAD             ((size_t)64 << 10)
-#define HANDSHAKE_TIMEOUT_MS 10000LL /* the whole request head, or SOCKS handshake */
-#define MAX_CONNECTIONS      1024
+#define HEAD_MIN_BUF         ((size_t)4 << 10) /* doubles up to MAX_HEAD as a head needs */
+#define HANDSHAKE_TIMEOUT_MS 10000LL           /* the whole request head, or SOCKS handshake */
 #define RELAY_MIN_BUF        ((size_t)64 << 10)
 #define RELAY_MAX_BUF        ((size_t)4 << 20)
-#define RESOLVERS            4
 #define MAX_ADDRS            16
+#define ACCEPT_BATCH         64 /* connections taken from one listener per wake-up */
+
+/* The proxy's limits, and what one sandbox may hold of them when the proxy
+ * is shared (`cordon proxy`, one control connection per sandbox): a
+ * quarter of each, so that one sandbox, however greedy, cannot starve the
+ * others; beyond its share it gets its own 503 that says so. A built-in
+ * proxy serves one sandbox, which may use all of it. Buffers beyond the
+ * first (a head's first HEAD_MIN_BUF, a relay direction's first
+ * RELAY_MIN_BUF) are optional: a buffer grows only while there is room. */
+#define MAX_CONNECTIONS   1024
+#define SHARE_CONNECTIONS 256
+#define MAX_RESOLVING     256 /* names being resolved, waiting or on a thread */
+#define SHARE_RESOLVING   64
+#define RESOLVERS         4  /* resolver threads, built in */
+#define SHARED_RESOLVERS  16 /* resolver threads of a shared proxy */
+#define SHARE_RESOLVERS   4  /* of them, resolving for one sandbox at once */
+#define MAX_BUFFERS       ((size_t)256 << 20)
+#define SHARE_BUFFERS     ((size_t)64 << 20)
 
 enum ep_kind { EP_CLIENT, EP_UPSTREAM, EP_CONTROL, EP_SANDBOX, EP_LISTEN, EP_RESOLVED, EP_SIGNAL };
 
@@ -56,11 +74,18 @@ struct endpoint {
 	void *owner;
 };
 
-/* Who a connection came from, for the audit record. */
-struct ident {
+/* A sandbox the proxy serves: who its connections come from, for the
+ * audit record, and what of the proxy they hold, against its share.
+ * Freed with its last connection (or its control socket). */
+struct tenant {
 	char sandbox_id[33];
 	uid_t uid;
 	int refs;
+	size_t conns;        /* connections open */
+	size_t resolving;    /* jobs waiting or running */
+	size_t running;      /* jobs on a resolver thread (under P.mu) */
+	size_t buffers;      /* bytes of buffers its connections hold */
+	long long last_shed; /* when a line about its refusals was last printed */
 };
 
 /* A sandbox: the Unix socket its pid 1 talks on, and the loopback
@@ -68,7 +93,7 @@ struct ident {
 struct control {
 	struct endpoint ep;
 	struct endpoint sandbox; /* EP_SANDBOX */
-	struct ident *id;
+	struct tenant *id;
 };
 
 enum state { S_HEAD, S_RESOLVING, S_CONNECTING, S_RELAY };
@@ -92,7 +117,7 @@ struct conn {
 	enum state state;
 	enum proto proto;
 	char *buf; /* the head as it arrives */
-	size_t len;
+	size_t len, buf_cap;
 	char *out; /* for upstream before relaying: the rewritten head, early data */
 	size_t out_len, out_off;
 	struct egress_target t;
@@ -101,17 +126,31 @@ struct conn {
 	size_t n_addrs, next_addr;
 	char addr_text[INET6_ADDRSTRLEN];
 	struct half up, down;
+	/* Plain HTTP: the one request the policy vetted goes upstream, its
+	 * rewritten head and its body (as far as Content-Length or the
+	 * chunked framing says); whatever the client sends after it is read
+	 * and dropped, never forwarded: a second request on the same
+	 * connection (pipelined, or smuggled past the check in the first
+	 * one's body framing) could name any host. The upstream was asked to
+	 * close after its answer (Connection: close), which ends the relay. */
+	struct http_body body;
+	uint64_t dropped; /* bytes the client sent after its request */
 	long long start, deadline;
-	struct ident *id;
+	struct tenant *id;
+	struct conn *job_next; /* S_RESOLVING: the next connection waiting for the same job */
 	bool socks_greeted, allowed;
 	const char *end_reason;
 	char end_buf[96];
 	bool dead; /* closed; freed after the current batch of events */
 };
 
+/* A name to resolve, for one sandbox's connections to it: parallel
+ * connections to one host (a package manager's) share one lookup. */
 struct job {
-	struct job *next;
-	struct conn *c;
+	struct job *next;                /* in P.todo or P.done (under P.mu) */
+	struct job *prev_job, *next_job; /* in P.jobs (event loop only) */
+	struct conn *waiting;            /* the connections it resolves for */
+	struct tenant *tenant;
 	char host[EGRESS_MAX_HOST + 1];
 	struct addrinfo *res;
 	int err;
@@ -127,6 +166,10 @@ static struct {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct job *todo, *todo_tail, *done;
+	struct job *jobs; /* every job not yet answered */
+	size_t n_jobs;
+	size_t buffers; /* bytes of buffers all connections hold */
+	bool shared;    /* `cordon proxy`: each sandbox gets its share */
 	bool stopping;
 	uint64_t moved;      /* bytes relayed in the current batch of events */
 	int spare_fd;        /* given up to accept a connection only to refuse it */
@@ -201,16 +244,49 @@ static void audit_egress(struct conn *c, const char *event, const char *reason)
 
 /* ---- connections ---- */
 
-static void ident_put(struct ident *id)
+static void tenant_put(struct tenant *id)
 {
 	if (id && --id->refs == 0)
 		free(id);
 }
 
+/* ---- buffers, counted against the sandbox's share ---- */
+
+static bool buffer_room(const struct tenant *id, size_t more)
+{
+	return P.buffers + more <= MAX_BUFFERS && (!P.shared || id->buffers + more <= SHARE_BUFFERS);
+}
+
+static char *buffer_get(struct tenant *id, size_t n)
+{
+	id->buffers += n;
+	P.buffers += n;
+	return xmalloc(n);
+}
+
+static void buffer_put(struct tenant *id, char **p, size_t *n)
+{
+	if (!*p)
+		return;
+	free(*p);
+	*p = NULL;
+	id->buffers -= *n;
+	P.buffers -= *n;
+	*n = 0;
+}
+
 static void conn_free(struct conn *c)
 {
-	if (c->allowed)
-		audit_egress(c, "egress_allow", c->end_reason ? c->end_reason : "closed");
+	if (c->allowed) {
+		const char *reason = c->end_reason ? c->end_reason : "closed";
+		char why[192];
+		if (c->dropped) {
+			snprintf(why, sizeof(why), "%s; %llu bytes sent after the request were not forwarded", reason,
+			         (unsigned long long)c->dropped);
+			reason = why;
+		}
+		audit_egress(c, "egress_allow", reason);
+	}
 	endpoint_close(&c->client);
 	endpoint_close(&c->upstream);
 	if (c->prev)
@@ -220,6 +296,7 @@ static void conn_free(struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	P.n_conns--;
+	c->id->conns--;
 	/* Later events of the same epoll batch may still point at it. */
 	c->dead = true;
 	c->next = P.graveyard;
@@ -231,11 +308,11 @@ static void bury(void)
 	while (P.graveyard) {
 		struct conn *c = P.graveyard;
 		P.graveyard = c->next;
-		ident_put(c->id);
-		free(c->buf);
+		buffer_put(c->id, &c->buf, &c->buf_cap);
+		buffer_put(c->id, &c->up.buf, &c->up.cap);
+		buffer_put(c->id, &c->down.buf, &c->down.cap);
+		tenant_put(c->id);
 		free(c->out);
-		free(c->up.buf);
-		free(c->down.buf);
 		free(c);
 	}
 }
@@ -247,10 +324,20 @@ static void conn_end(struct conn *c, const char *reason)
 	conn_free(c);
 }
 
+/* A line on stderr about refusals, at most once a second per *last. */
+static bool shed_line_due(long long *last)
+{
+	long long now = now_ms();
+	if (now - *last < 1000)
+		return false;
+	*last = now;
+	return true;
+}
+
 /* Refuses a connection the proxy cannot take, before reading it (so the
  * answer is HTTP even to a SOCKS client, which sees a failure either way):
- * a 503 that says why, and a line on stderr at most once a second. */
-static void shed(int fd, const char *why)
+ * a 503 that says why. */
+static void refuse_fd(int fd, const char *why)
 {
 	char reply[256];
 	int body = snprintf(NULL, 0, "cordon: %s\n", why);
@@ -261,11 +348,24 @@ static void shed(int fd, const char *why)
 	if (n > 0 && (size_t)n < sizeof(reply))
 		(void)!write(fd, reply, (size_t)n);
 	close(fd);
-	long long now = now_ms();
-	if (now - P.last_shed >= 1000) {
+}
+
+/* The same for the proxy's own limits, and a line on stderr at most once a
+ * second. */
+static void shed(int fd, const char *why)
+{
+	refuse_fd(fd, why);
+	if (shed_line_due(&P.last_shed))
 		warn_msg("egress: %s; refusing connections", why);
-		P.last_shed = now;
-	}
+}
+
+/* A sandbox over its share of a shared proxy: a line on stderr naming
+ * it, at most once a second. */
+static void over_share(struct tenant *id, const char *why)
+{
+	if (shed_line_due(&id->last_shed))
+		warn_msg("egress: sandbox %s (uid %u): %s; refusing its requests",
+		         id->sandbox_id[0] ? id->sandbox_id : "?", (unsigned)id->uid, why);
 }
 
 /* Accepts the next connection on a listener; -1 when there is none. Out
@@ -293,10 +393,17 @@ static int accept_next(int lfd)
 	}
 }
 
-static void conn_new(int fd, struct ident *id)
+static void conn_new(int fd, struct tenant *id)
 {
+	char why[128];
+	if (P.shared && id->conns >= SHARE_CONNECTIONS) {
+		snprintf(why, sizeof(why), "this sandbox has %d connections open, its share of the shared egress proxy",
+		         SHARE_CONNECTIONS);
+		over_share(id, why);
+		refuse_fd(fd, why);
+		return;
+	}
 	if (P.n_conns >= MAX_CONNECTIONS) {
-		char why[96];
 		snprintf(why, sizeof(why), "the egress proxy has %d connections open, its limit", MAX_CONNECTIONS);
 		shed(fd, why);
 		return;
@@ -308,11 +415,13 @@ static void conn_new(int fd, struct ident *id)
 	endpoint_init(&c->upstream, EP_UPSTREAM, -1, c);
 	c->up.max = P.cfg->policy->max_request_bytes;
 	c->down.max = P.cfg->policy->max_response_bytes;
-	c->buf = xmalloc(MAX_HEAD);
+	c->buf_cap = HEAD_MIN_BUF;
+	c->buf = buffer_get(id, c->buf_cap);
 	c->start = now_ms();
 	c->deadline = c->start + HANDSHAKE_TIMEOUT_MS;
 	c->id = id;
 	id->refs++;
+	id->conns++;
 	c->next = P.conns;
 	if (P.conns)
 		P.conns->prev = c;
@@ -380,17 +489,36 @@ static void deny(struct conn *c, int http_status, int socks_code, const char *re
 
 /* ---- resolving ---- */
 
+/* The oldest waiting job whose sandbox is under its share of resolver
+ * threads, taken off the queue; NULL if none. A sandbox with many slow
+ * names then holds SHARE_RESOLVERS threads at most, and the next sandbox's
+ * job goes ahead of its queue. Called with P.mu held. */
+static struct job *next_job(void)
+{
+	size_t limit = P.shared ? SHARE_RESOLVERS : SIZE_MAX; /* built in: all of them */
+	for (struct job *j = P.todo, *prev = NULL; j; prev = j, j = j->next) {
+		if (j->tenant->running >= limit)
+			continue;
+		if (prev)
+			prev->next = j->next;
+		else
+			P.todo = j->next;
+		if (P.todo_tail == j)
+			P.todo_tail = prev;
+		j->tenant->running++;
+		return j;
+	}
+	return NULL;
+}
+
 static void *resolver(void *arg)
 {
 	(void)arg;
 	for (;;) {
 		pthread_mutex_lock(&P.mu);
-		while (!P.todo)
+		struct job *j;
+		while (!(j = next_job()))
 			pthread_cond_wait(&P.cv, &P.mu);
-		struct job *j = P.todo;
-		P.todo = j->next;
-		if (!P.todo)
-			P.todo_tail = NULL;
 		pthread_mutex_unlock(&P.mu);
 
 		struct addrinfo hints = {
@@ -398,8 +526,12 @@ static void *resolver(void *arg)
 		j->err = getaddrinfo(j->host, NULL, &hints, &j->res);
 
 		pthread_mutex_lock(&P.mu);
+		j->tenant->running--;
 		j->next = P.done;
 		P.done = j;
+		/* A job passed over for this sandbox's share may go now. */
+		if (P.todo)
+			pthread_cond_broadcast(&P.cv);
 		pthread_mutex_unlock(&P.mu);
 		uint64_t one = 1;
 		(void)!write(P.resolved.fd, &one, sizeof(one));
@@ -467,18 +599,77 @@ static void on_resolved(void)
 	while (list) {
 		struct job *j = list;
 		list = j->next;
-		struct conn *c = j->c;
-		if (j->err) {
-			char why[200];
+		if (j->prev_job)
+			j->prev_job->next_job = j->next_job;
+		else
+			P.jobs = j->next_job;
+		if (j->next_job)
+			j->next_job->prev_job = j->prev_job;
+		P.n_jobs--;
+		j->tenant->resolving--;
+		char why[200] = "";
+		if (j->err)
 			snprintf(why, sizeof(why), "cannot resolve: %s", gai_strerror(j->err));
-			deny(c, 502, 4, why);
-		} else {
-			vet_and_connect(c, j->res);
+		for (struct conn *c = j->waiting, *next; c; c = next) {
+			next = c->job_next;
+			if (j->err)
+				deny(c, 502, 4, why);
+			else
+				vet_and_connect(c, j->res);
 		}
 		if (j->res)
 			freeaddrinfo(j->res);
 		free(j);
 	}
+}
+
+/* Resolves c's name on a resolver thread, with the other connections of
+ * its sandbox waiting for the same name if there are any. */
+static void resolve(struct conn *c)
+{
+	for (struct job *j = P.jobs; j; j = j->next_job) {
+		if (j->tenant == c->id && strcmp(j->host, c->t.host) == 0) {
+			c->state = S_RESOLVING;
+			c->job_next = j->waiting;
+			j->waiting = c;
+			return;
+		}
+	}
+	char why[128];
+	if (P.shared && c->id->resolving >= SHARE_RESOLVING) {
+		snprintf(why, sizeof(why),
+		         "this sandbox has %d names being resolved, its share of the shared egress proxy",
+		         SHARE_RESOLVING);
+		over_share(c->id, why);
+		deny(c, 503, 1, why);
+		return;
+	}
+	if (P.n_jobs >= MAX_RESOLVING) {
+		snprintf(why, sizeof(why), "the egress proxy has %d names being resolved, its limit", MAX_RESOLVING);
+		if (shed_line_due(&P.last_shed))
+			warn_msg("egress: %s; refusing requests", why);
+		deny(c, 503, 1, why);
+		return;
+	}
+	struct job *j = xcalloc(1, sizeof(*j));
+	j->waiting = c;
+	j->tenant = c->id;
+	memcpy(j->host, c->t.host, sizeof(j->host));
+	j->next_job = P.jobs;
+	if (P.jobs)
+		P.jobs->prev_job = j;
+	P.jobs = j;
+	P.n_jobs++;
+	c->id->resolving++;
+	c->state = S_RESOLVING;
+	pthread_mutex_lock(&P.mu);
+	if (P.todo_tail)
+		P.todo_tail->next = j;
+	else
+		P.todo = j;
+	P.todo_tail = j;
+	pthread_cond_signal(&P.cv);
+	pthread_mutex_unlock(&P.mu);
 }
 
 /* ---- deciding ---- */
@@ -509,32 +700,33 @@ static void decide(struct conn *c)
 		vet_and_connect(c, &ai);
 		return;
 	}
-	struct job *j = xcalloc(1, sizeof(*j));
-	j->c = c;
-	memcpy(j->host, c->t.host, sizeof(j->host));
-	c->state = S_RESOLVING;
-	pthread_mutex_lock(&P.mu);
-	if (P.todo_tail)
-		P.todo_tail->next = j;
-	else
-		P.todo = j;
-	P.todo_tail = j;
-	pthread_cond_signal(&P.cv);
-	pthread_mutex_unlock(&P.mu);
+	resolve(c);
 }
 
 /* ---- reading the request ---- */
 
-static void take_early_data(struct conn *c, size_t consumed)
+/* What the client sent after its request head (a TLS hello through a
+ * tunnel, a request body) goes upstream once connected; for plain HTTP only
+ * as far as the request's body goes. False when that body is malformed. */
+static bool take_early_data(struct conn *c, size_t consumed)
 {
-	/* Whatever the client sent after its request (a TLS hello, a body)
-	 * goes upstream once connected. */
 	size_t rest = c->len - consumed;
+	if (c->proto == P_HTTP) {
+		size_t body;
+		const char *why;
+		if (!http_body_take(&c->body, c->buf + consumed, rest, &body, &why)) {
+			deny(c, 400, 1, why);
+			return false;
+		}
+		c->dropped += rest - body;
+		rest = body;
+	}
 	if (!rest)
-		return;
+		return true;
 	c->out = xrealloc(c->out, c->out_len + rest);
 	memcpy(c->out + c->out_len, c->buf + consumed, rest);
 	c->out_len += rest;
+	return true;
 }
 
 static void parse_socks(struct conn *c)
@@ -567,8 +759,8 @@ static void parse_socks(struct conn *c)
 		deny(c, 400, reply, why);
 		return;
 	}
-	take_early_data(c, used);
-	decide(c);
+	if (take_early_data(c, used))
+		decide(c);
 }
 
 static void parse_http(struct conn *c)
@@ -588,10 +780,41 @@ static void parse_http(struct conn *c)
 	if (h.upstream) {
 		c->out = steal_pointer(&h.upstream);
 		c->out_len = h.upstream_len;
+		http_body_init(&c->body, &h);
 	}
-	take_early_data(c, h.head_len);
 	http_head_free(&h);
-	decide(c);
+	if (take_early_data(c, h.head_len))
+		decide(c);
+}
+
+/* Makes the head buffer twice as large, if the sandbox's share of
+ * buffers has room; else refuses the request. */
+static bool grow_head(struct conn *c)
+{
+	char why[128];
+	if (!buffer_room(c->id, c->buf_cap)) {
+		if (P.shared && c->id->buffers + c->buf_cap > SHARE_BUFFERS) {
+			snprintf(
+			    why, sizeof(why),
+			    "this sandbox's connections hold %zu MiB of buffers, its share of the shared egress proxy",
+			    SHARE_BUFFERS >> 20);
+			over_share(c->id, why);
+		} else {
+			snprintf(why, sizeof(why), "the egress proxy's connections hold %zu MiB of buffers, its limit",
+			         MAX_BUFFERS >> 20);
+			if (shed_line_due(&P.last_shed))
+				warn_msg("egress: %s; refusing requests", why);
+		}
+		deny(c, 503, 1, why);
+		return false;
+	}
+	size_t cap = c->buf_cap * 2;
+	char *buf = buffer_get(c->id, cap);
+	memcpy(buf, c->buf, c->len);
+	buffer_put(c->id, &c->buf, &c->buf_cap);
+	c->buf = buf;
+	c->buf_cap = cap;
+	return true;
 }
 
 static void on_client_head(struct conn *c)
@@ -600,7 +823,9 @@ static void on_client_head(struct conn *c)
 		deny(c, 431, 1, "request head too large");
 		return;
 	}
-	ssize_t n = read(c->client.fd, c->buf + c->len, MAX_HEAD - c->len);
+	if (c->len == c->buf_cap && !grow_head(c))
+		return;
+	ssize_t n = read(c->client.fd, c->buf + c->len, c->buf_cap - c->len);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
@@ -669,8 +894,7 @@ static void on_connected(struct conn *c)
 	}
 	c->state = S_RELAY;
 	c->deadline = now_ms() + (long long)P.cfg->policy->idle_timeout_ms;
-	free(c->buf);
-	c->buf = NULL;
+	buffer_put(c->id, &c->buf, &c->buf_cap);
 	relay_update(c);
 }
 
@@ -686,6 +910,21 @@ static bool over_limit(struct conn *c, struct half *h, const char *what)
 	return true;
 }
 
+/* A plain HTTP request body that breaks its framing after the head went
+ * upstream: nothing more goes there, and the client hears why unless the
+ * answer has begun. */
+static void bad_body(struct conn *c, const char *why)
+{
+	snprintf(c->end_buf, sizeof(c->end_buf), "malformed request body: %s", why);
+	warn_msg("egress: %s:%u: %s; connection closed", c->t.host, c->t.port, c->end_buf);
+	c->end_reason = c->end_buf;
+	if (c->down.read == 0) {
+		char text[400];
+		snprintf(text, sizeof(text), "%s:%u: %s (policy '%s')", c->t.host, c->t.port, why, P.cfg->policy_name);
+		http_error(c, 400, "Bad Request", text);
+	}
+}
+
 /* Moves what it can in one direction. Returns false when the connection
  * must end (an error, or a byte limit). read/write with a large buffer was
  * measured faster than splice(2) through a pipe for loopback TCP here, and
@@ -695,13 +934,26 @@ static bool pump(struct conn *c, struct half *h, int from, int to, const char *l
 	for (;;) {
 		if (h->len == 0 && !h->eof) {
 			if (!h->buf) {
+				h->buf = buffer_get(c->id, RELAY_MIN_BUF);
 				h->cap = RELAY_MIN_BUF;
-				h->buf = xmalloc(h->cap);
 			}
 			size_t want = h->cap;
 			if (h->max && h->max + 1 - h->read < want)
 				want = (size_t)(h->max + 1 - h->read);
 			ssize_t n = read(from, h->buf, want);
+			if (n > 0 && h == &c->up && c->proto == P_HTTP) {
+				/* Only the rest of the one request goes upstream. */
+				size_t body;
+				const char *why;
+				if (!http_body_take(&c->body, h->buf, (size_t)n, &body, &why)) {
+					bad_body(c, why);
+					return false;
+				}
+				c->dropped += (uint64_t)n - body;
+				if (body == 0)
+					break; /* dropped: no fresh deadline; epoll brings the rest */
+				n = (ssize_t)body;
+			}
 			if (n > 0) {
 				P.moved += (uint64_t)n;
 				h->off = 0;
@@ -724,11 +976,12 @@ static bool pump(struct conn *c, struct half *h, int from, int to, const char *l
 		if (m > 0) {
 			h->off += (size_t)m;
 			h->len -= (size_t)m;
-			if (h->len == 0 && h->full && h->cap < RELAY_MAX_BUF) {
+			if (h->len == 0 && h->full && h->cap < RELAY_MAX_BUF && buffer_room(c->id, h->cap)) {
 				/* The last read filled the buffer: this is bulk. */
-				free(h->buf);
-				h->cap *= 2;
-				h->buf = xmalloc(h->cap);
+				size_t cap = h->cap * 2;
+				buffer_put(c->id, &h->buf, &h->cap);
+				h->buf = buffer_get(c->id, cap);
+				h->cap = cap;
 			}
 			continue;
 		}
@@ -802,7 +1055,7 @@ static void control_free(struct control *ctl)
 {
 	endpoint_close(&ctl->sandbox);
 	endpoint_close(&ctl->ep);
-	ident_put(ctl->id);
+	tenant_put(ctl->id);
 	free(ctl);
 }
 
@@ -860,9 +1113,11 @@ static void control_add(int fd, const char *sandbox_id, uid_t uid)
 	watch(&ctl->ep, EPOLLIN);
 }
 
+/* At most ACCEPT_BATCH at a time: the listener stays readable (level
+ * triggered) and the others' events come first. */
 static void on_sandbox(struct control *ctl)
 {
-	for (;;) {
+	for (int i = 0; i < ACCEPT_BATCH; i++) {
 		int fd = accept_next(ctl->sandbox.fd);
 		if (fd < 0)
 			return;
@@ -1013,6 +1268,7 @@ static void confine(void)
 void proxy_run(const struct proxy_config *cfg)
 {
 	P.cfg = cfg;
+	P.shared = cfg->listen_fd >= 0;
 	/* So ps, top and pgrep tell it from the launcher it was forked from
 	 * (its resolver threads inherit the name). */
 	(void)prctl(PR_SET_NAME, "cordon-proxy", 0, 0, 0);
@@ -1049,7 +1305,7 @@ void proxy_run(const struct proxy_config *cfg)
 	if (cfg->control_fd >= 0)
 		control_add(cfg->control_fd, cfg->sandbox_id, cfg->uid);
 
-	for (int i = 0; i < RESOLVERS; i++) {
+	for (int i = 0; i < (P.shared ? SHARED_RESOLVERS : RESOLVERS); i++) {
 		pthread_t t;
 		if (pthread_create(&t, NULL, resolver, NULL) != 0)
 			die("proxy: cannot start resolver threads");

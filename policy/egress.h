@@ -65,6 +65,7 @@ struct http_head {
 	size_t head_len; /* bytes of the buffer the head used (through CRLF CRLF) */
 	bool has_content_length;
 	uint64_t content_length;
+	bool chunked; /* Transfer-Encoding: chunked (never with Content-Length) */
 };
 
 /* Parses the request head at the start of buf. Returns 1 when complete
@@ -80,6 +81,29 @@ struct http_head {
 int http_parse_head(const char *buf, size_t len, size_t max_head, uint64_t max_body, struct http_head *h, int *status,
                     const char **why);
 void http_head_free(struct http_head *h);
+
+/* Where a forwarded request's body ends, as its bytes arrive: after
+ * Content-Length bytes, or at the end of a chunked body; a request with
+ * neither has none. The proxy sends upstream exactly one request per
+ * connection: the rewritten head and these bytes, never what the client
+ * sends after them (a pipelined or smuggled second request). Chunked
+ * framing is strict: chunk sizes of 1 to 8 hex digits below 2^31, then
+ * CRLF; no chunk extensions; data followed by CRLF; and after the last
+ * chunk ("0") CRLF at once, no trailer fields. */
+struct http_body {
+	int state;
+	uint64_t left;   /* Content-Length bytes, or bytes of the current chunk, still to come */
+	unsigned digits; /* of the chunk size being read */
+};
+
+void http_body_init(struct http_body *b, const struct http_head *h);
+
+/* Takes the next n bytes the client sent: *taken is how many of them (a
+ * prefix) belong to the body, 0 once it is complete. Returns false, with
+ * *why, when a chunked body breaks the framing above; nothing more may go
+ * upstream then. */
+bool http_body_take(struct http_body *b, const char *p, size_t n, size_t *taken, const char **why);
+bool http_body_done(const struct http_body *b);
 
 /* ---- SOCKS5 (RFC 1928), CONNECT only, no authentication ---- */
 

@@ -1,7 +1,7 @@
 /* httpd: a tiny HTTP/1.1 origin server for the egress tests and
  * benchmarks.
  *
- *   httpd [-p PORT] [-f PORTFILE]
+ *   httpd [-p PORT] [-f PORTFILE] [-r RECORDFILE]
  *
  * Listens on 127.0.0.1:PORT (0, the default, picks a free port), prints the
  * bound port on stdout as one line (and writes it to PORTFILE, atomically
@@ -12,12 +12,21 @@
  *   GET /echo      the request head as received (request line and headers)
  *   GET /slow/MS   "slow\n" after MS milliseconds
  *   GET anything   "hello from httpd\n"
- *   POST, PUT      the body (Content-Length) is read and discarded: "got N\n"
+ *   POST, PUT      the body (Content-Length or chunked) is read and
+ *                  discarded: "got N\n" (N the body's length, decoded)
  *
  * HEAD works on every GET route. A query string is ignored, and an
  * absolute-form target ("http://host/path") is served as its path. One
  * thread serves every connection through epoll; bulk bodies are written from
- * one static 1 MiB buffer. Chunked request bodies are not supported (501). */
+ * one static 1 MiB buffer.
+ *
+ * With -r, every byte each connection brought is appended to RECORDFILE
+ * when it closes, as one line (bytes outside printable ASCII escaped: \r,
+ * \n, \xHH): what reached the server, for tests that nothing else did.
+ * The server then closes the way a careful one does (lingering): after its
+ * response it shuts down its sending side and keeps reading, and recording,
+ * until the peer closes or LINGER_MS pass, so bytes a client (or a proxy)
+ * sends after the request are seen rather than lost to a reset. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -42,8 +51,13 @@
 #define FILL_SIZE   (1 << 20)
 #define WRITE_BURST (16u << 20) /* bytes per wakeup, so one fast reader cannot starve the rest */
 #define MAX_EVENTS  256
+#define LINGER_MS   2000
 
-enum state { READ_HEAD, READ_BODY, SLEEP, WRITE };
+enum state { READ_HEAD, READ_BODY, READ_CHUNKED, SLEEP, WRITE, LINGER };
+/* Where a chunked body's decoding is: a size line (hex digits, anything
+ * after them ignored), chunk data and its CRLF, then trailer lines up to
+ * an empty one. Lenient: this is a test server, not the code under test. */
+enum chunk_state { CK_SIZE, CK_SIZE_REST, CK_DATA, CK_DATA_END, CK_TRAILER_START, CK_TRAILER };
 enum method { M_GET, M_HEAD, M_POST, M_OTHER };
 
 struct conn {
@@ -57,11 +71,16 @@ struct conn {
 	size_t path_off, path_len; /* the path within head[], without a query */
 	uint64_t body_len;         /* the request body's Content-Length */
 	uint64_t body_left;        /* request body bytes still to read and discard */
-	double wake;               /* SLEEP: CLOCK_MONOTONIC deadline in ms */
-	struct conn *prev, *next;  /* SLEEP: the list of sleepers, earliest first */
+	enum chunk_state chunk;    /* READ_CHUNKED: where the decoding is */
+	uint64_t chunk_left;       /* READ_CHUNKED: bytes of the current chunk still to come */
+	bool chunk_digit;          /* READ_CHUNKED: the size line had a digit */
+	double wake;               /* SLEEP, LINGER: CLOCK_MONOTONIC deadline in ms */
+	struct conn *prev, *next;  /* SLEEP, LINGER: the list of sleepers, earliest first */
 	char *out;                 /* the response head and any small body */
 	size_t out_len, out_off;
 	uint64_t fill_left; /* bulk body bytes still to send from fill[] */
+	char *rec;          /* -r: every byte received, escaped */
+	size_t rec_len, rec_cap;
 };
 
 static char fill[FILL_SIZE];
@@ -70,6 +89,7 @@ static int epfd = -1;
 static int spare_fd = -1; /* given up to accept and drop a connection when out of descriptors */
 static struct conn *sleepers;
 static volatile sig_atomic_t stop;
+static int record_fd = -1; /* -r */
 
 static void die(const char *what)
 {
@@ -124,10 +144,58 @@ static void unsleep(struct conn *c)
 	c->prev = c->next = NULL;
 }
 
+/* -r: keeps what arrived, escaped, for the record line. */
+static void record(struct conn *c, const char *p, size_t n)
+{
+	if (record_fd < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (c->rec_len + 5 > c->rec_cap) {
+			size_t cap = c->rec_cap ? c->rec_cap * 2 : 4096;
+			char *r = realloc(c->rec, cap);
+			if (!r) {
+				report("realloc");
+				return;
+			}
+			c->rec = r;
+			c->rec_cap = cap;
+		}
+		unsigned char b = (unsigned char)p[i];
+		if (b == '\r' || b == '\n') {
+			c->rec[c->rec_len++] = '\\';
+			c->rec[c->rec_len++] = b == '\r' ? 'r' : 'n';
+		} else if (b < 0x20 || b >= 0x7f || b == '\\') {
+			c->rec_len += (size_t)snprintf(c->rec + c->rec_len, 5, "\\x%02x", b);
+		} else {
+			c->rec[c->rec_len++] = (char)b;
+		}
+	}
+}
+
+/* -r: one line per connection, in one write, so lines never interleave. */
+static void write_record(struct conn *c)
+{
+	if (record_fd < 0)
+		return;
+	char *line = malloc(c->rec_len + 1);
+	if (!line) {
+		report("malloc");
+		return;
+	}
+	if (c->rec_len)
+		memcpy(line, c->rec, c->rec_len);
+	line[c->rec_len] = '\n';
+	if (write(record_fd, line, c->rec_len + 1) != (ssize_t)(c->rec_len + 1))
+		report("write record");
+	free(line);
+}
+
 static void close_conn(struct conn *c)
 {
-	if (c->state == SLEEP)
+	if (c->state == SLEEP || c->state == LINGER)
 		unsleep(c);
+	write_record(c);
+	free(c->rec);
 	/* Closing the only descriptor also takes it out of the epoll set. */
 	if (close(c->fd) < 0)
 		report("close");
@@ -187,11 +255,26 @@ static int send_out(struct conn *c)
 	return 1;
 }
 
+static void enlist(struct conn *c, uint64_t ms);
+
+/* The response is sent (or failed): close, or with -r linger. */
+static void finish(struct conn *c, int sent)
+{
+	if (sent < 0 || record_fd < 0 || shutdown(c->fd, SHUT_WR) < 0) {
+		close_conn(c);
+		return;
+	}
+	c->state = LINGER;
+	enlist(c, LINGER_MS);
+	if (!set_events(c, EPOLLIN))
+		close_conn(c);
+}
+
 static void on_writable(struct conn *c)
 {
 	int r = send_out(c);
-	if (r < 0 || r > 0) /* a failed or finished response: either way, done */
-		close_conn(c);
+	if (r != 0) /* a failed or finished response: either way, done */
+		finish(c, r);
 }
 
 /* Sets the response and starts sending it. body (small, copied) and fill
@@ -229,7 +312,7 @@ static void respond(struct conn *c, int status, const char *reason, const char *
 	/* Most responses fit the socket at once: try before asking epoll. */
 	int r = send_out(c);
 	if (r != 0) {
-		close_conn(c);
+		finish(c, r);
 		return;
 	}
 	if (!set_events(c, EPOLLOUT))
@@ -241,9 +324,10 @@ static void respond_text(struct conn *c, int status, const char *reason, const c
 	respond(c, status, reason, "text/plain", text, strlen(text), 0);
 }
 
-static void go_to_sleep(struct conn *c, uint64_t ms)
+/* Puts c on the list of sleepers, woken after ms (SLEEP: to answer;
+ * LINGER: to close). */
+static void enlist(struct conn *c, uint64_t ms)
 {
-	c->state = SLEEP;
 	c->wake = now_ms() + (double)ms;
 	struct conn **p = &sleepers, *prev = NULL;
 	while (*p && (*p)->wake <= c->wake) {
@@ -255,6 +339,12 @@ static void go_to_sleep(struct conn *c, uint64_t ms)
 	if (*p)
 		(*p)->prev = c;
 	*p = c;
+}
+
+static void go_to_sleep(struct conn *c, uint64_t ms)
+{
+	c->state = SLEEP;
+	enlist(c, ms);
 	/* Nothing to watch while asleep; errors are still reported. */
 	if (!set_events(c, 0))
 		close_conn(c);
@@ -315,6 +405,84 @@ static size_t find_head_end(const struct conn *c, size_t from)
 	return 0;
 }
 
+static int hex_digit(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* Decodes n more bytes of a chunked body, counting its length in
+ * body_len. Returns 1 at its end, 0 when more is needed, -1 when it is
+ * malformed. Bytes after the end are ignored (one request per connection). */
+static int chunk_feed(struct conn *c, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char ch = p[i];
+		switch (c->chunk) {
+		case CK_SIZE: {
+			int d = hex_digit(ch);
+			if (d >= 0) {
+				if (c->chunk_left > (UINT64_MAX >> 4))
+					return -1;
+				c->chunk_left = c->chunk_left * 16 + (uint64_t)d;
+				c->chunk_digit = true;
+				break;
+			}
+			if (!c->chunk_digit)
+				return -1;
+			c->chunk = CK_SIZE_REST;
+		} /* fall through */
+		case CK_SIZE_REST:
+			if (ch == '\n') {
+				c->chunk_digit = false;
+				c->chunk = c->chunk_left ? CK_DATA : CK_TRAILER_START;
+			}
+			break;
+		case CK_DATA: {
+			size_t k = n - i;
+			if (c->chunk_left < k)
+				k = (size_t)c->chunk_left;
+			c->chunk_left -= k;
+			c->body_len += k;
+			i += k - 1;
+			if (c->chunk_left == 0)
+				c->chunk = CK_DATA_END;
+			break;
+		}
+		case CK_DATA_END:
+			if (ch == '\n')
+				c->chunk = CK_SIZE;
+			else if (ch != '\r')
+				return -1;
+			break;
+		case CK_TRAILER_START:
+			if (ch == '\n')
+				return 1;
+			if (ch != '\r')
+				c->chunk = CK_TRAILER;
+			break;
+		case CK_TRAILER:
+			if (ch == '\n')
+				c->chunk = CK_TRAILER_START;
+			break;
+		}
+	}
+	return 0;
+}
+
+static void after_chunked(struct conn *c, int r)
+{
+	if (r > 0)
+		route(c);
+	else
+		respond_text(c, 400, "Bad Request", "bad chunked body\n");
+}
+
 /* Parses the head: method, path, Content-Length. Starts the body's
  * discarding or routes at once. */
 static void parse_head(struct conn *c)
@@ -353,7 +521,7 @@ static void parse_head(struct conn *c)
 	c->path_off = (size_t)(path - h);
 	c->path_len = (size_t)(pend - path);
 
-	bool expect_continue = false, have_length = false;
+	bool expect_continue = false, have_length = false, chunked = false;
 	for (char *line = eol + 1; line < end;) {
 		char *nl = memchr(line, '\n', (size_t)(end - line));
 		if (!nl)
@@ -375,8 +543,11 @@ static void parse_head(struct conn *c)
 				}
 				have_length = true;
 			} else if (nlen == 17 && strncasecmp(line, "Transfer-Encoding", 17) == 0) {
-				respond_text(c, 501, "Not Implemented", "chunked bodies are not supported\n");
-				return;
+				if (vlen != 7 || strncasecmp(val, "chunked", 7) != 0) {
+					respond_text(c, 501, "Not Implemented", "only chunked is supported\n");
+					return;
+				}
+				chunked = true;
 			} else if (nlen == 6 && strncasecmp(line, "Expect", 6) == 0 && vlen == 12 &&
 			           strncasecmp(val, "100-continue", 12) == 0) {
 				expect_continue = true;
@@ -387,10 +558,20 @@ static void parse_head(struct conn *c)
 
 	/* Bytes read past the head are the body's start. */
 	uint64_t extra = c->head_len - c->head_end;
-	c->body_left = c->body_len > extra ? c->body_len - extra : 0;
-	if (c->body_left == 0) {
-		route(c);
-		return;
+	if (chunked) {
+		c->body_len = 0;
+		c->chunk = CK_SIZE;
+		int r = chunk_feed(c, c->head + c->head_end, (size_t)extra);
+		if (r != 0) {
+			after_chunked(c, r);
+			return;
+		}
+	} else {
+		c->body_left = c->body_len > extra ? c->body_len - extra : 0;
+		if (c->body_left == 0) {
+			route(c);
+			return;
+		}
 	}
 	if (expect_continue) {
 		/* A fresh socket always has room for this. */
@@ -401,11 +582,27 @@ static void parse_head(struct conn *c)
 			return;
 		}
 	}
-	c->state = READ_BODY;
+	c->state = chunked ? READ_CHUNKED : READ_BODY;
 }
 
 static void on_readable(struct conn *c)
 {
+	if (c->state == LINGER || c->state == READ_CHUNKED) {
+		ssize_t n = recv(c->fd, scratch, sizeof(scratch), 0);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return;
+		if (n <= 0) { /* the peer is done, or the body ended early */
+			close_conn(c);
+			return;
+		}
+		record(c, scratch, (size_t)n);
+		if (c->state == READ_CHUNKED) {
+			int r = chunk_feed(c, scratch, (size_t)n);
+			if (r != 0)
+				after_chunked(c, r);
+		}
+		return;
+	}
 	if (c->state == READ_BODY) {
 		size_t want = c->body_left < sizeof(scratch) ? (size_t)c->body_left : sizeof(scratch);
 		ssize_t n = recv(c->fd, scratch, want, 0);
@@ -415,6 +612,7 @@ static void on_readable(struct conn *c)
 			close_conn(c);
 			return;
 		}
+		record(c, scratch, (size_t)n);
 		c->body_left -= (uint64_t)n;
 		if (c->body_left == 0)
 			route(c);
@@ -427,6 +625,7 @@ static void on_readable(struct conn *c)
 		close_conn(c);
 		return;
 	}
+	record(c, c->head + c->head_len, (size_t)n);
 	size_t from = c->head_len > 2 ? c->head_len - 2 : 0;
 	c->head_len += (size_t)n;
 	c->head_end = find_head_end(c, from);
@@ -438,13 +637,15 @@ static void on_readable(struct conn *c)
 
 static void on_event(struct conn *c, uint32_t events)
 {
-	if (events & (EPOLLERR | EPOLLHUP)) {
+	if (events & EPOLLERR || (events & EPOLLHUP && !(events & EPOLLIN))) {
 		close_conn(c);
 		return;
 	}
 	switch (c->state) {
 	case READ_HEAD:
 	case READ_BODY:
+	case READ_CHUNKED:
+	case LINGER:
 		if (events & EPOLLIN)
 			on_readable(c);
 		break;
@@ -507,6 +708,10 @@ static void wake_sleepers(void)
 	double t = now_ms();
 	while (sleepers && sleepers->wake <= t) {
 		struct conn *c = sleepers;
+		if (c->state == LINGER) {
+			close_conn(c); /* the peer never closed */
+			continue;
+		}
 		unsleep(c);
 		c->state = WRITE;
 		respond_text(c, 200, "OK", "slow\n");
@@ -557,7 +762,7 @@ int main(int argc, char **argv)
 	long port = 0;
 	const char *port_file = NULL;
 	int opt;
-	while ((opt = getopt(argc, argv, "p:f:")) != -1) {
+	while ((opt = getopt(argc, argv, "p:f:r:")) != -1) {
 		char *end;
 		switch (opt) {
 		case 'p':
@@ -571,13 +776,18 @@ int main(int argc, char **argv)
 		case 'f':
 			port_file = optarg;
 			break;
+		case 'r':
+			record_fd = open(optarg, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+			if (record_fd < 0)
+				die(optarg);
+			break;
 		default:
-			fprintf(stderr, "usage: httpd [-p PORT] [-f PORTFILE]\n");
+			fprintf(stderr, "usage: httpd [-p PORT] [-f PORTFILE] [-r RECORDFILE]\n");
 			return 2;
 		}
 	}
 	if (optind != argc) {
-		fprintf(stderr, "usage: httpd [-p PORT] [-f PORTFILE]\n");
+		fprintf(stderr, "usage: httpd [-p PORT] [-f PORTFILE] [-r RECORDFILE]\n");
 		return 2;
 	}
 	memset(fill, 'x', sizeof(fill));

@@ -1266,6 +1266,176 @@ Test(http, https_needs_connect)
 	cr_expect_str_eq(why, "use CONNECT for https");
 }
 
+/* ---- request bodies (http_body_*) ---- */
+
+/* Parses the head req, then feeds rest (n bytes) to its body: all at once,
+ * byte by byte and split at every point, which must agree. Returns how
+ * many bytes of rest belong to the body, or -1 (with *why) when the body is
+ * refused; *done tells whether it is complete. */
+static long body_take(const char *req, const char *rest, size_t n, bool *done, const char **why)
+{
+	struct http_head h = head_ok(req);
+	http_head_free(&h);
+	char *p = exact(rest, n);
+	long want = -2;
+	bool want_done = false;
+	for (size_t split = 0; split <= n + 1; split++) {
+		/* split n + 1: one byte at a time. */
+		struct http_body b;
+		http_body_init(&b, &h);
+		size_t total = 0, pos = 0;
+		long got = 0;
+		while (pos < n || (pos == 0 && n == 0)) {
+			size_t len = split == n + 1 ? 1 : split == 0 ? n : pos < split ? split - pos : n - pos;
+			if (len > n - pos)
+				len = n - pos;
+			size_t taken = 99;
+			const char *w = NULL;
+			if (!http_body_take(&b, p + pos, len, &taken, &w)) {
+				cr_assert_not_null(w);
+				*why = w;
+				got = -1;
+				break;
+			}
+			cr_assert_leq(taken, len);
+			/* Once a piece is not taken whole, the body has ended. */
+			if (taken < len)
+				cr_assert(http_body_done(&b), "\"%s\": %zu of %zu taken but not done", rest, taken,
+				          len);
+			total += taken;
+			pos += len;
+			if (n == 0)
+				break;
+		}
+		if (got == 0)
+			got = (long)total;
+		bool d = got >= 0 && http_body_done(&b);
+		if (d) {
+			size_t taken = 99;
+			const char *w = NULL;
+			cr_assert(http_body_take(&b, "GET / HTTP/1.1\r\n\r\n", 18, &taken, &w));
+			cr_assert_eq(taken, 0, "bytes taken after the body's end");
+		}
+		if (want == -2) {
+			want = got;
+			want_done = d;
+		}
+		cr_assert_eq(got, want, "\"%s\" split at %zu: %ld, all at once: %ld", rest, split, got, want);
+		cr_assert_eq(d, want_done, "\"%s\" split at %zu: done %d", rest, split, d);
+	}
+	free(p);
+	*done = want_done;
+	return want;
+}
+
+static const char post_len5[] = "POST http://example.com/ HTTP/1.1\r\nContent-Length: 5\r\n\r\n";
+static const char post_chunked[] = "POST http://example.com/ HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+static const char smuggled[] = "GET http://evil.example/ HTTP/1.1\r\nHost: evil.example\r\n\r\n";
+
+static void body_is(const char *req, const char *body, bool want_done)
+{
+	char buf[512];
+	snprintf(buf, sizeof(buf), "%s%s", body, smuggled);
+	bool done;
+	const char *why = NULL;
+	long n = body_take(req, buf, strlen(buf), &done, &why);
+	cr_expect_eq(n, want_done ? (long)strlen(body) : (long)strlen(buf), "body \"%s\": %ld bytes taken (%s)", body,
+	             n, why ? why : "");
+	cr_expect_eq(done, want_done, "body \"%s\": done %d", body, done);
+}
+
+static void body_refused(const char *req, const char *body, const char *want_why)
+{
+	bool done;
+	const char *why = NULL;
+	long n = body_take(req, body, strlen(body), &done, &why);
+	cr_expect_eq(n, -1, "body \"%s\" accepted (%ld)", body, n);
+	if (n == -1 && want_why)
+		cr_expect_str_eq(why, want_why, "body \"%s\"", body);
+}
+
+Test(http_body, no_body_without_length_or_chunked)
+{
+	/* Bytes after a GET's head are another request: none is the body. */
+	body_is("GET http://example.com/ HTTP/1.1\r\n\r\n", "", true);
+	body_is("GET http://example.com/ HTTP/1.0\r\n\r\n", "", true);
+	body_is("POST http://example.com/ HTTP/1.1\r\nContent-Length: 0\r\n\r\n", "", true);
+	bool done;
+	const char *why;
+	cr_expect_eq(body_take("GET http://example.com/ HTTP/1.1\r\n\r\n", "", 0, &done, &why), 0);
+	cr_expect(done);
+}
+
+Test(http_body, content_length)
+{
+	body_is(post_len5, "hello", true);
+	body_is(post_len5, "\r\n\r\nx", true);
+	body_is("GET http://example.com/ HTTP/1.1\r\nContent-Length: 3\r\n\r\n", "abc", true);
+	/* Not all there yet: all of it is body, and more is awaited. */
+	bool done;
+	const char *why;
+	cr_expect_eq(body_take(post_len5, "hel", 3, &done, &why), 3);
+	cr_expect_not(done);
+	/* A chunked-looking body under Content-Length is just bytes. */
+	body_is("POST http://example.com/ HTTP/1.1\r\nContent-Length: 10\r\n\r\n", "0\r\n\r\nGET /", true);
+}
+
+Test(http_body, chunked)
+{
+	struct http_head h = head_ok(post_chunked);
+	cr_expect(h.chunked);
+	http_head_free(&h);
+	h = head_ok(post_len5);
+	cr_expect_not(h.chunked);
+	http_head_free(&h);
+
+	body_is(post_chunked, "0\r\n\r\n", true);
+	body_is(post_chunked, "5\r\nhello\r\n0\r\n\r\n", true);
+	body_is(post_chunked, "5\r\nhello\r\n3\r\nabc\r\n0\r\n\r\n", true);
+	body_is(post_chunked, "A\r\n0123456789\r\na\r\n0123456789\r\n000\r\n\r\n", true);
+	body_is(post_chunked, "00000005\r\nhello\r\n0\r\n\r\n", true);
+	/* Chunk data is opaque: CRLFs and a request inside it are data. */
+	body_is(post_chunked, "6\r\n0\r\n\r\nG\r\n0\r\n\r\n", true);
+	/* Incomplete: everything so far is body. */
+	bool done;
+	const char *why;
+	cr_expect_eq(body_take(post_chunked, "5\r\nhel", 6, &done, &why), 6);
+	cr_expect_not(done);
+	cr_expect_eq(body_take(post_chunked, "7fffffff\r\n", 10, &done, &why), 10);
+	cr_expect_not(done);
+	cr_expect_eq(body_take(post_chunked, "0\r\n\r", 4, &done, &why), 4);
+	cr_expect_not(done);
+}
+
+Test(http_body, chunked_framing_is_strict)
+{
+	body_refused(post_chunked, "5;ext=1\r\nhello\r\n0\r\n\r\n", "chunk extensions are refused");
+	body_refused(post_chunked, "0;ext\r\n\r\n", "chunk extensions are refused");
+	body_refused(post_chunked, "5 \r\nhello\r\n0\r\n\r\n", "malformed chunk size");
+	body_refused(post_chunked, " 5\r\nhello\r\n0\r\n\r\n", "malformed chunk size");
+	body_refused(post_chunked, "\r\n", "malformed chunk size");
+	body_refused(post_chunked, "5\nhello\r\n0\r\n\r\n", "malformed chunk size");
+	body_refused(post_chunked, "5\r\rhello", "malformed chunk size");
+	body_refused(post_chunked, "-1\r\n", "malformed chunk size");
+	body_refused(post_chunked, "+5\r\n", "malformed chunk size");
+	body_refused(post_chunked, "0x5\r\n", "malformed chunk size");
+	body_refused(post_chunked, "g\r\n", "malformed chunk size");
+	/* Sizes every parser reads alike: no 64-bit (or 32-bit) overflow. */
+	body_refused(post_chunked, "000000005\r\n", "chunk size too long");
+	body_refused(post_chunked, "10000000000000005\r\nhello\r\n0\r\n\r\n", "chunk size too long");
+	body_refused(post_chunked, "80000000\r\n", "chunk size too large");
+	body_refused(post_chunked, "ffffffff\r\n", "chunk size too large");
+	/* Data longer than its size, or not followed by CRLF. */
+	body_refused(post_chunked, "5\r\nhello!\r\n0\r\n\r\n", "chunk data longer than its size");
+	body_refused(post_chunked, "5\r\nhello\n0\r\n\r\n", "chunk data longer than its size");
+	body_refused(post_chunked, "5\r\nhello\r\r", "chunk data longer than its size");
+	/* No trailer fields, and the end is CRLF exactly. */
+	body_refused(post_chunked, "0\r\nX-Trailer: 1\r\n\r\n", "trailer fields in a request are refused");
+	body_refused(post_chunked, "0\r\nContent-Length: 5\r\n\r\n", "trailer fields in a request are refused");
+	body_refused(post_chunked, "0\r\n\n", "trailer fields in a request are refused");
+	body_refused(post_chunked, "0\r\n\rX", "malformed end of chunked body");
+}
+
 /* ---- SOCKS5 ---- */
 
 static int greeting(const void *s, size_t n, size_t *consumed, bool *no_auth)
