@@ -226,6 +226,45 @@ t_linked_worktree_mounts_the_common_directory() {
 	eq "commit reached the repository" "$(cd "$SRC/main" && gitq log -1 --format=%s feature)" "wt"
 }
 
+# The shipped dev policy, used exactly as its comments say: from inside
+# ~/src/..., `cordon run --policy dev -- CMD`.
+t_shipped_dev_policy_protects_the_project_it_is_started_in() {
+	[ -f "$CORDON_EXAMPLES/dev.ini" ] || failed "dev.ini not staged"
+	local src=$MYHOME/src made_src=0 tag app other
+	[ -d "$src" ] || made_src=1
+	tag=cordon-suite-$$-$RANDOM
+	app=$src/$tag-app
+	other=$src/$tag-other
+	mkrepo "$app"
+	mkdir -p "$other"
+	echo sibling-secret >"$other/notes"
+	echo TOKEN=dev-secret >"$app/.env"
+	local out err rc
+	out=$(cd "$app" && CORDON_POLICY_PATH=$CORDON_EXAMPLES "$CORDON" run --policy dev -- /bin/sh -c "cat .env; cat $other/notes 2>&1; echo hook >.git/hooks/pre-commit 2>&1; echo x >.git/commondir 2>&1; echo '{}' >.mcp.json 2>&1; mkdir -p .vscode/x 2>&1; echo work >file && echo wrote; $GITIN status --porcelain; echo end" 2>"$WORK/dev.err" </dev/null)
+	rc=$?
+	err=$(cat "$WORK/dev.err")
+	no_sanitizer_report "$err"
+	local left
+	left=$(ls -A "$app")
+	rm -rf "$app" "$other"
+	[ $made_src -eq 1 ] && rmdir "$src" 2>/dev/null
+	eq "exit" "$rc" 0
+	lacks "masked .env" "$out" "dev-secret"
+	lacks "sibling project" "$out" "sibling-secret"
+	[ -e "$app/.git/hooks/pre-commit" ] && failed "hook planted"
+	contains "hooks read-only" "$err" "pre-commit: Read-only file system"
+	contains "commondir read-only" "$err" "commondir: Read-only file system"
+	contains ".mcp.json read-only" "$err" ".mcp.json: Read-only file system"
+	contains "the project is writable" "$out" "wrote"
+	eq "git sees only the new file" "$(printf '%s\n' "$out" | sed -n '/^wrote$/,/^end$/p')" "wrote
+?? file
+end"
+	eq "nothing left on the host but the project's own files" "$left" ".env
+.git
+f
+file"
+}
+
 # ---- placeholders: concurrency, SIGKILL, git ----
 
 PH_GUARDS='mask = .env
