@@ -652,31 +652,31 @@ symlink = target:$WORK/data/link")
 
 t_die_with_parent_ends_the_sandbox_when_the_launchers_parent_dies() {
 	mkdir -p "$SRC/app"
-	local p wrapper pids q
+	local p wrapper pids q t1=888.${$}1 t2=888.${$}2
 	p=$(ppolicy dwp <<<"[sandbox]
 die_with_parent = true")
-	(cd "$SRC/app" && exec /bin/sh -c "\"$CORDON\" run --policy \"$p\" -- sleep 888.5 & wait") >/dev/null 2>&1 &
+	(cd "$SRC/app" && exec /bin/sh -c "\"$CORDON\" run --policy \"$p\" -- sleep $t1 & wait") >/dev/null 2>&1 &
 	wrapper=$!
-	for _ in $(seq 50); do pgrep -f 'sleep 888\.5' >/dev/null && break; sleep 0.1; done
-	pids=$(pgrep -f 'sleep 888\.5')
+	for _ in $(seq 50); do pgrep -f "sleep $t1" >/dev/null && break; sleep 0.1; done
+	pids=$(pgrep -f "sleep $t1")
 	[ -n "$pids" ] || failed "the sandboxed sleep did not start"
 	kill -KILL "$wrapper"
-	for _ in $(seq 50); do pgrep -f 'sleep 888\.5' >/dev/null || break; sleep 0.1; done
-	if pgrep -f 'sleep 888\.5' >/dev/null; then
-		pkill -KILL -f 'sleep 888\.5'
+	for _ in $(seq 50); do pgrep -f "sleep $t1" >/dev/null || break; sleep 0.1; done
+	if pgrep -f "sleep $t1" >/dev/null; then
+		pkill -KILL -f "sleep $t1"
 		failed "the sandbox outlived the launcher's parent"
 	fi
 	# Control: without die_with_parent it goes on.
 	q=$(ppolicy nodwp <<<"[sandbox]
 die_with_parent = false")
-	(cd "$SRC/app" && exec /bin/sh -c "\"$CORDON\" run --policy \"$q\" -- sleep 888.75 & wait") >/dev/null 2>&1 &
+	(cd "$SRC/app" && exec /bin/sh -c "\"$CORDON\" run --policy \"$q\" -- sleep $t2 & wait") >/dev/null 2>&1 &
 	wrapper=$!
-	for _ in $(seq 50); do pgrep -f 'sleep 888\.75' >/dev/null && break; sleep 0.1; done
+	for _ in $(seq 50); do pgrep -f "sleep $t2" >/dev/null && break; sleep 0.1; done
 	kill -KILL "$wrapper"
 	sleep 0.5
-	pgrep -f 'sleep 888\.75' >/dev/null || failed "control: the sandbox without die_with_parent ended too"
+	pgrep -f "sleep $t2" >/dev/null || failed "control: the sandbox without die_with_parent ended too"
 	pkill -KILL -f 'cordon run --policy '"$q" 2>/dev/null
-	pkill -KILL -f 'sleep 888\.75'
+	pkill -KILL -f "sleep $t2"
 	true
 }
 
@@ -690,7 +690,7 @@ die_with_parent = false")
 	# The reader sees end-of-file once every writer is gone: the launcher
 	# (killed below) and, if it kept its copy, the sandbox's pid 1.
 	(cat "$fifo" >/dev/null; touch "$WORK/eof") &
-	(cd "$SRC/app" && exec "$CORDON" run --policy "$p" -- /bin/sh -c 'touch started; exec sleep 30') 9>"$fifo" \
+	(cd "$SRC/app" && exec "$CORDON" run --policy "$p" -- /bin/sh -c "touch started; exec sleep 31.$$") 9>"$fifo" \
 		>/dev/null 2>&1 </dev/null &
 	pid=$!
 	wait_for "$SRC/app/started"
@@ -698,8 +698,7 @@ die_with_parent = false")
 	for _ in $(seq 30); do [ -e "$WORK/eof" ] && break; sleep 0.1; done
 	local held=0
 	[ -e "$WORK/eof" ] || held=1
-	pkill -KILL -f 'exec sleep 30' 2>/dev/null
-	pkill -KILL -f 'sleep 30' 2>/dev/null
+	pkill -KILL -f "sleep 31\\.$$" 2>/dev/null
 	[ $held -eq 0 ] || failed "the sandbox kept the invoker's descriptor 9 open"
 }
 

@@ -20,6 +20,15 @@ fail() {
 	exit 1
 }
 
+# Suites run in parallel (ctest -j): only one may add a user at a time.
+make_user() {
+	local name=$1
+	shift
+	id "$name" >/dev/null 2>&1 && return 0
+	flock /tmp/cordon-test-useradd.lock useradd "$@" "$name" >/dev/null 2>&1 || id "$name" >/dev/null 2>&1 ||
+		fail "useradd $name"
+}
+
 [ -x "${CORDON:-}" ] || fail "CORDON=${CORDON:-} is not an executable (build first)"
 [ -d "${CORDON_TEST_BIN:-}" ] || fail "CORDON_TEST_BIN=${CORDON_TEST_BIN:-} is missing"
 stage=$(mktemp -d /tmp/cordon-it.XXXXXX) || fail "mktemp"
@@ -53,9 +62,7 @@ fi
 case "$who" in
 root)
 	[ "$(id -u)" -eq 0 ] || skip "the root variant needs root; run the suite as root"
-	if ! id "$AGENT_USER" >/dev/null 2>&1; then
-		useradd --system --create-home --shell /usr/sbin/nologin "$AGENT_USER" || fail "useradd $AGENT_USER"
-	fi
+	make_user "$AGENT_USER" --system --create-home --shell /usr/sbin/nologin
 	env "${vars[@]}" CORDON_AGENT_USER="$AGENT_USER" bash "$stage/scripts/$name" "$@"
 	;;
 user)
@@ -63,9 +70,7 @@ user)
 		env "${vars[@]}" bash "$stage/scripts/$name" "$@"
 		exit $?
 	fi
-	if ! id "$TEST_USER" >/dev/null 2>&1; then
-		useradd --create-home --shell /bin/bash "$TEST_USER" || fail "useradd $TEST_USER"
-	fi
+	make_user "$TEST_USER" --create-home --shell /bin/bash
 	home=$(getent passwd "$TEST_USER" | cut -d: -f6)
 	as_user=(setpriv --reuid="$TEST_USER" --regid="$TEST_USER" --init-groups --)
 	if ! "${as_user[@]}" unshare --user true 2>/dev/null; then

@@ -577,21 +577,23 @@ t_timeout_ends_sandbox_with_124() {
 	local p start end
 	p=$(policy tmo <<<$'[limits]\ntimeout = 1s\n')
 	start=$(date +%s)
-	sh_in "$p" 'sleep 1000 & sleep 1000'
+	# A duration no other test (or parallel run) uses, to find them by.
+	local tag=1000.$$
+	sh_in "$p" "sleep $tag & sleep $tag"
 	end=$(date +%s)
 	eq "exit" "$SB_RC" 124
 	[ $((end - start)) -lt 10 ] || failed "took $((end - start))s"
-	pgrep -f "sleep 1000" >/dev/null && failed "a sleep survived"
+	pgrep -f "sleep $tag" >/dev/null && failed "a sleep survived"
 	true
 }
 
 t_sigkill_of_launcher_leaves_nothing_behind() {
 	local p pid pids
 	p=$(policy kill </dev/null)
-	(cd "$WORK/proj" && exec "$CORDON" run --policy "$p" -- /bin/sh -c 'sleep 777.25 & sleep 777.5 & echo started; wait') >"$WORK/k.out" 2>&1 &
+	(cd "$WORK/proj" && exec "$CORDON" run --policy "$p" -- /bin/sh -c "sleep 777.${$}1 & sleep 777.${$}2 & echo started; wait") >"$WORK/k.out" 2>&1 &
 	pid=$!
 	for _ in $(seq 50); do grep -q started "$WORK/k.out" 2>/dev/null && break; sleep 0.1; done
-	pids=$(pgrep -f 'sleep 777\.(25|5)' | tr '\n' ' ')
+	pids=$(pgrep -f "sleep 777\\.$$[12]" | tr '\n' ' ')
 	[ -n "$pids" ] || failed "sandboxed sleeps not found on the host"
 	kill -KILL $pid
 	wait $pid 2>/dev/null
