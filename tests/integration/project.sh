@@ -9,6 +9,7 @@ SRC=$WORK/src
 
 # Every test starts with an empty $SRC (the runner makes $WORK/proj anew).
 per_test_setup() {
+	trap stop_background EXIT
 	rm -rf "$SRC" "$WORK/pwned" "$WORK/data" "$WORK/rootonly" "$WORK/fifo" "$WORK/eof" "$WORK/linked" "$WORK/real" \
 		"$WORK/mono"
 	mkdir -p "$SRC"
@@ -272,6 +273,22 @@ protect = .vscode/
 protect = .mcp.json
 protect = .claude/settings.json'
 
+# await FILE: shell text for inside a sandbox that waits for FILE, at most
+# 60 s (a test that failed must not leave a sandbox polling forever).
+await() {
+	echo "i=0; while [ ! -e $1 ] && [ \$i -lt 1200 ]; do sleep 0.05; i=\$((i + 1)); done"
+}
+
+# Every sandbox a test started in the background ends with the test,
+# passed or failed.
+BG_PIDS=()
+stop_background() {
+	local pid
+	for pid in "${BG_PIDS[@]}"; do
+		kill -KILL "$pid" 2>/dev/null
+	done
+}
+
 # start_bg POLICY DIR NAME SCRIPT: a sandbox in the background, its output
 # in $WORK/NAME.out and .err; BG_PID is the launcher's pid.
 start_bg() {
@@ -279,6 +296,7 @@ start_bg() {
 	(cd "$dir" && exec "$CORDON" run --policy "$pol" -- /bin/sh -c "$script") \
 		>"$WORK/$name.out" 2>"$WORK/$name.err" </dev/null &
 	BG_PID=$!
+	BG_PIDS+=("$BG_PID")
 }
 
 wait_for() { # FILE [TRIES [LOG]]
@@ -317,7 +335,7 @@ concurrent_guards() {
 	p=$(ppolicy conc <<<"$PH_GUARDS")
 	mkdir -p "$SRC/app/signals"
 	for i in $(seq "$n"); do
-		start_bg "$p" "$SRC/app" "s$i" "touch signals/ready$i; while [ ! -e signals/go$i ]; do sleep 0.05; done; echo tasks >.vscode/tasks.json 2>/dev/null && echo WROTE-tasks; echo '{}' >.mcp.json 2>/dev/null && echo WROTE-mcp; mkdir -p .claude && echo x >.claude/settings.json 2>/dev/null && echo WROTE-claude; echo finished"
+		start_bg "$p" "$SRC/app" "s$i" "touch signals/ready$i; $(await signals/go$i); echo tasks >.vscode/tasks.json 2>/dev/null && echo WROTE-tasks; echo '{}' >.mcp.json 2>/dev/null && echo WROTE-mcp; mkdir -p .claude && echo x >.claude/settings.json 2>/dev/null && echo WROTE-claude; echo finished"
 		pids+=("$BG_PID")
 		wait_for "$SRC/app/signals/ready$i"
 	done
@@ -357,13 +375,14 @@ t_root_mixed_root_and_user_sandboxes_share_placeholders() {
 	p=$(ppolicy mixed <<<"$PH_GUARDS")
 	chmod 0644 "$p"
 	mkdir -p "$SRC/app/signals" && chmod 0777 "$SRC/app/signals"
-	start_bg "$p" "$SRC/app" root "touch signals/ready-root; while [ ! -e signals/go-root ]; do sleep 0.05; done; echo x >.mcp.json 2>/dev/null && echo WROTE; echo finished"
+	start_bg "$p" "$SRC/app" root "touch signals/ready-root; $(await signals/go-root); echo x >.mcp.json 2>/dev/null && echo WROTE; echo finished"
 	root_pid=$BG_PID
 	wait_for "$SRC/app/signals/ready-root"
 	(cd "$SRC/app" && exec setpriv --reuid="$u" --regid="$u" --init-groups -- env HOME="$(getent passwd $u | cut -d: -f6)" \
-		"$CORDON" run --policy "$p" -- /bin/sh -c "touch signals/ready-user; while [ ! -e signals/go-user ]; do sleep 0.05; done; echo x >.mcp.json 2>/dev/null && echo WROTE; mkdir .vscode/x 2>/dev/null && echo WROTE; echo finished") \
+		"$CORDON" run --policy "$p" -- /bin/sh -c "touch signals/ready-user; $(await signals/go-user); echo x >.mcp.json 2>/dev/null && echo WROTE; mkdir .vscode/x 2>/dev/null && echo WROTE; echo finished") \
 		>"$WORK/user.out" 2>"$WORK/user.err" </dev/null &
 	user_pid=$!
+	BG_PIDS+=("$user_pid")
 	wait_for "$SRC/app/signals/ready-user" 100 "$WORK/user.err"
 	touch "$SRC/app/signals/go-root"
 	wait "$root_pid"
@@ -419,7 +438,7 @@ t_cleanup_removes_only_what_cordon_made() {
 	mkrepo "$SRC/app"
 	local p pid
 	p=$(ppolicy onlyours <<<"$PH_GUARDS")
-	start_bg "$p" "$SRC/app" o "touch ready; while [ ! -e go ]; do sleep 0.05; done"
+	start_bg "$p" "$SRC/app" o "touch ready; $(await go)"
 	pid=$BG_PID
 	wait_for "$SRC/app/ready"
 	# The host (not the sandbox) replaces a placeholder with its own file,
