@@ -411,10 +411,22 @@ static void placeholder_free(struct placeholder *ph)
 	free(ph->tmp);
 }
 
+static long long monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* How long to wait for another run to let go of a directory. */
+#define WAIT_NONE    0LL
+#define WAIT_FOREVER (-1LL)
+
 /* Opens and exclusively locks ph's directory, checking it is the same
- * directory. Returns -1 if it is gone (nothing of ours can be found), -2
- * if another run holds it. */
-static int lock_parent_exclusive(const struct placeholder *ph, bool wait)
+ * directory, waiting until the monotonic time deadline (WAIT_NONE: not at
+ * all; WAIT_FOREVER: as long as it takes). Returns -1 if it is gone
+ * (nothing of ours can be found there), -2 if another run holds it. */
+static int lock_parent_exclusive(const struct placeholder *ph, long long deadline)
 {
 	int fd = open_dir(ph->parent);
 	struct stat st;
@@ -424,19 +436,24 @@ static int lock_parent_exclusive(const struct placeholder *ph, bool wait)
 		close(fd);
 		return -1;
 	}
-	while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
+	for (;;) {
+		if (flock(fd, LOCK_EX | (deadline == WAIT_FOREVER ? 0 : LOCK_NB)) == 0)
+			return fd;
 		if (errno == EINTR)
 			continue;
-		close(fd);
-		return -2;
+		if (errno != EWOULDBLOCK || deadline == WAIT_NONE || monotonic_ms() >= deadline)
+			break;
+		struct timespec ts = {0, 10L * 1000000L};
+		nanosleep(&ts, NULL);
 	}
-	return fd;
+	close(fd);
+	return -2;
 }
 
 /* Removes what can be removed now; keeps in v the ones to retry. Deeper
  * placeholders go first, so a placeholder directory is empty by the time
  * its turn comes. */
-static void remove_all(struct placeholder *v, size_t *n, bool wait)
+static void remove_all(struct placeholder *v, size_t *n, long long deadline)
 {
 	if (!v || *n == 0) {
 		*n = 0;
@@ -444,7 +461,7 @@ static void remove_all(struct placeholder *v, size_t *n, bool wait)
 	}
 	cleanup_free bool *keep = xcalloc(*n ? *n : 1, sizeof(bool));
 	for (size_t i = *n; i-- > 0;) {
-		int fd = lock_parent_exclusive(&v[i], wait);
+		int fd = lock_parent_exclusive(&v[i], deadline);
 		keep[i] = fd == -2 || (fd >= 0 && !remove_one(fd, &v[i]));
 		if (fd >= 0)
 			close(fd);
@@ -511,7 +528,7 @@ static void spawn_cleanup_helper(const char *record_path, struct placeholder *v,
 			struct timespec ts = {0, 100L * 1000000L};
 			nanosleep(&ts, NULL);
 		}
-		remove_all(v, &n, true);
+		remove_all(v, &n, WAIT_FOREVER);
 	}
 	if (n == 0)
 		(void)unlink(record_path);
@@ -647,7 +664,12 @@ static void parse_record(char *text, struct placeholder **out, size_t *n)
 	free(cur.name);
 }
 
-static void sweep_one(int dirfd, const char *name, const char *dir)
+/* A killed run's pid 1 may hold its locks for a moment longer than its
+ * launcher lived: a sweep waits this long, in all, before it leaves the
+ * rest to a helper. */
+#define SWEEP_PATIENCE_MS 300
+
+static void sweep_one(int dirfd, const char *name, const char *dir, long long deadline)
 {
 	cleanup_fd int fd = openat(dirfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
@@ -667,16 +689,17 @@ static void sweep_one(int dirfd, const char *name, const char *dir)
 	parse_record(text, &v, &n);
 	if (!v)
 		n = 0;
-	remove_all(v, &n, false);
+	remove_all(v, &n, deadline);
 	if (n == 0) {
 		(void)unlinkat(dirfd, name, 0);
 	} else if (v) {
 		record_rewrite(fd, v, n);
+		cleanup_free char *path = xasprintf("%s/%s", dir, name);
+		spawn_cleanup_helper(path, v, n);
 		for (size_t i = 0; i < n; i++)
 			placeholder_free(&v[i]);
 	}
 	free(v);
-	(void)dir;
 }
 
 void placeholders_sweep(bool privileged, const char *invoker_home)
@@ -687,11 +710,12 @@ void placeholders_sweep(bool privileged, const char *invoker_home)
 	DIR *d = opendir(dir);
 	if (!d)
 		return;
+	long long deadline = monotonic_ms() + SWEEP_PATIENCE_MS;
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
 		if (strlen(de->d_name) != 32 || strspn(de->d_name, "0123456789abcdef") != 32)
 			continue;
-		sweep_one(dirfd(d), de->d_name, dir);
+		sweep_one(dirfd(d), de->d_name, dir, deadline);
 	}
 	closedir(d);
 }
