@@ -97,6 +97,8 @@ struct guard_state {
 	char *record_path;
 };
 void guard_state_init(struct guard_state *gs);
+/* Makes the directory records are kept in, if it can. */
+void placeholders_prepare(bool privileged, const char *invoker_home);
 /* Removes what runs that are gone left behind (non-blocking). */
 void placeholders_sweep(bool privileged, const char *invoker_home);
 /* Shared locks on the directories of every guarded path (waits briefly

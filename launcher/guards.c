@@ -244,6 +244,28 @@ static char *registry_dir(bool privileged, const char *home, bool create)
 	return dir;
 }
 
+void placeholders_prepare(bool privileged, const char *invoker_home)
+{
+	/* Made before the plan, so that a plan whose writable mounts hold it
+	 * masks an existing directory (see plan.c, hide_cordon_state). A
+	 * failure here matters only to a run that makes placeholders, which
+	 * then stops with the reason. */
+	if (privileged) {
+		(void)mkdir("/var/lib/cordon", 0755);
+		(void)mkdir("/var/lib/cordon/placeholders", 0700);
+		return;
+	}
+	if (!invoker_home || invoker_home[0] != '/')
+		return;
+	static const char *const parts[] = {"/.local", "/.local/state", "/.local/state/cordon",
+	                                    "/.local/state/cordon/placeholders"};
+	for (size_t i = 0; i < N_ELEMENTS(parts); i++) {
+		cleanup_free char *dir = xasprintf("%s%s", invoker_home, parts[i]);
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+			return;
+	}
+}
+
 /* ---- making placeholders ---- */
 
 static void record_open(const struct plan *pl, struct guard_state *gs, const char *sandbox_id)

@@ -452,6 +452,7 @@ int cmd_run(int argc, char **argv)
 	}
 	struct invocation_storage inv;
 	invocation_gather(&inv, p, o.command, o.projects.v);
+	placeholders_prepare(inv.inv.privileged, inv.home);
 	placeholders_sweep(inv.inv.privileged, inv.home);
 	struct guard_state gs;
 	guard_state_init(&gs);

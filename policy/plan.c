@@ -400,6 +400,33 @@ static void add_guards(struct builder *b)
 	}
 }
 
+/* cordon's own state (the placeholder records, persistent homes) is what
+ * a later run trusts: when a writable mount would show it to the
+ * sandbox (project_root = ~, say), it is hidden there. */
+static void hide_cordon_state(struct builder *b)
+{
+	cleanup_free char *state = b->inv->privileged ? xstrdup("/var/lib/cordon")
+	                           : b->inv->home && b->inv->home[0] == '/'
+	                               ? xasprintf("%s/.local/state/cordon", b->inv->home)
+	                               : NULL;
+	if (!state)
+		return;
+	const char *root = deepest_root(b, state);
+	if (root) {
+		if (b->host->lstat(b->host->ctx, state) == PATH_DIR)
+			add_guard(b, root, state + strlen(root) + (strcmp(root, "/") != 0), 0, MOUNT_MASK);
+		return;
+	}
+	for (size_t i = 0; i < b->plan->n_mounts; i++) {
+		const struct mount_op *op = &b->plan->mounts[i];
+		if (op->kind == MOUNT_BIND && !(op->flags & MF_RO) && path_is_beneath(state, op->dest) &&
+		    !find_op(b, state)) {
+			push_op(b, MOUNT_MASK, MF_OPTIONAL, state, NULL, "cordon state", 0);
+			return;
+		}
+	}
+}
+
 /* Without the host's network there is no resolver to ask: names are
  * resolved by the proxy. Whatever the policy binds of /etc, the sandbox
  * sees an empty resolv.conf (or none). */
@@ -1147,6 +1174,7 @@ struct plan *plan_build(const struct policy *p, const struct invocation *inv, co
 	add_policy_mounts(&b);
 	add_projects(&b);
 	add_guards(&b);
+	hide_cordon_state(&b);
 	for (size_t i = 0; i < pl->n_projects; i++) {
 		add_git_exclude(&b, &pl->projects[i]);
 		note_tracked_masks(&b, &pl->projects[i]);

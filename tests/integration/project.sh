@@ -621,6 +621,31 @@ $GIT_GUARDS")
 	eq "commits on the host" "$(cd "$SRC/app" && gitq log --oneline topic | wc -l)" "3"
 }
 
+t_cordon_state_is_hidden_from_a_project_that_holds_it() {
+	# cordon's own records, which a later run trusts to tell its
+	# placeholders apart, inside a writable mount: as root /var/lib/cordon
+	# under `rw = /var/lib`; unprivileged ~/.local/state/cordon in a project
+	# started in ~/.local with `project_root = ~`.
+	local p state cwd
+	if [ $IS_ROOT -eq 1 ]; then
+		state=/var/lib/cordon
+		cwd=$SRC
+		p=$(ppolicy state <<<"rw = /var/lib")
+	else
+		state=$MYHOME/.local/state/cordon
+		cwd=$MYHOME/.local
+		p=$(ppolicy state <<<"project_root = ~")
+	fi
+	SB_CWD=$cwd sb "$p" -- /bin/sh -c "ls -A $state; mkdir $state/placeholders/x 2>&1 || echo refused; touch $state/forged 2>&1 || echo refused2"
+	[ "$SB_RC" = 0 ] || failed "exit: $(show)"
+	contains "cannot write there" "$SB_OUT" "refused"
+	contains "cannot add there" "$SB_OUT" "refused2"
+	lacks "nothing of it shows" "$SB_OUT" "placeholders
+"
+	[ -e "$state/forged" ] && failed "a file was planted in cordon's state"
+	true
+}
+
 # ---- symlinks a sandbox could have planted ----
 
 t_root_symlink_made_by_a_root_sandbox_is_not_followed() {
