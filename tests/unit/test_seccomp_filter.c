@@ -142,8 +142,10 @@ static const struct probe default_edges[] = {
     {"seccomp", {0}, ALLOW},
 };
 
-/* strict: its allowlist layer answers ENOSYS to what it leaves out,
- * whether the default profile denies it or not. */
+/* strict: its allowlist layer answers ENOSYS to what it leaves out and
+ * the default layer allows. (Where both refuse, the kernel keeps the errno
+ * of the layer loaded last, the default's EPERM: default_denies holds for
+ * strict as it is.) */
 static const struct probe strict_edges[] = {
     {"settimeofday", {0}, NOSYS},
     {"clock_settime", {0}, NOSYS},
