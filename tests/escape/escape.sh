@@ -25,29 +25,92 @@ profile = $prof
 	printf '%s' "$SB_OUT"
 }
 
+# layers_off NAME: a policy with Landlock off and no seccomp profile, the
+# rest of it from stdin; prints its path. What a test run under it shows is
+# the mounts', the namespaces' and the identity's doing alone.
+layers_off() {
+	policy "$1" <<<"$(cat)
+[landlock]
+mode = off
+[seccomp]
+profile = none
+"
+}
+
 # ---- seccomp: every syscall the default profile must deny ----
 #
-# The attempt inside the default profile must give WANT. Control: the same
-# attempt in a sandbox with no filter gives the kernel's own answer; where
-# that is EPERM too (the call needs a capability the sandbox never has),
-# the root run shows the kernel's answer outside the sandbox instead.
+# Each case is tried three ways, all from one sandbox run per way (the
+# `try syscalls` helper forks a child per case):
+# - with the default profile, where it must give WANT;
+# - with a marked copy of the default profile, every rule the binary holds
+#   (as `cordon explain` lists them) answering EHWPOISON instead, where it
+#   must give EHWPOISON. No missing capability, Landlock or mount answers
+#   that: for calls that need a capability the sandbox never has, EPERM
+#   inside proves nothing, and this shows the profile's own rule answers;
+#   remove the rule and the case gets the kernel's EPERM;
+# - with profile = none, the control: the kernel's own answer, never the
+#   mark.
+# docs/seccomp.md gives each rule's reason; tests/unit/test_seccomp_filter.c
+# checks every rule of each shipped profile in the compiled filter.
+MARK=EHWPOISON
+
+# marked_profile: writes $WORK/sc-marked.profile, the default profile as
+# the binary holds it with every rule's action replaced by errno:$MARK.
+marked_profile() {
+	local p prof=$WORK/sc-marked.profile out=$WORK/sc-explain.out
+	p=$(policy sc-explain <<<"[seccomp]
+profile = default
+")
+	(cd "$WORK/proj" && "$CORDON" explain --policy "$p" -- /bin/true) >"$out" 2>&1 || failed "explain: $(cat "$out")"
+	{
+		echo "default allow"
+		# The rule lines of the seccomp section: indented by four, the
+		# rule as written, then where it was written.
+		awk -v mark="errno:$MARK" '
+			/^seccomp / { on = 1; next }
+			on && /^$/ { exit }
+			on && /^    [a-z]/ { $NF = ""; if ($2 != "allow") $2 = mark; sub(/ +$/, ""); print }
+		' "$out"
+	} >"$prof"
+	[ "$(grep -c "errno:$MARK" "$prof")" -ge 60 ] || failed "marked profile: too few rules from explain: $(cat "$prof")"
+}
+
+# sc_results WAY: runs every DENY case in a sandbox (WAY: default, none or
+# marked) once per run of the suite; its results stay in $WORK/sc-WAY.
+sc_results() {
+	local f=$WORK/sc-$1 prof=$1 p cases
+	[ -s "$f" ] && return 0
+	if [ "$1" = marked ]; then
+		marked_profile
+		prof=$WORK/sc-marked.profile
+	fi
+	p=$(policy "sc-$1" <<<"[seccomp]
+profile = $prof
+")
+	mapfile -t cases < <(printf '%s\n' "${!DENY[@]}" | sort)
+	sb "$p" -- "$TRY" syscalls "${cases[@]}"
+	[ "$SB_RC" -eq 0 ] || failed "$1: sandbox run failed: $(show)"
+	printf '%s\n' "$SB_OUT" >"$f"
+}
+
+# sc_result WAY NAME: the result of case NAME (after sc_results WAY).
+sc_result() {
+	awk -v n="$2" '$1 == n { print $2 }' "$WORK/sc-$1"
+}
+
 seccomp_case() {
-	local name=$1 want=$2 got none
-	got=$(in_sandbox default "$TRY" syscall "$name")
+	local name=$1 want=$2 got marked none
+	sc_results default
+	sc_results marked
+	sc_results none
+	got=$(sc_result default "$name")
+	marked=$(sc_result marked "$name")
+	none=$(sc_result none "$name")
 	eq "$name inside, default profile" "$got" "$want"
-	none=$(in_sandbox none "$TRY" syscall "$name")
-	if [ "$none" != "$want" ]; then
-		echo "control: without the filter $name gives $none"
-		return 0
-	fi
-	if [ $IS_ROOT -eq 1 ]; then
-		local outside
-		outside=$("$TRY" syscall "$name")
-		[ "$outside" != "$want" ] || failed "control: outside as root $name also gives $outside"
-		echo "control: outside, as root, $name gives $outside"
-		return 0
-	fi
-	echo "control: $name needs a capability the user never has ($none without the filter too); the root run shows the filter's part"
+	eq "$name inside, the default profile's rules marked: its own rule answers" "$marked" "$MARK"
+	case "$none" in "" | died) failed "control: $name without the filter gives [$none]" ;; esac
+	[ "$none" != "$MARK" ] || failed "control: without the filter $name gives the mark too"
+	echo "control: without the filter $name gives $none"
 }
 
 declare -A DENY=(
@@ -179,6 +242,14 @@ t_ptrace_of_pid1_fails_even_when_ptrace_is_allowed() {
 	# ci allows ptrace: tracing a child works, pid 1 still refuses.
 	eq "control: ci traces its own child" "$(in_sandbox ci "$TRY" ptrace-child)" "ok"
 	eq "ci: pid 1" "$(in_sandbox ci "$TRY" ptrace-pid1)" "EPERM"
+	# With Landlock (which scopes ptrace to its domain) and seccomp off,
+	# only pid 1 being non-dumpable stands between.
+	local p
+	p=$(layers_off ptraceone </dev/null)
+	sb "$p" -- "$TRY" ptrace-pid1
+	eq "Landlock and seccomp off: pid 1 ($(show))" "$SB_RC:$SB_OUT" 0:EPERM
+	sb "$p" -- "$TRY" ptrace-child
+	eq "control: Landlock and seccomp off, its own child ($(show))" "$SB_RC:$SB_OUT" 0:ok
 }
 
 # TIOCSTI pushes keystrokes into the terminal the sandbox shares with the
@@ -208,22 +279,30 @@ t_landlock_alone_denies_a_visible_file() {
 	echo landlock-secret >"$dir/file"
 	chmod -R a+rX "$dir"
 	# Landlock grants whole hierarchies, so the directory must not lie
-	# below a granted one: this policy has no tmpfs on /tmp.
+	# below a granted one: this policy has no tmpfs on /tmp. The file is
+	# bound in and readable by anyone, and no seccomp profile applies:
+	# only Landlock stands between.
 	p=$(policy lldeny <<<"[filesystem]
 ro = $dir
 [landlock]
 deny = $dir
+[seccomp]
+profile = none
 ")
 	sed -i '/^tmpfs = \/tmp$/d' "$p"
 	sh_in "$p" "cat $dir/file 2>&1; $HELPERS/mountcheck list | grep -c '^$dir '"
+	eq "ran ($(show))" "$SB_RC" 0
 	contains "read refused by Landlock" "$SB_OUT" "Permission denied"
 	lacks "content" "$SB_OUT" "landlock-secret"
 	contains "still in the mount view" "$SB_OUT" $'\n1'
 	p=$(policy llallow <<<"[filesystem]
 ro = $dir
+[seccomp]
+profile = none
 ")
+	sed -i '/^tmpfs = \/tmp$/d' "$p"
 	sh_in "$p" "cat $dir/file"
-	eq "control: readable without the deny" "$SB_OUT" "landlock-secret"
+	eq "control: readable without the deny ($(show))" "$SB_RC:$SB_OUT" "0:landlock-secret"
 }
 
 t_landlock_blocks_tcp_connect_not_in_the_policy() {
@@ -267,23 +346,29 @@ t_proc_1_exe_and_root_are_out_of_reach() {
 	# Pid 1 is cordon itself, forked in the host's namespaces: its
 	# /proc/1/exe is the host's cordon binary and /proc/1/root and cwd lead
 	# into the host's mounts (the runc CVE-2019-5736 class). Pid 1 is not
-	# dumpable, so the magic links do not open from inside.
-	local p got
-	p=$(policy procone </dev/null)
-	for target in "/proc/1/exe r" "/proc/1/exe w" "/proc/1/root/ r" "/proc/1/cwd/ r" "/proc/1/mem r"; do
-		# shellcheck disable=SC2086
-		sb "$p" -- "$TRY" open $target
-		got=$SB_OUT
-		[ "$got" = EACCES ] || [ "$got" = EPERM ] || failed "open $target inside gives [$got]"
-	done
+	# dumpable, so the magic links do not open from inside, with Landlock
+	# (which would hide /proc/1 anyway) and seccomp off too.
+	local p
+	p=$(layers_off procone </dev/null)
+	sb "$p" -- /bin/sh -c "for t in '/proc/1/exe r' '/proc/1/exe w' '/proc/1/root/ r' '/proc/1/cwd/ r' '/proc/1/mem r'; do
+		echo \"\$t \$($TRY open \$t)\"; done"
+	eq "ran ($(show))" "$SB_RC" 0
+	eq "pid 1's links from inside" "$SB_OUT" "/proc/1/exe r EACCES
+/proc/1/exe w EACCES
+/proc/1/root/ r EACCES
+/proc/1/cwd/ r EACCES
+/proc/1/mem r EACCES"
 	sb "$p" -- "$TRY" open /proc/self/exe w
+	eq "ran ($(show))" "$SB_RC" 0
 	[ "$SB_OUT" != ok ] || failed "the command's own binary opened for writing"
-	# Control: a dumpable process of the same user has links that open.
-	sleep 30 &
-	local other=$!
-	got=$("$TRY" open "/proc/$other/exe" r)
-	kill $other
-	eq "control: /proc/PID/exe of a dumpable process opens" "$got" ok
+	# Control: in the same sandbox, a dumpable process of the same user
+	# (the command's child) has links that open.
+	sb "$p" -- /bin/sh -c "sleep 30 & for t in exe root/ cwd/ mem; do echo \"\$t \$($TRY open /proc/\$!/\$t r)\"; done; kill \$!"
+	eq "control ran ($(show))" "$SB_RC" 0
+	eq "control: the links of a dumpable process open" "$SB_OUT" "exe ok
+root/ ok
+cwd/ ok
+mem ok"
 }
 
 t_proc_sys_and_sys_are_not_writable() {
@@ -349,6 +434,64 @@ t_masked_socket_in_the_project_is_unreachable() {
 	kill $lp
 	eq "masked socket from inside" "$inside" EACCES
 	eq "control: unmasked, it connects" "$SB_OUT" ok
+}
+
+# ---- each layer alone: the others off ----
+
+t_mounts_alone_hide_what_the_policy_does_not_list() {
+	# A readable host directory (an ~/.ssh, another project) that the
+	# policy does not list is not in the fresh root, with Landlock and
+	# seccomp off. This policy has no tmpfs on /tmp, so nothing covers it
+	# but the root's own absence of it.
+	local dir=$WORK/home/.ssh p
+	mkdir -p "$dir"
+	echo mount-secret >"$dir/id_rsa"
+	chmod -R a+rX "$WORK/home"
+	p=$(layers_off mntalone </dev/null)
+	sed -i '/^tmpfs = \/tmp$/d' "$p"
+	sb "$p" -- "$TRY" open "$dir/id_rsa" r
+	eq "the unlisted file inside ($(show))" "$SB_RC:$SB_OUT" 0:ENOENT
+	# Control: the same policy listing the directory shows the file.
+	p=$(layers_off mntlisted <<<"[filesystem]
+ro = $dir
+")
+	sed -i '/^tmpfs = \/tmp$/d' "$p"
+	sh_in "$p" "cat $dir/id_rsa"
+	eq "control: listed, it is there ($(show))" "$SB_RC:$SB_OUT" 0:mount-secret
+}
+
+t_sandbox_root_is_read_only_alone() {
+	# The new root is a tmpfs the command's uid owns, so only its
+	# read-only mount flag keeps the command from creating in / (Landlock
+	# and seccomp off; /dev, a mount of its own, is not what is tried).
+	local p
+	p=$(layers_off rootro </dev/null)
+	sh_in "$p" "echo owner \$(stat -c %u /) \$(id -u); echo mkdir \$($TRY mkdir /x); echo create \$($TRY create /x);
+		echo tmp \$($TRY mkdir /tmp/x)"
+	eq "ran ($(show))" "$SB_RC" 0
+	contains "mkdir /x" "$SB_OUT" "mkdir EROFS"
+	contains "create /x" "$SB_OUT" "create EROFS"
+	# Controls: the command owns /, and a writable tmpfs takes the same
+	# mkdir.
+	contains "control: / belongs to the command's uid" "$SB_OUT" "owner $MYUID $MYUID"
+	contains "control: mkdir in /tmp" "$SB_OUT" "tmp ok"
+}
+
+t_capabilities_alone_refuse_privileged_calls() {
+	# Calls that need a capability in the sandbox's own namespaces, with
+	# Landlock and seccomp off: only the capabilities cordon drops refuse
+	# them (the root run's command is uid 0).
+	local p
+	p=$(layers_off capsalone </dev/null)
+	sb "$p" -- "$TRY" privileged
+	eq "ran ($(show))" "$SB_RC" 0
+	eq "inside" "$(printf '%s\n' "$SB_OUT" | tr '\n' ' ')" "sethostname EPERM mount EPERM rawsock EPERM "
+	# Control: the same calls in a user namespace the command makes (no
+	# profile denies it here), where it holds every capability, work.
+	sb "$p" -- "$TRY" privileged userns
+	eq "control ran ($(show))" "$SB_RC" 0
+	eq "control: with the capabilities of a new user namespace" "$(printf '%s\n' "$SB_OUT" | tr '\n' ' ')" \
+		"unshare ok sethostname ok mount ok rawsock ok "
 }
 
 # ---- filling the host's disk ----

@@ -7,8 +7,20 @@
  *                        or that succeed harmlessly; so EPERM/ENOSYS can
  *                        only come from a filter (or a missing capability,
  *                        which the tests account for)
+ *   try syscalls NAME... each NAME as `syscall` does, each in a child of
+ *                        its own (a call that works, unshare say, changes
+ *                        only that child), one "NAME RESULT" line each
+ *   try mkdir PATH       mkdir PATH
+ *   try create PATH      create the file PATH (O_CREAT | O_EXCL)
+ *   try privileged [userns]   calls that need a capability in the
+ *                        sandbox's own namespaces (sethostname, mount a
+ *                        tmpfs on /tmp, a raw socket), one "CALL RESULT"
+ *                        line each; with userns, first in a new user, UTS,
+ *                        mount and network namespace, which holds every
+ *                        capability (the control)
  *   try userns-mount     unshare a user and mount namespace, then mount
- *   try ptrace-pid1      PTRACE_ATTACH to pid 1
+ *   try ptrace-pid1      PTRACE_ATTACH to pid 1 (detached again at once,
+ *                        should it work)
  *   try tiocsti [high]   push a character into the controlling terminal,
  *                        optionally with bit 32 set in the request
  *   try euid             print the effective uid
@@ -44,6 +56,7 @@
 #include <sys/personality.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/uio.h>
@@ -89,6 +102,10 @@ static const char *errname(int e)
 		return "ETXTBSY";
 	case ECONNREFUSED:
 		return "ECONNREFUSED";
+	case EEXIST:
+		return "EEXIST";
+	case EHWPOISON:
+		return "EHWPOISON";
 	default: {
 		static char buf[32];
 		snprintf(buf, sizeof(buf), "errno%d", e);
@@ -264,6 +281,54 @@ static long try_syscall(const char *n)
 	_exit(2);
 }
 
+/* Each syscall case in a child, so that one that works (unshare,
+ * personality) changes nothing for the next. */
+static int try_syscalls(char **names)
+{
+	for (; *names; names++) {
+		printf("%s ", *names);
+		fflush(stdout);
+		pid_t pid = fork();
+		if (pid < 0)
+			return report(-1);
+		if (pid == 0) {
+			report(try_syscall(*names));
+			fflush(stdout);
+			_exit(0);
+		}
+		int st;
+		if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+			printf("died\n");
+			fflush(stdout);
+		}
+	}
+	return 0;
+}
+
+/* Calls the sandbox's own namespaces would allow with a capability:
+ * without one each fails with EPERM, whatever the seccomp profile and
+ * Landlock. With new_userns they are made in a new user namespace (and
+ * new UTS, mount and network namespaces it owns), where this process
+ * holds every capability: the control that the same calls work there. */
+static int privileged(int new_userns)
+{
+	if (new_userns) {
+		printf("unshare ");
+		report(unshare(CLONE_NEWUSER | CLONE_NEWUTS | CLONE_NEWNS | CLONE_NEWNET));
+	}
+	static const char name[] = "cordon-try";
+	printf("sethostname ");
+	report(sethostname(name, sizeof(name) - 1));
+	printf("mount ");
+	report(mount("none", "/tmp", "tmpfs", 0, NULL));
+	printf("rawsock ");
+	int fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
+	report(fd);
+	if (fd >= 0)
+		close(fd);
+	return 0;
+}
+
 static int userns_mount(void)
 {
 	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0) {
@@ -388,6 +453,21 @@ static int ptrace_child(void)
 	return report(r);
 }
 
+/* PTRACE_ATTACH to pid 1; should it work, pid 1 is let go again, or its
+ * stop would hang the sandbox. */
+static int ptrace_pid1(void)
+{
+	long r = ptrace(PTRACE_ATTACH, 1, NULL, NULL);
+	int saved = errno;
+	if (r == 0) {
+		int st;
+		(void)waitpid(1, &st, __WALL);
+		(void)ptrace(PTRACE_DETACH, 1, NULL, NULL);
+	}
+	errno = saved;
+	return report(r);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "abstract") == 0)
@@ -412,16 +492,29 @@ int main(int argc, char **argv)
 		return ptrace_child();
 	if (argc >= 3 && strcmp(argv[1], "syscall") == 0)
 		return report(try_syscall(argv[2]));
+	if (argc >= 3 && strcmp(argv[1], "syscalls") == 0)
+		return try_syscalls(argv + 2);
+	if (argc == 3 && strcmp(argv[1], "mkdir") == 0)
+		return report(mkdir(argv[2], 0755));
+	if (argc == 3 && strcmp(argv[1], "create") == 0) {
+		int fd = open(argv[2], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd >= 0)
+			close(fd);
+		return report(fd);
+	}
+	if (argc >= 2 && strcmp(argv[1], "privileged") == 0)
+		return privileged(argc == 3 && strcmp(argv[2], "userns") == 0);
 	if (argc == 2 && strcmp(argv[1], "userns-mount") == 0)
 		return userns_mount();
 	if (argc == 2 && strcmp(argv[1], "ptrace-pid1") == 0)
-		return report(ptrace(PTRACE_ATTACH, 1, NULL, NULL));
+		return ptrace_pid1();
 	if (argc >= 2 && strcmp(argv[1], "tiocsti") == 0)
 		return tiocsti(argc == 3 && strcmp(argv[2], "high") == 0);
 	if (argc == 2 && strcmp(argv[1], "euid") == 0) {
 		printf("%u\n", (unsigned)geteuid());
 		return 0;
 	}
-	fprintf(stderr, "usage: try syscall NAME | userns-mount | ptrace-pid1 | tiocsti [high] | euid\n");
+	fprintf(stderr, "usage: try syscall NAME | syscalls NAME... | mkdir PATH | create PATH | privileged [userns] | "
+	                "userns-mount | ptrace-pid1 | tiocsti [high] | euid\n");
 	return 2;
 }
