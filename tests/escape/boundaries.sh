@@ -170,6 +170,7 @@ protect = .git/hooks/")
 	# On a terminal, the terminal is bound at /dev/console too.
 	list=$(cd "$WORK/proj" && "$HELPERS/ptyrun" -t 20 -- "$CORDON" run --policy "$p" -- "$MOUNTCHECK" list </dev/null |
 		tr -d '\r')
+	no_sanitizer_report "$list"
 	contains "on a terminal, a mount at /dev/console" "$list" $'\n'"/dev/console "
 	eq "on a terminal, mounts without nosuid or nodev" "$(printf '%s\n' "$list" | nosuid_lacking)" ""
 	# Control: the check finds such mounts where they are.
@@ -200,6 +201,7 @@ echo "rc=\$?"
 EOF
 	local out
 	out=$(unshare -m --propagation private sh "$WORK/submount.sh" 2>&1)
+	no_sanitizer_report "$out"
 	contains "control: outside, the setuid program makes the user root" "$out" "outside: 0"
 	contains "the sandbox ran" "$out" "rc=0"
 	contains "inside, the submount is nosuid" "$out" "$WORK/proj/sub rw,nosuid,nodev"
@@ -208,16 +210,20 @@ EOF
 
 # ---- unshare and clone with each namespace flag ----
 
-# The built-in default profile's rules, as `cordon explain` prints what the
-# binary compiled in, without those for CLONE_NEWUSER: a profile where a
-# new user namespace is allowed, so the capabilities it brings cannot
-# explain a refusal, and what refuses CLONE_NEWUSER|FLAG is FLAG's own rule.
+# default_without_newuser: RULES becomes the built-in default profile's
+# rules, as `cordon explain` prints what the binary compiled in, without
+# those for CLONE_NEWUSER: a profile where a new user namespace is allowed,
+# so the capabilities it brings cannot explain a refusal, and what refuses
+# CLONE_NEWUSER|FLAG is FLAG's own rule.
 default_without_newuser() {
-	local p
+	local p out
 	p=$(policy explain-default <<<$'[seccomp]\nprofile = default')
-	echo "default allow"
-	"$CORDON" explain "$p" | awk '$NF ~ /^seccomp-profiles\/default\.profile:/ && !/CLONE_NEWUSER/ {
-		sub(/^[ \t]+/, ""); sub(/[ \t]+[^ \t]+$/, ""); print }'
+	out=$("$CORDON" explain "$p" 2>&1)
+	no_sanitizer_report "$out"
+	RULES="default allow
+$(awk '$NF ~ /^seccomp-profiles\/default\.profile:/ && !/CLONE_NEWUSER/ {
+		sub(/^[ \t]+/, ""); sub(/[ \t]+[^ \t]+$/, ""); print }' <<<"$out")"
+	has_line "the default profile's rules, from explain" "$RULES" "mount deny"
 }
 
 # ns_attempts POLICY FLAGS...: inside a sandbox, try unshare and clone
@@ -238,7 +244,7 @@ t_seccomp_denies_every_namespace_flag() {
 	# never has, so the EPERM could come from the kernel: the same flag
 	# with CLONE_NEWUSER, under the default profile less its CLONE_NEWUSER
 	# rules, is refused by that flag's rule alone.
-	local flags=(user ns pid net ipc uts cgroup time) f both=() p default none nouser rules
+	local flags=(user ns pid net ipc uts cgroup time) f both=() p default none nouser
 	for f in "${flags[@]:1}"; do both+=("user+$f"); done
 	p=$(policy ns-default <<<$'[seccomp]\nprofile = default')
 	ns_attempts "$p" "${flags[@]}"
@@ -246,9 +252,8 @@ t_seccomp_denies_every_namespace_flag() {
 	p=$(policy ns-none <<<$'[seccomp]\nprofile = none')
 	ns_attempts "$p" user "${both[@]}"
 	none=$SB_OUT
-	rules=$(default_without_newuser)
-	has_line "the default profile's rules, from explain" "$rules" "mount deny"
-	p=$(profile_policy ns-nouser <<<"$rules")
+	default_without_newuser
+	p=$(profile_policy ns-nouser <<<"$RULES")
 	ns_attempts "$p" user "${both[@]}"
 	nouser=$SB_OUT
 	for how in unshare clone; do
