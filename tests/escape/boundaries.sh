@@ -180,32 +180,50 @@ protect = .git/hooks/")
 	echo "control: outside, $outside"
 }
 
-t_root_submount_below_a_bind_is_nosuid_inside() {
-	# A mount below a bound directory, made on the host without nosuid,
-	# holding a setuid-root program: outside it makes an unprivileged user
-	# root; inside the sandbox its mount is nosuid (cordon sets it on the
-	# whole cloned tree) and the program runs with the user's own uid. The
-	# host mount is made in a mount namespace of the test's own.
-	local p agent_uid
+t_root_host_mounts_without_nosuid_are_nosuid_inside() {
+	# Mounts the host made without nosuid, in a mount namespace of the
+	# test's own: a tmpfs below the project holding a setuid-root program,
+	# /dev (whose device nodes cordon binds) and /dev/pts (the terminal's,
+	# bound at /dev/console). Outside, the program makes an unprivileged
+	# user root; inside the sandbox every one of them is nosuid (cordon
+	# sets it on the whole cloned tree, and on each node it binds) and the
+	# program runs with the user's own uid.
+	local p agent_uid out
 	[ -n "${CORDON_AGENT_USER:-}" ] || failed "CORDON_AGENT_USER is not set (run-as.sh sets it)"
 	agent_uid=$(id -u "$CORDON_AGENT_USER")
 	mkdir -p "$WORK/proj/sub"
-	p=$(policy submount <<<"[sandbox]
+	p=$(policy suidhost <<<"[sandbox]
 user = $CORDON_AGENT_USER")
-	cat >"$WORK/submount.sh" <<EOF
+	cat >"$WORK/suidhost.sh" <<EOF
 mount -t tmpfs -o mode=0755 cordon-suid-test "$WORK/proj/sub" || exit 1
 cp "$TRY" "$WORK/proj/sub/try-suid" && chmod 4755 "$WORK/proj/sub/try-suid" || exit 1
+mount -o remount,bind,suid /dev && mount -o remount,bind,suid /dev/pts || exit 1
 echo "outside: \$(setpriv --reuid="$CORDON_AGENT_USER" --regid="$CORDON_AGENT_USER" --clear-groups "$WORK/proj/sub/try-suid" euid)"
-cd "$WORK/proj" && "$CORDON" run --policy "$p" -- /bin/sh -c '$MOUNTCHECK list | grep "^$WORK/proj/sub "; ./sub/try-suid euid'
+"$MOUNTCHECK" list | grep -E '^/dev(/pts)? ' | sed 's/^/outside: /'
+cd "$WORK/proj" && "$HELPERS/ptyrun" -t 20 -- "$CORDON" run --policy "$p" -- \
+	/bin/sh -c '$MOUNTCHECK list | grep -E "^($WORK/proj/sub|/dev/null|/dev/console) "; ./sub/try-suid euid' </dev/null
 echo "rc=\$?"
 EOF
-	local out
-	out=$(unshare -m --propagation private sh "$WORK/submount.sh" 2>&1)
+	out=$(unshare -m --propagation private sh "$WORK/suidhost.sh" 2>&1 | tr -d '\r')
 	no_sanitizer_report "$out"
 	contains "control: outside, the setuid program makes the user root" "$out" "outside: 0"
+	local o
+	for m in /dev /dev/pts; do
+		o=$(opts_of "outside: $m" <<<"$out")
+		[ "$o" != none ] || failed "control: no mount at $m outside: $out"
+		lacks "control: outside, $m allows setuid" ",$o," ",nosuid,"
+	done
 	contains "the sandbox ran" "$out" "rc=0"
-	contains "inside, the submount is nosuid" "$out" "$WORK/proj/sub rw,nosuid,nodev"
+	for m in "$WORK/proj/sub" /dev/null /dev/console; do
+		contains "inside, $m is nosuid" ",$(opts_of "$m" <<<"$out")," ",nosuid,"
+	done
 	contains "inside, the program keeps the user's uid" "$out" $'\n'"$agent_uid"$'\n'
+}
+
+# opts_of TARGET: the options of TARGET's mount in `mountcheck list` lines on
+# stdin (the last one: the one on top); "none" if there is none.
+opts_of() {
+	awk -v t="$1" 'substr($0, 1, length(t) + 1) == t " " { o = substr($0, length(t) + 2) } END { print (o == "" ? "none" : o) }'
 }
 
 # ---- unshare and clone with each namespace flag ----
