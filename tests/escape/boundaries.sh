@@ -52,7 +52,7 @@ $kind = $src")
 			ok=$((ok + 1))
 			;;
 		"125:"*"open source $src: Too many levels of symbolic links"*) held=$((held + 1)) ;;
-		"125:"*"$src is a symlink owned by uid"*) checked=$((checked + 1)) ;;
+		125:*) checked=$((checked + 1)) ;; # by the policy check, or verify_attached
 		*) failed "$kind run $i: $(show)" ;;
 		esac
 		[ $ok -ge $RACE_MIN ] && [ $held -ge $RACE_MIN ] && break
@@ -63,7 +63,7 @@ $kind = $src")
 	done
 	kill $loop
 	wait $loop 2>/dev/null
-	echo "$kind: $i runs: $ok bound the real source, $held refused at the mount, $checked by the policy check;" \
+	echo "$kind: $i runs: $ok bound the real source, $held refused at the mount, $checked before or after it;" \
 		"outside, the secret showed $seen of 1000 times"
 	[ $ok -ge $RACE_MIN ] || failed "$kind: only $ok runs completed"
 	[ $held -ge $RACE_MIN ] || failed "$kind: only $held runs met the symlink at the mount"
