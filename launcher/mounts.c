@@ -108,6 +108,9 @@ static void clone_dev_nodes(int trees[N_ELEMENTS(dev_nodes)])
 		if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != dev_nodes[i].maj ||
 		    minor(st.st_rdev) != dev_nodes[i].min)
 			die("dev: host %s is not the expected device", path);
+		/* The clone keeps the host /dev's flags, which need not include
+		 * nosuid; every mount inside has it. */
+		set_attr(trees[i], path, MOUNT_ATTR_NOSUID, false);
 	}
 }
 
@@ -128,7 +131,9 @@ static int clone_console(void)
 	int tree = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
 	if (tree < 0)
 		return -1;
-	if (fstat(tree, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != fd0.st_rdev) {
+	struct mount_attr attr = {.attr_set = MOUNT_ATTR_NOSUID};
+	if (fstat(tree, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != fd0.st_rdev ||
+	    mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
 		close(tree);
 		return -1;
 	}

@@ -33,10 +33,15 @@
  *   try unix PATH        connect to the filesystem Unix socket PATH
  *   try unix-listen PATH listen on PATH until killed (for controls)
  *   try kill PID         kill(PID, 0): may this process signal PID?
- *   try swap A B         exchange A and B (renameat2 RENAME_EXCHANGE) in
- *                        a loop until killed: a race against a launch
+ *   try swap A B [USEC]  exchange A and B (renameat2 RENAME_EXCHANGE) in
+ *                        a loop until killed: a race against a launch;
+ *                        with USEC, a pause of that many microseconds
+ *                        after each exchange leaves the launch a CPU
  *   try tcp-blackhole    listen on 127.0.0.1 with a full accept queue, so
  *                        further connects hang; print the port, wait
+ *   try ns unshare|clone FLAG[+FLAG]...   unshare, or clone a child that
+ *                        exits at once, with the CLONE_NEW* flags named
+ *                        (user, ns, pid, net, ipc, uts, cgroup, time)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -388,13 +393,16 @@ static int path_socket(const char *path, int listen_mode)
 	return unix_socket(&a, sizeof(a), listen_mode);
 }
 
-static int swap_loop(const char *a, const char *b)
+static int swap_loop(const char *a, const char *b, useconds_t pause)
 {
 	printf("swapping\n");
 	fflush(stdout);
-	for (;;)
+	for (;;) {
 		if (syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) < 0)
 			return report(-1);
+		if (pause)
+			usleep(pause);
+	}
 }
 
 static int tcp_blackhole(void)
@@ -468,6 +476,38 @@ static int ptrace_pid1(void)
 	return report(r);
 }
 
+/* unshare(2), or clone(2) with a child that exits at once, with the
+ * namespace flags named in spec ("user+net"). */
+static int try_ns(const char *how, const char *spec)
+{
+	static const struct {
+		const char *name;
+		unsigned long flag;
+	} names[] = {
+	    {"user", CLONE_NEWUSER}, {"ns", CLONE_NEWNS},   {"pid", CLONE_NEWPID},       {"net", CLONE_NEWNET},
+	    {"ipc", CLONE_NEWIPC},   {"uts", CLONE_NEWUTS}, {"cgroup", CLONE_NEWCGROUP}, {"time", CLONE_NEWTIME},
+	};
+	unsigned long flags = 0;
+	for (const char *p = spec; *p;) {
+		size_t n = strcspn(p, "+"), i;
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (strlen(names[i].name) == n && strncmp(p, names[i].name, n) == 0)
+				break;
+		if (i == sizeof(names) / sizeof(names[0])) {
+			fprintf(stderr, "try: unknown namespace %.*s\n", (int)n, p);
+			return 2;
+		}
+		flags |= names[i].flag;
+		p += n + (p[n] == '+');
+	}
+	if (strcmp(how, "unshare") == 0)
+		return report(unshare((int)flags));
+	if (strcmp(how, "clone") == 0)
+		return report(try_clone(flags));
+	fprintf(stderr, "try: ns unshare|clone FLAGS\n");
+	return 2;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "abstract") == 0)
@@ -482,8 +522,10 @@ int main(int argc, char **argv)
 		return path_socket(argv[2], 1);
 	if (argc == 2 && strcmp(argv[1], "tcp-blackhole") == 0)
 		return tcp_blackhole();
-	if (argc == 4 && strcmp(argv[1], "swap") == 0)
-		return swap_loop(argv[2], argv[3]);
+	if (argc == 4 && strcmp(argv[1], "ns") == 0)
+		return try_ns(argv[2], argv[3]);
+	if ((argc == 4 || argc == 5) && strcmp(argv[1], "swap") == 0)
+		return swap_loop(argv[2], argv[3], argc == 5 ? (useconds_t)atoi(argv[4]) : 0);
 	if (argc == 3 && strcmp(argv[1], "kill") == 0)
 		return report(kill((pid_t)atoi(argv[2]), 0));
 	if (argc == 2 && strcmp(argv[1], "kill1") == 0)

@@ -1,12 +1,13 @@
 /* httpd: a tiny HTTP/1.1 origin server for the egress tests and
  * benchmarks.
  *
- *   httpd [-p PORT] [-f PORTFILE] [-r RECORDFILE]
+ *   httpd [-a ADDR] [-p PORT] [-f PORTFILE] [-r RECORDFILE]
  *
- * Listens on 127.0.0.1:PORT (0, the default, picks a free port), prints the
- * bound port on stdout as one line (and writes it to PORTFILE, atomically
- * through a rename), then serves until SIGTERM or SIGINT (exit 0). One
- * request per connection; every response says "Connection: close".
+ * Listens on ADDR:PORT (ADDR an IPv4 address, 127.0.0.1 by default; PORT 0,
+ * the default, picks a free port), prints the bound port on stdout as one
+ * line (and writes it to PORTFILE, atomically through a rename), then serves
+ * until SIGTERM or SIGINT (exit 0). One request per connection; every
+ * response says "Connection: close".
  *
  *   GET /bytes/N   N bytes of 'x'
  *   GET /echo      the request head as received (request line and headers)
@@ -761,10 +762,17 @@ int main(int argc, char **argv)
 {
 	long port = 0;
 	const char *port_file = NULL;
+	struct in_addr addr = {.s_addr = htonl(INADDR_LOOPBACK)};
 	int opt;
-	while ((opt = getopt(argc, argv, "p:f:r:")) != -1) {
+	while ((opt = getopt(argc, argv, "a:p:f:r:")) != -1) {
 		char *end;
 		switch (opt) {
+		case 'a':
+			if (inet_pton(AF_INET, optarg, &addr) != 1) {
+				fprintf(stderr, "httpd: bad IPv4 address: %s\n", optarg);
+				return 2;
+			}
+			break;
 		case 'p':
 			errno = 0;
 			port = strtol(optarg, &end, 10);
@@ -782,12 +790,12 @@ int main(int argc, char **argv)
 				die(optarg);
 			break;
 		default:
-			fprintf(stderr, "usage: httpd [-p PORT] [-f PORTFILE] [-r RECORDFILE]\n");
+			fprintf(stderr, "usage: httpd [-a ADDR] [-p PORT] [-f PORTFILE] [-r RECORDFILE]\n");
 			return 2;
 		}
 	}
 	if (optind != argc) {
-		fprintf(stderr, "usage: httpd [-p PORT] [-f PORTFILE] [-r RECORDFILE]\n");
+		fprintf(stderr, "usage: httpd [-a ADDR] [-p PORT] [-f PORTFILE] [-r RECORDFILE]\n");
 		return 2;
 	}
 	memset(fill, 'x', sizeof(fill));
@@ -825,7 +833,7 @@ int main(int argc, char **argv)
 	if (setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
 		die("setsockopt");
 	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_addr = addr;
 	if (bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
 		die("bind");
 	if (listen(lfd, 4096) < 0)

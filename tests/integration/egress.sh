@@ -844,4 +844,182 @@ t_proxy_runs_unprivileged_and_confined() {
 	stop_shared_proxy
 }
 
+# ---- the proxy's own confinement, DNS rebinding, audited bytes ----
+
+# wait_confined PID: until the proxy PID has loaded its seccomp filter, the
+# last step of its confinement (it is named cordon-proxy before); at most
+# 5 s, then the checks that follow say what is missing.
+wait_confined() {
+	for _ in $(seq 100); do
+		grep -q '^Seccomp:[[:space:]]*2$' "/proc/$1/status" 2>/dev/null && return 0
+		sleep 0.05
+	done
+}
+
+t_builtin_proxy_runs_unprivileged_and_confined() {
+	# The sandbox's own proxy, read from the host while the sandbox runs:
+	# no capabilities, no_new_privs, a seccomp filter, and as root the
+	# account nobody. Control: its parent, the launcher, has none of that.
+	local p st parent want_uid
+	p=$(egress_policy builtinconf)
+	start_in_background "$p" "while [ ! -e end ]; do sleep 0.05; done"
+	wait_confined "$BUILTIN_PROXY"
+	st=$(cat "/proc/$BUILTIN_PROXY/status")
+	parent=$(cat "/proc/$LAUNCHER/status")
+	touch "$WORK/proj/end"
+	wait "$LAUNCHER"
+	eq "the sandbox ran" "$?" 0
+	no_sanitizer_report "$(cat "$WORK/background.out")"
+	for f in CapInh CapPrm CapEff CapAmb; do
+		contains "$f" "$st" "$f:	0000000000000000"
+	done
+	contains "no_new_privs" "$st" "NoNewPrivs:	1"
+	contains "seccomp" "$st" "Seccomp:	2"
+	want_uid=$MYUID
+	[ $IS_ROOT -eq 0 ] || want_uid=$(id -u nobody)
+	eq "uids" "$(awk '/^Uid:/ {print $2, $3, $4, $5}' <<<"$st")" "$want_uid $want_uid $want_uid $want_uid"
+	contains "control: the launcher has no no_new_privs" "$parent" "NoNewPrivs:	0"
+	contains "control: the launcher has no filter" "$parent" "Seccomp:	0"
+	[ $IS_ROOT -eq 0 ] || lacks "control: the launcher, as root, has capabilities" "$parent" "CapEff:	0000000000000000"
+}
+
+t_root_builtin_proxy_cannot_write_bind_or_make_denied_syscalls() {
+	# Syscalls injected (ptrace, from the host) into the running built-in
+	# proxy: create a file where its uid may write, bind a TCP port, and a
+	# syscall the strict profile leaves out. Landlock refuses the first two
+	# (EACCES), seccomp the third (ENOSYS). Control: the same injections
+	# into an unconfined process of the same uid succeed, and the proxy
+	# serves on afterwards.
+	local p inject=$HELPERS/inject drop=$WORK/drop ctl
+	mkdir -m 1777 "$drop"
+	setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups sleep 60 &
+	ctl=$!
+	kill_on_exit $ctl
+	p=$(egress_policy inject)
+	start_in_background "$p" "
+while [ ! -e go ]; do sleep 0.05; done
+$CURL -x $PROXY http://localhost:$PORT/ >after 2>&1
+touch done"
+	wait_confined "$BUILTIN_PROXY"
+	eq "control: an unconfined process of nobody creates a file" "$("$inject" $ctl create "$drop/control")" ok
+	[ -e "$drop/control" ] || failed "control: the file is not there"
+	eq "control: it binds a TCP port" "$("$inject" $ctl bind-tcp)" ok
+	eq "control: adjtimex(NULL) gets the kernel's EFAULT" "$("$inject" $ctl adjtimex)" EFAULT
+	eq "the proxy creates no file" "$("$inject" "$BUILTIN_PROXY" create "$drop/proxy")" EACCES
+	[ ! -e "$drop/proxy" ] || failed "the proxy created $drop/proxy"
+	eq "the proxy binds no TCP port" "$("$inject" "$BUILTIN_PROXY" bind-tcp)" EACCES
+	eq "the proxy's strict profile refuses adjtimex" "$("$inject" "$BUILTIN_PROXY" adjtimex)" ENOSYS
+	touch "$WORK/proj/go"
+	wait "$LAUNCHER"
+	eq "the sandbox ran" "$?" 0
+	no_sanitizer_report "$(cat "$WORK/background.out")"
+	eq "control: the proxy serves on" "$(cat "$WORK/proj/after")" "hello from httpd"
+}
+
+t_root_proxy_connects_only_to_the_address_it_vetted() {
+	# DNS rebinding: a name that resolves to a public address when the
+	# proxy checks it and to 127.0.0.1 the next time. The proxy resolves
+	# once and connects to the address it vetted, so the loopback server
+	# never hears from it; asked again, it refuses the private answer.
+	# Nothing can leave this machine: the shared proxy, a DNS server of
+	# the test's (tests/helpers/dnsd.c) and two web servers run in a
+	# network namespace of their own with only lo, where the public
+	# address (192.88.99.7, once 6to4 relays' anycast) is on lo too; the
+	# proxy reads a resolv.conf naming that DNS server, bound over
+	# /etc/resolv.conf in its own mount namespace.
+	local pp=$WORK/rebind-proxy.ini sock=$WORK/rebind.sock p vport a f
+	printf 'nameserver 127.0.0.1\noptions timeout:5 attempts:1\n' >"$WORK/resolv.conf"
+	cat >"$WORK/netns.sh" <<EOF
+set -e
+ip link set lo up
+ip addr add 192.88.99.7/32 dev lo
+[ "\$(ip -o link show | wc -l)" = 1 ] || { echo "not a network namespace of our own"; exit 1; }
+mount --bind "$WORK/resolv.conf" /etc/resolv.conf
+"$HELPERS/dnsd" -a 127.0.0.1 192.88.99.7 127.0.0.1 >"$WORK/dnsd.out" 2>&1 &
+echo \$! >"$WORK/dnsd.pid"
+"$HTTPD" -a 192.88.99.7 -p 0 -f "$WORK/vetted.port" -r "$WORK/vetted.record" >/dev/null 2>&1 &
+echo \$! >"$WORK/vetted.pid"
+for i in \$(seq 100); do [ -s "$WORK/vetted.port" ] && break; sleep 0.05; done
+"$HTTPD" -a 127.0.0.1 -p "\$(cat "$WORK/vetted.port")" -f "$WORK/loopback.port" -r "$WORK/loopback.record" \
+	>/dev/null 2>&1 &
+echo \$! >"$WORK/loopback.pid"
+for i in \$(seq 100); do [ -s "$WORK/loopback.port" ] && grep -q listening "$WORK/dnsd.out" && break; sleep 0.05; done
+# Control: the loopback server answers whoever connects here.
+curl -sS --max-time 10 --noproxy '*' "http://127.0.0.1:\$(cat "$WORK/vetted.port")/control" >"$WORK/control.out"
+exec "\$@"
+EOF
+	cat >"$pp" <<EOF
+[network]
+mode = proxy
+allow = rebind.test
+[audit]
+log = $WORK/rebind.audit
+EOF
+	PROXY_WRAPPER="unshare -m -n --propagation private sh $WORK/netns.sh" start_shared_proxy "$pp" "$sock"
+	for f in dnsd vetted loopback; do
+		[ -s "$WORK/$f.pid" ] || failed "$f did not start: $(cat "$WORK/proxy.out")"
+		kill_on_exit "$(cat "$WORK/$f.pid")"
+	done
+	vport=$(cat "$WORK/vetted.port")
+	eq "control: the loopback server answers" "$(cat "$WORK/control.out")" "hello from httpd"
+	p=$(policy rebindclient <<EOF
+[network]
+mode = proxy
+socket = $sock
+EOF
+)
+	sh_in "$p" "$CURL -x $PROXY http://rebind.test:$vport/first; $CURL -x $PROXY http://rebind.test:$vport/second"
+	eq "rc" "$SB_RC" 0
+	contains "control: the name is served at the address it resolved to" "$SB_OUT" "hello from httpd"
+	contains "asked again, the private answer is refused" "$SB_OUT" "resolves to a private address (127.0.0.1: loopback)"
+	stop_shared_proxy
+	eq "the loopback server heard only the control" "$(grep -o 'GET /[a-z]*' "$WORK/loopback.record")" "GET /control"
+	contains "the vetted address got the request" "$(cat "$WORK/vetted.record")" "GET /first "
+	eq "one lookup per request" "$(grep -c '^A rebind.test ' "$WORK/dnsd.out")" 2
+	a=$(cat "$WORK/rebind.audit")
+	contains "the record names the vetted address" "$a" '"host":"rebind.test","port":'"$vport"',"address":"192.88.99.7"'
+	contains "the refusal is recorded" "$a" \
+		'"reason":"resolves to a private address (127.0.0.1: loopback) and allow_private is off"'
+}
+
+t_audit_counts_the_bytes_each_way() {
+	# An upload and a download of known sizes through CONNECT tunnels,
+	# counted by the client inside: each egress_allow record has exactly
+	# the bytes that went up and came down through its tunnel.
+	local p a up down
+	p=$(egress_policy bytes)
+	cat >"$WORK/proj/tunnel.sh" <<EOF
+export LC_ALL=C
+trap "" PIPE
+# tunnel REQUEST [N]: one tunnel to the server, REQUEST and N zero bytes
+# up; prints "SENT RECEIVED" and the answer's last line.
+tunnel() {
+	local status blank
+	exec 3<>/dev/tcp/127.0.0.1/3128
+	printf "CONNECT localhost:$PORT HTTP/1.1\r\n\r\n" >&3
+	read -r status <&3
+	read -r blank <&3
+	case "\$status" in "HTTP/1.1 200 "*) ;; *) echo "no tunnel: \$status"; return ;; esac
+	{ printf "%s" "\$1"; head -c "\${2:-0}" /dev/zero; } >&3
+	cat <&3 >answer
+	exec 3<&-
+	echo "\$((\${#1} + \${2:-0})) \$(wc -c <answer)"
+	tail -n 1 answer | tr -d x
+	echo
+}
+tunnel \$'POST /up HTTP/1.1\r\nHost: localhost\r\nContent-Length: 300000\r\n\r\n' 300000
+tunnel \$'GET /bytes/500000 HTTP/1.1\r\nHost: localhost\r\n\r\n'
+EOF
+	sb "$p" -- /bin/bash tunnel.sh
+	eq "rc ($SB_ERR)" "$SB_RC" 0
+	up=$(sed -n 1p <<<"$SB_OUT")
+	down=$(sed -n 4p <<<"$SB_OUT")
+	eq "the server got the whole upload" "$(sed -n 2p <<<"$SB_OUT")" "got 300000"
+	[ "${up% *}" -gt 300000 ] && [ "${down#* }" -gt 500000 ] || failed "sizes: $SB_OUT"
+	a=$(grep '"event":"egress_allow"' "$WORK/bytes.audit")
+	contains "upload record" "$a" "\"bytes_up\":${up% *},\"bytes_down\":${up#* },"
+	contains "download record" "$a" "\"bytes_up\":${down% *},\"bytes_down\":${down#* },"
+	eq "two tunnels recorded" "$(grep -c . <<<"$a")" 2
+}
+
 run_tests "${1:-}"
