@@ -305,4 +305,27 @@ profile = $WORK/$1.profile
 "
 }
 
+# ---- the host's root, detached ----
+
+# After pivot_root the host's root is stacked under the new one; cordon
+# detaches it. Left attached it is not reachable by path, but it stays in
+# the sandbox's mount table (a handle to the host's whole tree for anything
+# that can get a descriptor on it). Exactly one mount sits at / inside.
+# Control: the same count without a sandbox is read the same way.
+t_host_root_is_detached_after_pivot() {
+	local p roots
+	p=$(policy detached <<<"[landlock]
+mode = off
+[seccomp]
+profile = none")
+	sb "$p" -- /bin/sh -c 'while read -r _ _ _ _ mp _; do [ "$mp" = / ] && echo ROOT; done </proc/self/mountinfo; true'
+	eq "exit" "$SB_RC" 0
+	eq "mounts at / inside" "$(printf '%s\n' "$SB_OUT" | grep -c ROOT)" "1"
+	roots=$(while read -r _ _ _ _ mp _; do [ "$mp" = / ] && echo ROOT; done </proc/self/mountinfo | grep -c ROOT)
+	[ "$roots" -ge 1 ] || failed "control: the host's mount table shows no root"
+	# The sandbox's one root is its own tmpfs, not the host's.
+	sb "$p" -- /bin/sh -c "sed -n 's/^[^ ]* [^ ]* [^ ]* [^ ]* \\/ .* - \\([^ ]*\\) .*/\\1/p' /proc/self/mountinfo"
+	eq "the root inside is a tmpfs" "$SB_OUT" "tmpfs"
+}
+
 run_tests "${1:-}"
