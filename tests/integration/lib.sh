@@ -123,9 +123,12 @@ no_sanitizer_report() {
 	esac
 }
 
-# sh_in POLICY SCRIPT: runs a shell script inside the sandbox.
+# sh_in POLICY SCRIPT: runs a shell script inside the sandbox, which must
+# exit 0 (a script whose commands are meant to fail ends with `; true`): the
+# output a test then asserts on is the sandbox's, not a refusal's.
 sh_in() {
 	sb "$1" -- /bin/sh -c "$2"
+	eq "the sandboxed script's exit status ($(show))" "$SB_RC" 0
 }
 
 show() {
