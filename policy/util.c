@@ -157,11 +157,53 @@ void buf_printf(buf_t *b, const char *fmt, ...)
 	free(s);
 }
 
+/* Length of the well-formed UTF-8 sequence at p (Unicode, table 3-7), 0 if
+ * there is none. p is NUL-terminated: a NUL is never a continuation byte. */
+static size_t utf8_seq_len(const unsigned char *p)
+{
+	size_t n;
+	unsigned char lo = 0x80, hi = 0xbf;
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		n = 2;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		n = 3;
+		lo = p[0] == 0xe0 ? 0xa0 : 0x80; /* no overlong forms */
+		hi = p[0] == 0xed ? 0x9f : 0xbf; /* no surrogates */
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		n = 4;
+		lo = p[0] == 0xf0 ? 0x90 : 0x80;
+		hi = p[0] == 0xf4 ? 0x8f : 0xbf; /* nothing above U+10FFFF */
+	} else {
+		return 0;
+	}
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+/* JSON text is UTF-8: a byte that does not belong to a well-formed sequence
+ * (a path or an environment value may hold any) becomes U+FFFD, as Go's
+ * encoding/json does, so a consumer never gets an invalid document. */
 void buf_json_str(buf_t *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
 	buf_add(b, "\"", 1);
 	for (const unsigned char *p = (const unsigned char *)s; s && *p; p++) {
+		if (*p >= 0x80) {
+			size_t n = utf8_seq_len(p);
+			if (n == 0) {
+				buf_add(b, "\\ufffd", 6);
+			} else {
+				buf_add(b, (const char *)p, n);
+				p += n - 1;
+			}
+			continue;
+		}
 		switch (*p) {
 		case '"':
 			buf_add(b, "\\\"", 2);

@@ -64,6 +64,7 @@ t_proxy_variables_are_set() {
 	local p
 	p=$(egress_policy env)
 	sb "$p" -- /usr/bin/env
+	eq "exit" "$SB_RC" 0
 	contains "HTTP_PROXY" "$SB_OUT" "HTTP_PROXY=$PROXY"
 	contains "HTTPS_PROXY" "$SB_OUT" "HTTPS_PROXY=$PROXY"
 	contains "http_proxy" "$SB_OUT" "http_proxy=$PROXY"
@@ -75,9 +76,10 @@ t_proxy_variables_are_set() {
 t_no_resolver_inside() {
 	local p
 	p=$(egress_policy dns)
-	sh_in "$p" 'echo "[$(cat /etc/resolv.conf 2>/dev/null)]"; getent hosts example.com || echo no-resolution'
+	sh_in "$p" 'echo "[$(cat /etc/resolv.conf 2>/dev/null)]"; getent hosts example.com || echo no-resolution; getent hosts localhost'
 	contains "resolv.conf empty or absent" "$SB_OUT" "[]"
 	contains "names do not resolve" "$SB_OUT" "no-resolution"
+	contains "control: /etc/hosts still answers" "$SB_OUT" "localhost"
 }
 
 t_direct_connection_to_the_server_fails() {
@@ -85,9 +87,9 @@ t_direct_connection_to_the_server_fails() {
 	# Landlock would refuse the connect by port; allow any port so the
 	# network namespace alone is what stops it.
 	p=$(egress_policy direct $'[landlock]\ntcp_connect = any')
-	sh_in "$p" "curl -sS --max-time 10 --noproxy '*' http://127.0.0.1:$PORT/ 2>&1; echo rc=\$?"
-	lacks "server not reached" "$SB_OUT" "hello from httpd"
-	lacks "succeeded" "$SB_OUT" "rc=0"
+	sh_in "$p" "curl -sS --max-time 10 --noproxy '*' http://127.0.0.1:$PORT/ 2>&1; echo rc=\$?; $CURL -x $PROXY http://localhost:$PORT/"
+	contains "nothing listens on the sandbox's own loopback (curl: couldn't connect)" "$SB_OUT" "rc=7"
+	eq "control: through the proxy the same run reaches it" "$(printf '%s\n' "$SB_OUT" | tail -n 1)" "hello from httpd"
 	# Control: from the host it answers.
 	contains "control" "$(curl -sS --noproxy '*' "http://127.0.0.1:$PORT/")" "hello from httpd"
 }
@@ -135,8 +137,9 @@ t_environment_alone_sends_clients_through_the_proxy() {
 t_host_not_allowed_gets_403_naming_policy_and_host() {
 	local p
 	p=$(egress_policy deny)
-	sh_in "$p" "$CURL -i -x $PROXY http://localhost:1/ ; $CURL -i -x $PROXY http://other.test:$PORT/"
+	sh_in "$p" "$CURL -i -x $PROXY http://localhost:1/ ; $CURL -i -x $PROXY http://other.test:$PORT/; $CURL -x $PROXY http://localhost:$PORT/"
 	contains "status" "$SB_OUT" "403"
+	eq "control: the allowed host, in the same run" "$(printf '%s\n' "$SB_OUT" | tail -n 1)" "hello from httpd"
 	contains "names the policy" "$SB_OUT" "policy 'deny'"
 	contains "names the host" "$SB_OUT" "localhost:1"
 	contains "names the other host" "$SB_OUT" "other.test:$PORT"
@@ -151,9 +154,10 @@ t_host_not_allowed_gets_403_naming_policy_and_host() {
 t_socks5_denial_is_reply_2() {
 	local p
 	p=$(egress_policy socksdeny)
-	sh_in "$p" "$CURL --socks5-hostname 127.0.0.1:3128 http://other.test:$PORT/ 2>&1; echo rc=\$?"
+	sh_in "$p" "$CURL --socks5-hostname 127.0.0.1:3128 http://other.test:$PORT/ 2>&1; echo rc=\$?; $CURL --socks5-hostname 127.0.0.1:3128 http://localhost:$PORT/"
 	contains "SOCKS5 reply 2 (not allowed by ruleset)" "$SB_OUT" "(2)"
 	contains "curl failed" "$SB_OUT" "rc=97"
+	eq "control: the allowed host, in the same run" "$(printf '%s\n' "$SB_OUT" | tail -n 1)" "hello from httpd"
 }
 
 t_deny_wins_over_allow() {
@@ -161,6 +165,9 @@ t_deny_wins_over_allow() {
 	p=$(egress_policy denywins "deny = localhost")
 	sh_in "$p" "$CURL -x $PROXY http://localhost:$PORT/"
 	contains "denied" "$SB_OUT" "denied by deny pattern"
+	p=$(egress_policy denyother "deny = other.test")
+	sh_in "$p" "$CURL -x $PROXY http://localhost:$PORT/"
+	eq "control: with a deny pattern that does not match, allowed" "$SB_OUT" "hello from httpd"
 }
 
 t_private_addresses_refused_without_allow_private() {
@@ -175,19 +182,28 @@ allow = 169.254.169.254:80
 log = $WORK/private.audit
 EOF
 )
-	sh_in "$p" "$CURL -x $PROXY http://127.0.0.1:$PORT/; $CURL -x $PROXY http://169.254.169.254/latest/meta-data/; $CURL -x $PROXY http://localhost:$PORT/"
+	# Each answer on a line with its status. The proxy's own refusal is
+	# matched, not the host alone: a 502 or 504 page names it too.
+	sh_in "$p" "for u in http://127.0.0.1:$PORT/ http://169.254.169.254/latest/meta-data/ http://localhost:$PORT/; do $CURL -x $PROXY -w '[%{http_code}]\n' \$u; done"
 	lacks "server not reached" "$SB_OUT" "hello from httpd"
-	contains "loopback literal refused" "$SB_OUT" "127.0.0.1:$PORT"
-	contains "metadata refused" "$SB_OUT" "169.254.169.254:80"
-	contains "name resolving to loopback refused" "$SB_OUT" "resolves to a private address"
+	local refused="policy 'private' does not allow"
+	contains "loopback literal refused" "$SB_OUT" "$refused 127.0.0.1:$PORT: resolves to a private address (127.0.0.1: loopback) and allow_private is off"$'\n'"[403]"
+	contains "metadata refused" "$SB_OUT" "$refused 169.254.169.254:80: resolves to a private address (169.254.169.254: link-local) and allow_private is off"$'\n'"[403]"
+	contains "name resolving to loopback refused" "$SB_OUT" "$refused localhost:$PORT: resolves to a private address"
+	eq "three refusals" "$(grep -c '^\[403\]$' <<<"$SB_OUT")" 3
 	contains "audit" "$(cat "$WORK/private.audit")" '"event":"egress_deny"'
+	# Control: the same policy with allow_private reaches the server.
+	sed -i 's/^mode = proxy$/mode = proxy\nallow_private = true/' "$p"
+	sh_in "$p" "$CURL -x $PROXY http://localhost:$PORT/"
+	eq "control: with allow_private" "$SB_OUT" "hello from httpd"
 }
 
 t_ip_literal_needs_a_literal_allow() {
 	local p
 	p=$(egress_policy literal)
-	sh_in "$p" "$CURL -x $PROXY http://127.0.0.1:$PORT/"
+	sh_in "$p" "$CURL -x $PROXY http://127.0.0.1:$PORT/; $CURL -x $PROXY http://localhost:$PORT/"
 	contains "refused" "$SB_OUT" "IP literal"
+	eq "control: by its name, in the same run" "$(printf '%s\n' "$SB_OUT" | tail -n 1)" "hello from httpd"
 }
 
 t_malformed_names_are_refused() {
@@ -198,14 +214,16 @@ t_malformed_names_are_refused() {
 	# a write after the proxy refused and closed gets EPIPE, not SIGPIPE.
 	sb "$p" -- /bin/bash -c '
 trap "" PIPE
-for target in "evil\x00.localhost:'"$PORT"'" "0177.0.0.1:'"$PORT"'" "bad_name.localhost:'"$PORT"'"; do
+for target in "evil\x00.localhost:'"$PORT"'" "0177.0.0.1:'"$PORT"'" "bad_name.localhost:'"$PORT"'" "localhost:'"$PORT"'"; do
 	exec 3<>/dev/tcp/127.0.0.1/3128
 	printf "CONNECT $target HTTP/1.1\r\n\r\n" >&3
 	head -n 1 <&3
 	exec 3<&-
 done'
-	lacks "nothing tunnelled" "$SB_OUT" "200"
-	[ "$(printf '%s\n' "$SB_OUT" | grep -c ' 40[03]')" -eq 3 ] || failed "expected three refusals: $SB_OUT"
+	eq "exit" "$SB_RC" 0
+	[ "$(printf '%s\n' "$SB_OUT" | head -n 3 | grep -c ' 40[03]')" -eq 3 ] || failed "expected three refusals: $SB_OUT"
+	eq "control: the well-formed name, last, is tunnelled" "$(printf '%s\n' "$SB_OUT" | sed -n '4p' | tr -d '\r')" \
+		"HTTP/1.1 200 Connection established"
 }
 
 t_smuggling_and_odd_targets_are_refused() {
@@ -231,6 +249,7 @@ ask "CONNECT 2130706433:$P HTTP/1.1\r\n\r\n" decimal
 ask "CONNECT [fe80::1%lo]:$P HTTP/1.1\r\n\r\n" zone
 ask "CONNECT [fe80::1%25lo]:$P HTTP/1.1\r\n\r\n" zone-uri
 ask "CONNECT localhost:$P HTTP/1.1\r\n\r\n" control'
+	eq "exit" "$SB_RC" 0
 	contains "CL and TE" "$SB_OUT" "cl-te: HTTP/1.1 400"
 	contains "two CLs" "$SB_OUT" "cl-cl: HTTP/1.1 400"
 	contains "port not allowed" "$SB_OUT" "other-port: HTTP/1.1 403"
@@ -404,6 +423,8 @@ hello from httpd
 xxx"
 	wait_records 5
 	eq "each request on its own connection" "$(grep -c 'HTTP/1.1\\r\\n' "$RECORD")" 5
+	# The proxy adds Connection: close; curl on its own does not.
+	eq "each request came through the proxy" "$(grep -c 'Connection: close\\r\\n' "$RECORD")" 5
 }
 
 # ---- limits ----
@@ -422,8 +443,10 @@ t_request_byte_cap_triggers() {
 	local p
 	p=$(egress_policy capup "max_request_bytes = 10000")
 	head -c 200000 /dev/zero >"$WORK/proj/big"
-	sh_in "$p" "$CURL -x $PROXY --data-binary @big http://localhost:$PORT/ 2>&1; echo rc=\$?"
+	head -c 5000 /dev/zero >"$WORK/proj/small"
+	sh_in "$p" "$CURL -x $PROXY --data-binary @big http://localhost:$PORT/ 2>&1; echo rc=\$?; $CURL -x $PROXY --data-binary @small http://localhost:$PORT/"
 	lacks "upload refused" "$SB_OUT" "got 200000"
+	eq "control: a smaller upload, in the same run" "$(printf '%s\n' "$SB_OUT" | tail -n 1)" "got 5000"
 	contains "413 or cut off" "$SB_OUT$(cat "$WORK/capup.audit")" "max_request_bytes"
 }
 
@@ -448,9 +471,10 @@ t_idle_timeout_closes_a_silent_connection() {
 	# closes the connection and says why in the record.
 	local p
 	p=$(egress_policy idle "idle_timeout = 1s")
-	sh_in "$p" "$CURL -x $PROXY http://localhost:$PORT/slow/3000 2>&1; echo rc=\$?"
-	lacks "no answer relayed" "$SB_OUT" "slow"
+	sh_in "$p" "$CURL -x $PROXY http://localhost:$PORT/slow/3000 2>&1; echo rc=\$?; $CURL -x $PROXY http://localhost:$PORT/slow/300"
+	lacks "no answer relayed" "$(printf '%s\n' "$SB_OUT" | sed '$d')" "slow"
 	lacks "the client saw an error" "$SB_OUT" "rc=0"
+	contains "control: a faster answer, in the same run, is relayed" "$(printf '%s\n' "$SB_OUT" | tail -n 1)" "slow"
 	contains "record says why" "$(cat "$WORK/idle.audit")" '"reason":"idle timeout"'
 }
 
@@ -480,6 +504,7 @@ printf "GET http://localhost:'"$PORT"'/ HTTP/1.1\r\n" >&5
 echo "meanwhile: $(curl -sS --noproxy "" -x http://127.0.0.1:3128 http://localhost:'"$PORT"'/)"
 start=$SECONDS
 echo "slow: $(head -n 1 <&5) after $((SECONDS - start))s"'
+	eq "exit" "$SB_RC" 0
 	contains "malformed gets 400" "$SB_OUT" "malformed: HTTP/1.1 400"
 	contains "over-long head gets 431" "$SB_OUT" "long: HTTP/1.1 431"
 	contains "others unaffected" "$SB_OUT" "meanwhile: hello from httpd"
@@ -546,6 +571,7 @@ while [ ! -e end ]; do sleep 0.05; done"
 	after=$(count_fds "$BUILTIN_PROXY")
 	touch "$WORK/proj/end"
 	wait "$LAUNCHER"
+	eq "sandbox exit ($(cat "$WORK/background.out"))" "$?" 0
 	eq "all 200 answered" "$(cat "$WORK/proj/count")" 200
 	[ "$before" -gt 0 ] || failed "cannot count the proxy's descriptors"
 	eq "no descriptor leaked" "$after" "$before"
@@ -563,7 +589,10 @@ $CURL -x $PROXY http://localhost:$PORT/ >after 2>&1; echo \$? >>after"
 	sleep 0.2
 	touch "$WORK/proj/go"
 	wait "$LAUNCHER"
+	eq "sandbox exit ($(cat "$WORK/background.out"))" "$?" 0
 	lacks "no way out without the proxy" "$(cat "$WORK/proj/after")" "hello from httpd"
+	# curl ran and failed: couldn't connect (7), nothing listens any more.
+	eq "curl's status" "$(tail -n 1 "$WORK/proj/after")" 7
 	contains "the launcher says why" "$(cat "$WORK/background.out")" "the proxy was killed by signal 9"
 }
 
@@ -628,6 +657,7 @@ EOF
 	sh_in "$p" "$CURL -x $PROXY -w '%{http_code}\n' http://localhost:$PORT/"
 	touch "$WORK/proj/end"
 	wait "$holder"
+	eq "sandbox A exit ($(cat "$WORK/hold.out"))" "$?" 0
 	eq "rc" "$SB_RC" 0
 	eq "sandbox B is served" "$SB_OUT" "hello from httpd
 200"
@@ -709,6 +739,7 @@ EOF
 	sh_in "$p" "curl -sS --max-time 3 --noproxy '' -x $PROXY -w '%{http_code}\n' http://localhost:$PORT/"
 	touch "$WORK/proj/end"
 	wait "$holder"
+	eq "sandbox A exit ($(cat "$WORK/names.out"))" "$?" 0
 	eq "rc" "$SB_RC" 0
 	eq "sandbox B is served at once" "$SB_OUT" "hello from httpd
 200"
@@ -815,6 +846,7 @@ EOF
 	start_shared_proxy "$pp" "$sock"
 	out=$(as_agent "$CORDON" run --policy "$p" -- /bin/true 2>&1)
 	rc=$?
+	no_sanitizer_report "$out"
 	eq "refused with the default mode" "$rc" 125
 	contains "says why" "$out" "Permission denied"
 	stop_shared_proxy
@@ -822,6 +854,9 @@ EOF
 
 	start_shared_proxy "$pp" "$sock" --mode 0666
 	out=$(as_agent "$CORDON" run --policy "$p" -- $CURL -x $PROXY http://localhost:$PORT/ 2>&1)
+	rc=$?
+	no_sanitizer_report "$out"
+	eq "exit ($out)" "$rc" 0
 	eq "served through the admin's proxy" "$out" "hello from httpd"
 	contains "record with the user's uid" "$(cat "$WORK/admin.audit")" "\"uid\":$agent_uid,"
 	stop_shared_proxy

@@ -1,11 +1,14 @@
 # Helpers for integration tests: each test is a function t_NAME that runs
 # in its own subshell inside a fresh project directory and ends with exit
 # status 0 (pass), 77 (skip, after printing "SKIP: reason") or anything
-# else (fail). Output is TAP. Tests named t_root_* apply only to a run with
-# privilege (they need to create host mounts or use `user =`); the
-# unprivileged run does not list them.
+# else (fail). Output is TAP. A skip fails the suite unless tests/skips
+# allows it (skiplist.sh); so does a run in which no test ran. Tests named
+# t_root_* apply only to a run with privilege (they need to create host
+# mounts, other users' processes or `user =`); the unprivileged run does
+# not list them.
 set -u
 : "${CORDON:?CORDON must point at the cordon binary}"
+. "$(dirname "${BASH_SOURCE[0]}")/skiplist.sh"
 
 WORK=$(mktemp -d /tmp/cordon-work.XXXXXX)
 chmod 0755 "$WORK"
@@ -16,6 +19,11 @@ MYHOME=$(getent passwd "$MYUID" | cut -d: -f6)
 IS_ROOT=0
 [ "$MYUID" -eq 0 ] && IS_ROOT=1
 HELPERS=${CORDON_TEST_BIN:-}
+# The CTest name of this run (integration_root), as tests/skips names it;
+# run by hand, the script's name stands for the suite's.
+SUITE=${CORDON_SUITE:-$(basename "$0" .sh)}_user
+[ $IS_ROOT -eq 1 ] && SUITE=${SUITE%_user}_root
+SKIPS=${CORDON_SKIPS:-${CORDON_SRC:-}/tests/skips}
 
 cleanup_work() {
 	rm -rf "$WORK"
@@ -115,9 +123,12 @@ no_sanitizer_report() {
 	esac
 }
 
-# sh_in POLICY SCRIPT: runs a shell script inside the sandbox.
+# sh_in POLICY SCRIPT: runs a shell script inside the sandbox, which must
+# exit 0 (a script whose commands are meant to fail ends with `; true`): the
+# output a test then asserts on is the sandbox's, not a refusal's.
 sh_in() {
 	sb "$1" -- /bin/sh -c "$2"
+	eq "the sandboxed script's exit status ($(show))" "$SB_RC" 0
 }
 
 show() {
@@ -128,22 +139,57 @@ show() {
 
 # ---- runner ----
 
+# What a sanitizer report says (a build with CORDON_SANITIZE), as grep -E.
+SANITIZER_RE='ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:'
+
+# unchecked_reports OUTPUT MARK: sanitizer reports a test left where no
+# assertion looked: in its own output (cordon's stderr that the test did
+# not redirect) and in the files of $WORK written since MARK (the stderr
+# of background and pty runs, of `check`, `explain` and `proxy`).
+unchecked_reports() {
+	printf '%s\n' "$1" | grep -E -m 5 "$SANITIZER_RE"
+	find "$WORK" -maxdepth 1 -type f -newer "$2" -exec grep -l -E "$SANITIZER_RE" {} + 2>/dev/null |
+		sed 's/^/a report in /'
+}
+
 run_tests() {
-	local n=0 failed_n=0 skipped_n=0 t out rc
-	local only=${1:-}
+	local n=0 ran=0 failed_n=0 skipped_n=0 privileged=0 t out rc reason report problems
+	local only=${1:-} mark=$WORK/.test-start
+	problems=$(skiplist_problems "$SKIPS")
+	if [ -n "$problems" ]; then
+		echo "Bail out! $problems"
+		return 1
+	fi
 	for t in $(declare -F | awk '$3 ~ /^t_/ {print $3}'); do
 		[ -n "$only" ] && [ "$t" != "$only" ] && continue
-		[ $IS_ROOT -eq 0 ] && [ "${t#t_root_}" != "$t" ] && continue
+		if [ $IS_ROOT -eq 0 ] && [ "${t#t_root_}" != "$t" ]; then
+			privileged=$((privileged + 1))
+			continue
+		fi
 		n=$((n + 1))
 		rm -rf "$WORK/proj"
 		mkdir -p "$WORK/proj"
+		touch "$mark"
 		out=$( (cd "$WORK/proj" && if declare -F per_test_setup >/dev/null; then per_test_setup; fi && "$t") 2>&1)
 		rc=$?
-		if [ $rc -eq 0 ]; then
+		report=$(unchecked_reports "$out" "$mark")
+		[ $rc -eq 77 ] || ran=$((ran + 1))
+		if [ -n "$report" ]; then
+			echo "not ok $n - $t"
+			printf '%s\n' "$out" "sanitizer report:" "$report" | sed 's/^/#   /'
+			failed_n=$((failed_n + 1))
+		elif [ $rc -eq 0 ]; then
 			echo "ok $n - $t"
 		elif [ $rc -eq 77 ]; then
-			echo "ok $n - $t # SKIP ${out##*SKIP: }"
-			skipped_n=$((skipped_n + 1))
+			reason=${out##*SKIP: }
+			if skip_allowed "$SKIPS" "$SUITE" "$t" "$reason"; then
+				echo "ok $n - $t # SKIP $reason"
+				skipped_n=$((skipped_n + 1))
+			else
+				echo "not ok $n - $t"
+				echo "#   skipped, and no line of tests/skips allows it in $SUITE: $reason"
+				failed_n=$((failed_n + 1))
+			fi
 		else
 			echo "not ok $n - $t"
 			printf '%s\n' "$out" | sed 's/^/#   /'
@@ -151,10 +197,13 @@ run_tests() {
 		fi
 	done
 	echo "1..$n"
-	echo "# $(id -un): $n tests, $failed_n failed, $skipped_n skipped"
-	# A skipped test is not a pass: CTest sees a skip (77) for the whole
-	# script when nothing failed but something could not run.
-	[ $failed_n -eq 0 ] || return 1
-	[ $skipped_n -eq 0 ] || return 77
-	return 0
+	echo "# $SUITE as $(id -un): $n tests, $failed_n failed, $skipped_n skipped as tests/skips allows"
+	[ $privileged -eq 0 ] || echo "# and $privileged t_root_* tests, which only the root run has"
+	# A suite in which nothing ran proves nothing: a wrong test name, or
+	# every test skipped.
+	if [ $ran -eq 0 ]; then
+		echo "# no test ran"
+		return 1
+	fi
+	[ $failed_n -eq 0 ]
 }

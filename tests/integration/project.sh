@@ -420,7 +420,7 @@ t_sigkill_during_setup_leaves_nothing() {
 	local p i pid
 	p=$(ppolicy setupkill <<<"$PH_GUARDS")
 	for i in $(seq 20); do
-		(cd "$SRC/app" && exec "$CORDON" run --policy "$p" -- /bin/true) >/dev/null 2>&1 &
+		(cd "$SRC/app" && exec "$CORDON" run --policy "$p" -- /bin/true) >>"$WORK/setupkill.out" 2>&1 &
 		pid=$!
 		sleep "0.00$((i % 10))"
 		kill -KILL "$pid" 2>/dev/null
@@ -697,7 +697,7 @@ t_die_with_parent_ends_the_sandbox_when_the_launchers_parent_dies() {
 	local p wrapper pids q t1=888.${$}1 t2=888.${$}2
 	p=$(ppolicy dwp <<<"[sandbox]
 die_with_parent = true")
-	(cd "$SRC/app" && exec /bin/sh -c "\"$CORDON\" run --policy \"$p\" -- sleep $t1 & wait") >/dev/null 2>&1 &
+	(cd "$SRC/app" && exec /bin/sh -c "\"$CORDON\" run --policy \"$p\" -- sleep $t1 & wait") >"$WORK/dwp.out" 2>&1 &
 	wrapper=$!
 	for _ in $(seq 50); do pgrep -f "sleep $t1" >/dev/null && break; sleep 0.1; done
 	pids=$(pgrep -f "sleep $t1")
@@ -711,7 +711,7 @@ die_with_parent = true")
 	# Control: without die_with_parent it goes on.
 	q=$(ppolicy nodwp <<<"[sandbox]
 die_with_parent = false")
-	(cd "$SRC/app" && exec /bin/sh -c "\"$CORDON\" run --policy \"$q\" -- sleep $t2 & wait") >/dev/null 2>&1 &
+	(cd "$SRC/app" && exec /bin/sh -c "\"$CORDON\" run --policy \"$q\" -- sleep $t2 & wait") >"$WORK/nodwp.out" 2>&1 &
 	wrapper=$!
 	for _ in $(seq 50); do pgrep -f "sleep $t2" >/dev/null && break; sleep 0.1; done
 	kill -KILL "$wrapper"
@@ -733,7 +733,7 @@ die_with_parent = false")
 	# (killed below) and, if it kept its copy, the sandbox's pid 1.
 	(cat "$fifo" >/dev/null; touch "$WORK/eof") &
 	(cd "$SRC/app" && exec "$CORDON" run --policy "$p" -- /bin/sh -c "touch started; exec sleep 31.$$") 9>"$fifo" \
-		>/dev/null 2>&1 </dev/null &
+		>"$WORK/fds.out" 2>&1 </dev/null &
 	pid=$!
 	wait_for "$SRC/app/started"
 	kill -KILL "$pid"

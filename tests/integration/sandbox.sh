@@ -14,10 +14,11 @@ t_check_reports_file_and_line_for_unknown_key() {
 }
 
 t_check_accepts_valid_policy() {
-	local p
+	local p rc
 	p=$(policy valid </dev/null)
 	"$CORDON" check "$p" >"$WORK/o" 2>&1
-	eq "check exit status ($(cat "$WORK/o"))" "$?" 0
+	rc=$?
+	eq "check exit status ($(cat "$WORK/o"))" "$rc" 0
 }
 
 t_check_rejects_duplicate_mount_paths() {
@@ -34,6 +35,7 @@ t_example_policies_pass_check() {
 	for f in "$CORDON_EXAMPLES"/*.ini; do
 		n=$((n + 1))
 		"$CORDON" check "$f" >"$WORK/o" 2>&1 || failed "$f: $(cat "$WORK/o")"
+		no_sanitizer_report "$(cat "$WORK/o")"
 	done
 	[ $n -ge 2 ] || failed "expected at least two example policies, found $n"
 }
@@ -58,6 +60,7 @@ profile = $WORK/$1.profile
 check_and_run() {
 	CK_OUT=$("$CORDON" check "$1" 2>&1)
 	CK_RC=$?
+	no_sanitizer_report "$CK_OUT"
 	sb "$1" -- /bin/true
 }
 
@@ -82,7 +85,7 @@ t_check_and_run_refuse_a_profile_with_a_nul_byte() {
 	p=$(printf 'default allow\nptrace deny\nbpf\0deny\n' | profile_policy nul)
 	refused_by_both "$p" "$WORK/nul.profile: file contains a NUL byte"
 	contains "at the policy's key" "$CK_OUT" "$p:"
-	"$CORDON" explain "$p" >/dev/null 2>&1
+	"$CORDON" explain "$p" >"$WORK/explain.out" 2>&1
 	eq "explain exit status" "$?" 2
 	p=$(printf 'default allow\nptrace deny\nbpf deny\n' | profile_policy nonul)
 	accepted_by_both "$p"
@@ -153,6 +156,7 @@ t_explain_prints_the_plan() {
 	contains "project root" "$out" "$WORK/proj"
 	contains "mask" "$out" "$WORK/proj/.env"
 	out=$(cd "$WORK/proj" && "$CORDON" explain "$p" --json -- /bin/true)
+	eq "explain --json exit" "$?" 0
 	contains "json" "$out" '"mounts":['
 	contains "json command" "$out" '"command":["/bin/true"]'
 }
@@ -197,6 +201,10 @@ t_invalid_policy_exits_125_and_command_never_runs() {
 	eq "exit" "$SB_RC" 125
 	contains "message" "$SB_ERR" "inv.ini:2: unknown key"
 	not "command ran" test -e "$WORK/proj/ran"
+	# Control: the same command under a valid policy runs.
+	sb "$(policy valid </dev/null)" -- /bin/sh -c "touch $WORK/proj/ran"
+	eq "control: exit ($(show))" "$SB_RC" 0
+	ok "control: the command ran" test -e "$WORK/proj/ran"
 }
 
 t_setup_failure_exits_125_with_one_line() {
@@ -207,6 +215,11 @@ t_setup_failure_exits_125_with_one_line() {
 	contains "names the step" "$SB_ERR" "/nonexistent-cordon-path"
 	eq "one line" "$(printf '%s\n' "$SB_ERR" | wc -l)" 1
 	not "command ran" test -e "$WORK/proj/ran"
+	# Control: the path as optional (ro_try) is skipped and the command runs.
+	sed -i 's/^ro = \/nonexistent-cordon-path$/ro_try = \/nonexistent-cordon-path/' "$p"
+	sb "$p" -- /bin/sh -c "touch $WORK/proj/ran"
+	eq "control: exit ($(show))" "$SB_RC" 0
+	ok "control: the command ran" test -e "$WORK/proj/ran"
 }
 
 t_no_command_is_refused() {
@@ -215,6 +228,8 @@ t_no_command_is_refused() {
 	sb "$p"
 	eq "exit" "$SB_RC" 125
 	contains "message" "$SB_ERR" "no command"
+	sb "$p" -- /bin/true
+	eq "control: with a command, it runs ($(show))" "$SB_RC" 0
 }
 
 t_policy_command_is_the_default() {
@@ -238,31 +253,37 @@ t_ssh_key_of_invoker_is_unreadable() {
 	echo "FAKE-PRIVATE-KEY" >"$key"
 	chmod 600 "$key"
 	p=$(policy ssh </dev/null)
-	sh_in "$p" "cat '$key' ~/.ssh/$(basename "$key") 2>&1; ls -a '$dir' 2>&1; echo HOME=\$HOME"
+	echo FAKE-PROJECT-FILE >"$WORK/proj/readable"
+	sh_in "$p" "cat '$key' ~/.ssh/$(basename "$key") 2>&1; ls -a '$dir' 2>&1; echo HOME=\$HOME; cat readable"
 	rm -f "$key"
 	[ $made -eq 1 ] && rmdir "$dir"
 	lacks "key content" "$SB_OUT" "FAKE-PRIVATE-KEY"
 	lacks "key listed" "$SB_OUT" "$(basename "$key")"$'\n'
 	contains "home is the invoker's path" "$SB_OUT" "HOME=$MYHOME"
+	contains "control: the same run reads a file of the project" "$SB_OUT" "FAKE-PROJECT-FILE"
 }
 
 t_usr_is_read_only() {
-	local p
+	local p f=/usr/cordon-test-$$
 	p=$(policy usr </dev/null)
-	sh_in "$p" 'touch /usr/cordon-test 2>&1; echo rc=$?'
-	contains "touch fails" "$SB_OUT" "Read-only file system"
-	not "file on host" test -e /usr/cordon-test
+	sh_in "$p" "touch $f 2>&1; touch /tmp/f && echo tmp-writable"
+	contains "touch fails" "$SB_OUT" "touch: cannot touch '$f': Read-only file system"
+	contains "control: the same run writes elsewhere" "$SB_OUT" "tmp-writable"
+	not "file on host" test -e $f
 	sb "$p" -- "$HELPERS/mountcheck" ro /usr
 	eq "every mount at /usr read-only ($SB_OUT $SB_ERR)" "$SB_RC" 0
 }
 
-t_root_and_dev_are_not_writable() {
+# The new root and /dev: read-only for root and user alike, with Landlock
+# off so that the read-only flag alone stops the writes.
+t_new_root_and_dev_are_not_writable() {
 	local p
-	p=$(policy rootro </dev/null)
-	sh_in "$p" 'mkdir /newdir 2>&1; touch /dev/newfile 2>&1; echo x > /dev/null && echo devnull-ok'
-	contains "mkdir /" "$SB_OUT" "Read-only file system"
-	contains "/dev" "$SB_OUT" "/dev/newfile"
+	p=$(policy rootro <<<$'[landlock]\nmode = off\n')
+	sh_in "$p" 'mkdir /newdir 2>&1; touch /dev/newfile 2>&1; echo x > /dev/null && echo devnull-ok; mkdir /tmp/newdir && echo tmp-ok'
+	contains "mkdir /" "$SB_OUT" "mkdir: cannot create directory '/newdir': Read-only file system"
+	contains "/dev" "$SB_OUT" "touch: cannot touch '/dev/newfile': Read-only file system"
 	contains "/dev/null writable" "$SB_OUT" "devnull-ok"
+	contains "control: mkdir works in /tmp" "$SB_OUT" "tmp-ok"
 }
 
 t_root_read_only_bind_includes_submounts() {
@@ -273,11 +294,19 @@ t_root_read_only_bind_includes_submounts() {
 	p=$(policy sub <<<"[filesystem]
 ro = $base
 ")
-	sh_in "$p" "cat $base/sub/file; echo x > $base/sub/file 2>&1; touch $base/sub/new 2>&1; true"
+	sh_in "$p" "cat $base/sub/file; (echo x > $base/sub/file) 2>&1; touch $base/sub/new 2>&1; true"
+	local out=$SB_OUT
+	# Control: bound read-write, the same writes reach the submount.
+	p=$(policy subrw <<<"[filesystem]
+rw = $base
+")
+	sh_in "$p" "touch $base/sub/new && echo wrote"
+	local control=$SB_OUT
 	umount "$base/sub"
-	contains "submount visible" "$SB_OUT" "data"
-	contains "submount read-only" "$SB_OUT" "Read-only file system"
-	lacks "no write" "$SB_OUT" "new: Permission"
+	contains "submount visible" "$out" "data"
+	contains "submount file read-only" "$out" "$base/sub/file: Read-only file system"
+	contains "submount read-only" "$out" "touch: cannot touch '$base/sub/new': Read-only file system"
+	eq "control: read-write, the submount is written" "$control" "wrote"
 }
 
 t_project_is_writable_and_files_belong_to_invoker() {
@@ -294,6 +323,7 @@ t_cwd_is_same_path_inside() {
 	mkdir -p "$WORK/proj/sub/dir"
 	p=$(policy cwd </dev/null)
 	SB_CWD=$WORK/proj/sub/dir sb "$p" -- /bin/pwd
+	eq "exit" "$SB_RC" 0
 	eq "pwd" "$SB_OUT" "$WORK/proj/sub/dir"
 }
 
@@ -304,6 +334,8 @@ t_cwd_outside_project_roots_is_refused() {
 	SB_CWD=$WORK/elsewhere sb "$p" -- /bin/true
 	eq "exit" "$SB_RC" 125
 	contains "message" "$SB_ERR" "cwd $WORK/elsewhere is outside the allowed project roots"
+	SB_CWD=$WORK/proj sb "$p" -- /bin/true
+	eq "control: from the project, it runs ($(show))" "$SB_RC" 0
 }
 
 t_project_option_narrows() {
@@ -323,18 +355,22 @@ t_project_option_narrows() {
 t_mask_hides_file_content() {
 	local p
 	echo "API_KEY=secret" >"$WORK/proj/.env"
+	echo "NOT_MASKED=visible" >"$WORK/proj/.env.example"
 	p=$(policy mask <<<$'[filesystem]\nmask = .env\n')
-	sh_in "$p" 'cat .env; echo "[$(wc -c < .env)]"; echo x >> .env 2>&1; rm .env 2>&1; mv .env .e 2>&1; true'
+	sh_in "$p" 'cat .env; echo "[$(wc -c < .env)]"; echo x >> .env 2>&1; rm .env 2>&1; mv .env .e 2>&1; cat .env.example; true'
 	lacks "content hidden" "$SB_OUT" "secret"
 	contains "reads empty" "$SB_OUT" "[0]"
+	contains "control: the file next to it reads" "$SB_OUT" "NOT_MASKED=visible"
 	eq "host file intact" "$(cat "$WORK/proj/.env")" "API_KEY=secret"
 }
 
 t_mask_of_missing_path_cannot_be_created() {
 	local p
 	p=$(policy maskmissing <<<$'[filesystem]\nmask = .env\n')
-	sh_in "$p" 'echo planted > .env 2>&1; cat .env; true'
+	sh_in "$p" 'echo planted > .env 2>&1; cat .env; echo planted > .env2 && echo control-written'
 	lacks "not created" "$SB_OUT" "planted"
+	contains "control: the file next to it is created" "$SB_OUT" "control-written"
+	eq "control: on the host" "$(cat "$WORK/proj/.env2")" planted
 	not "no placeholder left on host" test -e "$WORK/proj/.env"
 }
 
@@ -355,8 +391,8 @@ t_protect_of_missing_path_cannot_be_created() {
 	local p
 	mkdir -p "$WORK/proj/.git"
 	p=$(policy protectmissing <<<$'[filesystem]\nprotect = .git/hooks/\nprotect = .vscode/\nprotect = .mcp.json\n')
-	sh_in "$p" 'mkdir -p .git/hooks 2>&1; echo evil > .git/hooks/post-checkout 2>&1; mkdir .vscode/x 2>&1; echo x > .vscode/tasks.json 2>&1; echo {} > .mcp.json 2>&1; true'
-	eq "exit" "$SB_RC" 0
+	sh_in "$p" 'mkdir -p .git/hooks 2>&1; echo evil > .git/hooks/post-checkout 2>&1; mkdir .vscode/x 2>&1; echo x > .vscode/tasks.json 2>&1; echo {} > .mcp.json 2>&1; mkdir -p .git/info && echo {} > .mcp2.json && echo unguarded-ok'
+	contains "control: unguarded paths are created" "$SB_OUT" "unguarded-ok"
 	not "hook planted" test -e "$WORK/proj/.git/hooks/post-checkout"
 	not "vscode task planted" test -e "$WORK/proj/.vscode/tasks.json"
 	not "placeholder .git/hooks removed" test -e "$WORK/proj/.git/hooks"
@@ -367,7 +403,8 @@ t_protect_of_missing_path_cannot_be_created() {
 t_protect_below_missing_directory() {
 	local p
 	p=$(policy protectdeep <<<$'[filesystem]\nprotect = .git/hooks\n')
-	sh_in "$p" 'git_dir=.git; mkdir -p $git_dir/hooks 2>&1; echo evil > $git_dir/hooks/pre-commit 2>&1; true'
+	sh_in "$p" 'git_dir=.git; mkdir -p $git_dir/hooks 2>&1; echo evil > $git_dir/hooks/pre-commit 2>&1; mkdir -p other/hooks && echo x > other/hooks/pre-commit && echo unguarded-ok'
+	contains "control: elsewhere, the same writes work" "$SB_OUT" "unguarded-ok"
 	not "hook planted" test -e "$WORK/proj/.git/hooks/pre-commit"
 	not "placeholder removed" test -e "$WORK/proj/.git"
 }
@@ -379,6 +416,10 @@ t_symlink_escaping_root_is_refused_for_mask() {
 	sb "$p" -- /bin/true
 	eq "exit" "$SB_RC" 125
 	contains "message" "$SB_ERR" "symlink"
+	# Control: the same policy with a file there runs.
+	rm "$WORK/proj/.env" && echo x >"$WORK/proj/.env"
+	sb "$p" -- /bin/true
+	eq "control: no symlink, it runs ($(show))" "$SB_RC" 0
 }
 
 t_symlink_escaping_root_is_refused_for_protect() {
@@ -389,6 +430,10 @@ t_symlink_escaping_root_is_refused_for_protect() {
 	sb "$p" -- /bin/true
 	eq "exit" "$SB_RC" 125
 	contains "message" "$SB_ERR" "symlink"
+	# Control: the same policy with a directory there runs.
+	rm "$WORK/proj/.git" && mkdir -p "$WORK/proj/.git/hooks"
+	sb "$p" -- /bin/true
+	eq "control: no symlink, it runs ($(show))" "$SB_RC" 0
 }
 
 t_bind_of_single_file_and_ro_try() {
@@ -444,12 +489,18 @@ EOF
 
 t_proc_shows_only_sandbox_processes() {
 	local p
-	sleep 424242.5 &
+	# Not on the runner's output pipe, and gone with the test even when it
+	# fails: the runner would wait for it.
+	sleep 424242.5 >/dev/null 2>&1 &
 	local host_pid=$!
+	# shellcheck disable=SC2064 # the pid as it is now
+	trap "kill $host_pid 2>/dev/null" EXIT
 	p=$(policy proc </dev/null)
 	# The marker is assembled inside so the shell's own command line does
 	# not contain it.
 	sh_in "$p" "m=4242; grep -l \${m}42.5 /proc/[0-9]*/cmdline 2>/dev/null; ls -d /proc/[0-9]* | wc -l; test -e /proc/$host_pid/cmdline && echo host-pid-visible; echo pid=\$\$"
+	# Control: outside, the same search finds it.
+	grep -l -s 424242.5 /proc/[0-9]*/cmdline | grep -q "^/proc/$host_pid/" || failed "control: outside, grep does not find the sleep"
 	kill $host_pid
 	lacks "host process hidden" "$SB_OUT" "cmdline"
 	lacks "host pid" "$SB_OUT" "host-pid-visible"
@@ -475,12 +526,11 @@ t_network_none_has_only_loopback_and_it_is_up() {
 	# Landlock limits TCP to listed ports when there is no host network;
 	# this test connects to port 9 to see that lo answers.
 	p=$(policy net <<<$'[landlock]\ntcp_connect = 9\n')
-	sh_in "$p" 'tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " "; (echo > /dev/tcp/127.0.0.1/9) 2>&1 || true'
-	local ifaces
-	ifaces=$(printf '%s\n' "$SB_OUT" | head -n 1)
-	eq "interfaces" "$ifaces" "lo"
+	sh_in "$p" 'tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " " | tr "\n" " "'
+	eq "interfaces" "$SB_OUT" "lo "
 	# bash's /dev/tcp is not available in sh; use bash if present
 	sb "$p" -- /bin/bash -c '(echo > /dev/tcp/127.0.0.1/9) 2>&1; true'
+	eq "exit" "$SB_RC" 0
 	contains "lo is up (refused, not unreachable)" "$SB_OUT" "refused"
 }
 
@@ -528,6 +578,10 @@ t_root_privileged_run_with_missing_user_is_refused() {
 	sb "$p" -- /bin/true
 	eq "exit" "$SB_RC" 125
 	contains "message" "$SB_ERR" "no-such-cordon-user"
+	chmod 0777 "$WORK/proj"
+	sed -i "s/^user = no-such-cordon-user$/user = ${CORDON_AGENT_USER:?}/" "$p"
+	sb "$p" -- /bin/true
+	eq "control: an existing user, it runs ($(show))" "$SB_RC" 0
 }
 
 t_environment_is_rebuilt() {
@@ -541,6 +595,7 @@ set = EDITOR=vi
 file = $WORK/env
 ")
 	KEPT=yes LC_FOO=lc DROPPED=no LD_PRELOAD=/x.so sb "$p" -- /usr/bin/env
+	eq "exit" "$SB_RC" 0
 	contains "keep" "$SB_OUT" "KEPT=yes"
 	contains "keep glob" "$SB_OUT" "LC_FOO=lc"
 	contains "file" "$SB_OUT" "FROM_FILE=f1"
@@ -579,7 +634,7 @@ t_timeout_ends_sandbox_with_124() {
 	start=$(date +%s)
 	# A duration no other test (or parallel run) uses, to find them by.
 	local tag=1000.$$
-	sh_in "$p" "sleep $tag & sleep $tag"
+	sb "$p" -- /bin/sh -c "sleep $tag & sleep $tag"
 	end=$(date +%s)
 	eq "exit" "$SB_RC" 124
 	[ $((end - start)) -lt 10 ] || failed "took $((end - start))s"

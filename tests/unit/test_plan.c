@@ -1210,6 +1210,22 @@ Test(explain, json_escapes_strings)
 	cr_expect(strstr(TXT, "\"command\":[\"printf\",\"a\\\"b\\\\c\\n\"]") != NULL, "%s", TXT);
 }
 
+Test(explain, json_is_utf8_whatever_the_bytes)
+{
+	/* Well-formed UTF-8 stays as it is; any other byte (a truncated
+	 * sequence, an overlong form, a surrogate, a lone continuation byte)
+	 * becomes U+FFFD, escaped. */
+	static char *argv_[] = {"echo", "caf\xc3\xa9 \xe2\x82\xac", "\xff\xc3 \xc0\xaf \xed\xa0\x80 \x80", NULL};
+	struct invocation inv = inv_default();
+	inv.argv = argv_;
+	build_clean_inv(FS_BASIC, &inv);
+	TXT = plan_explain_json(PL);
+	cr_assert_not_null(TXT);
+	cr_expect(strstr(TXT, "\"command\":[\"echo\",\"caf\xc3\xa9 \xe2\x82\xac\",\"\\ufffd\\ufffd "
+	                      "\\ufffd\\ufffd \\ufffd\\ufffd\\ufffd \\ufffd\"]") != NULL,
+	          "%s", TXT);
+}
+
 Test(explain, json_shows_the_refusal)
 {
 	struct invocation inv = inv_default();
