@@ -119,7 +119,7 @@ tmpfs = $dir/sub/in")
 		ln -s "$target" "$dir/$link"
 		# Control: on the host, the path leads to the target's files.
 		[ -e "$dir/sub/in/marker" ] || failed "control: $dir/sub/in does not lead into $target"
-		sh_in "$p" "$look"
+		sb "$p" -- /bin/sh -c "$look"
 		case "$SB_RC" in
 		125) contains "$link -> $target: refused naming the path" "$SB_ERR" "$dir/$link" ;;
 		0) eq "$link -> $target: the tmpfs at sub/in, not at the target" "$SB_OUT" "$want" ;;
