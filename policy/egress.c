@@ -247,13 +247,13 @@ bool egress_allowed(const struct policy *p, const struct egress_target *t, const
 		return false;
 	}
 	for (size_t i = 0; i < p->n_deny; i++) {
-		if (pattern_matches(&p->deny[i], t)) {
+		if (pattern_matches(&p->deny_patterns[i], t)) {
 			*reason = "denied by deny pattern";
 			return false;
 		}
 	}
 	for (size_t i = 0; i < p->n_allow; i++) {
-		if (pattern_matches(&p->allow[i], t)) {
+		if (pattern_matches(&p->allow_patterns[i], t)) {
 			*reason = "allowed by allow pattern";
 			return true;
 		}

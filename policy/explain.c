@@ -222,12 +222,12 @@ char *plan_explain_text(const struct plan *pl)
 	if (pl->net_mode == NET_PROXY) {
 		for (size_t i = 0; i < p->n_allow; i++) {
 			buf_puts(&b, "  allow      ");
-			pattern_text(&b, &p->allow[i]);
+			pattern_text(&b, &p->allow_patterns[i]);
 			buf_puts(&b, "\n");
 		}
 		for (size_t i = 0; i < p->n_deny; i++) {
 			buf_puts(&b, "  deny       ");
-			pattern_text(&b, &p->deny[i]);
+			pattern_text(&b, &p->deny_patterns[i]);
 			buf_puts(&b, "\n");
 		}
 		buf_printf(&b, "  private addresses %s\n", p->allow_private ? "allowed" : "refused");
@@ -460,9 +460,9 @@ char *plan_explain_json(const struct plan *pl)
 	buf_puts(&b, "{\"mode\":");
 	buf_json_str(&b, net_mode_name(pl->net_mode));
 	buf_puts(&b, ",\"allow\":");
-	json_patterns(&b, p->allow, p->n_allow);
+	json_patterns(&b, p->allow_patterns, p->n_allow);
 	buf_puts(&b, ",\"deny\":");
-	json_patterns(&b, p->deny, p->n_deny);
+	json_patterns(&b, p->deny_patterns, p->n_deny);
 	buf_printf(&b,
 	           ",\"allow_private\":%s,\"max_request_bytes\":%llu,\"max_response_bytes\":%llu,"
 	           "\"connect_timeout_ms\":%llu,\"idle_timeout_ms\":%llu}",

@@ -72,16 +72,9 @@ static const struct key_spec keys[] = {
     S("audit", "log", audit_log),
 };
 
-/* allow/deny are parsed into host_pattern arrays but collected as plists
- * first; these hold the raw values. */
-struct raw_lists {
-	struct plist allow, deny;
-};
-
 struct parse_state {
 	struct policy *p;
 	struct diags *d;
-	struct raw_lists raw;
 	const char *text;
 	size_t len, pos;
 	int line;
@@ -291,12 +284,7 @@ static int handler(void *user, const char *section, const char *name, const char
 			continue;
 		char *field = (char *)p + keys[i].offset;
 		if (keys[i].kind == LIST) {
-			struct plist *l = (struct plist *)field;
-			if (strcmp(section, "network") == 0 && strcmp(name, "allow") == 0)
-				l = &st->raw.allow;
-			else if (strcmp(section, "network") == 0 && strcmp(name, "deny") == 0)
-				l = &st->raw.deny;
-			plist_add(l, value, line);
+			plist_add((struct plist *)field, value, line);
 			return 1;
 		}
 		struct pval *v = (struct pval *)field;
@@ -467,7 +455,7 @@ static void parse_proxy_timeout(struct vctx *c, const struct pval *v, const char
 		BAD(c, v->line, "%s: must be between 1s and 24h", key);
 }
 
-static void check_network(struct vctx *c, struct raw_lists *raw)
+static void check_network(struct vctx *c)
 {
 	struct policy *p = c->p;
 	const char *why;
@@ -482,8 +470,8 @@ static void check_network(struct vctx *c, struct raw_lists *raw)
 		else
 			BAD(c, p->net_mode_v.line, "mode: expected none, proxy or host");
 	}
-	parse_patterns(c, &raw->allow, "allow", &p->allow, &p->n_allow);
-	parse_patterns(c, &raw->deny, "deny", &p->deny, &p->n_deny);
+	parse_patterns(c, &p->allow, "allow", &p->allow_patterns, &p->n_allow);
+	parse_patterns(c, &p->deny, "deny", &p->deny_patterns, &p->n_deny);
 	if (p->allow_private_v.value && !parse_bool(p->allow_private_v.value, &p->allow_private, &why))
 		BAD(c, p->allow_private_v.line, "allow_private: %s", why);
 	if (p->socket.value && !valid_policy_path(p->socket.value, false, &why))
@@ -505,10 +493,10 @@ static void check_network(struct vctx *c, struct raw_lists *raw)
 		for (size_t i = 0; i < N_ELEMENTS(only_proxy); i++)
 			if (only_proxy[i]->value)
 				BAD(c, only_proxy[i]->line, "%s only applies with mode = proxy", names[i]);
-		if (raw->allow.n)
-			BAD(c, raw->allow.v[0].line, "allow only applies with mode = proxy");
-		if (raw->deny.n)
-			BAD(c, raw->deny.v[0].line, "deny only applies with mode = proxy");
+		if (p->allow.n)
+			BAD(c, p->allow.v[0].line, "allow only applies with mode = proxy");
+		if (p->deny.n)
+			BAD(c, p->deny.v[0].line, "deny only applies with mode = proxy");
 	}
 }
 
@@ -641,12 +629,10 @@ struct policy *policy_parse(const char *file, const char *text, size_t len, stru
 	struct vctx c = {.p = p, .d = d};
 	check_sandbox(&c);
 	check_filesystem(&c);
-	check_network(&c, &st.raw);
+	check_network(&c);
 	check_env(&c);
 	check_limits(&c);
 	check_misc(&c);
-	plist_free(&st.raw.allow);
-	plist_free(&st.raw.deny);
 	return p;
 }
 
@@ -683,9 +669,10 @@ void policy_free(struct policy *p)
 	                          &p->idle_timeout_v};
 	for (size_t i = 0; i < N_ELEMENTS(scalars); i++)
 		pval_free(scalars[i]);
-	struct plist *lists[] = {&p->ro,           &p->ro_try,        &p->rw,       &p->tmpfs,      &p->symlink,
-	                         &p->project_root, &p->mask,          &p->protect,  &p->env_keep,   &p->env_set,
-	                         &p->env_file,     &p->landlock_deny, &p->tcp_bind, &p->tcp_connect};
+	struct plist *lists[] = {&p->ro,       &p->ro_try,       &p->rw,       &p->tmpfs,
+	                         &p->symlink,  &p->project_root, &p->mask,     &p->protect,
+	                         &p->env_keep, &p->env_set,      &p->env_file, &p->landlock_deny,
+	                         &p->tcp_bind, &p->tcp_connect,  &p->allow,    &p->deny};
 	for (size_t i = 0; i < N_ELEMENTS(lists); i++)
 		plist_free(lists[i]);
 	for (size_t i = 0; i < p->n_users; i++) {
@@ -694,10 +681,10 @@ void policy_free(struct policy *p)
 	}
 	free(p->users);
 	for (size_t i = 0; i < p->n_allow; i++)
-		free(p->allow[i].host);
+		free(p->allow_patterns[i].host);
 	for (size_t i = 0; i < p->n_deny; i++)
-		free(p->deny[i].host);
-	free(p->allow);
-	free(p->deny);
+		free(p->deny_patterns[i].host);
+	free(p->allow_patterns);
+	free(p->deny_patterns);
 	free(p);
 }

@@ -52,8 +52,9 @@ struct policy {
 	/* [network] */
 	struct pval net_mode_v, allow_private_v, socket, max_request_v, max_response_v;
 	struct pval connect_timeout_v, idle_timeout_v;
+	struct plist allow, deny; /* as written */
 	enum net_mode net_mode;
-	struct host_pattern *allow, *deny;
+	struct host_pattern *allow_patterns, *deny_patterns; /* allow and deny, parsed */
 	size_t n_allow, n_deny;
 	bool allow_private;
 	uint64_t max_request_bytes; /* 0 = no limit */

@@ -404,9 +404,11 @@ static void check_round_trip(const struct plan *pl, const char *json)
 	/* Host patterns are ASCII (the parser checks), so they appear as
 	 * they are. */
 	for (size_t i = 0; i < allow->n; i++)
-		FUZZ_CHECK(allow->items[i].type == J_STR && strstr(allow->items[i].str, pl->policy->allow[i].host));
+		FUZZ_CHECK(allow->items[i].type == J_STR &&
+		           strstr(allow->items[i].str, pl->policy->allow_patterns[i].host));
 	for (size_t i = 0; i < deny->n; i++)
-		FUZZ_CHECK(deny->items[i].type == J_STR && strstr(deny->items[i].str, pl->policy->deny[i].host));
+		FUZZ_CHECK(deny->items[i].type == J_STR &&
+		           strstr(deny->items[i].str, pl->policy->deny_patterns[i].host));
 	same_strv(member(&doc, "environment"), pl->envp);
 	same_str(member(&doc, "audit_log"), pl->audit_log);
 	jv_free(&doc);

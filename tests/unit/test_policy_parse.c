@@ -188,14 +188,14 @@ Test(parse, contract_example_network_section)
 	cr_expect_eq(P->net_mode, NET_PROXY);
 	pval_is(&P->net_mode_v, "proxy", 23);
 	cr_assert_eq(P->n_allow, 1);
-	cr_expect_str_eq(P->allow[0].host, "github.com");
-	cr_expect_eq(P->allow[0].port, 443);
-	cr_expect_not(P->allow[0].wildcard);
-	cr_expect_eq(P->allow[0].line, 24);
+	cr_expect_str_eq(P->allow_patterns[0].host, "github.com");
+	cr_expect_eq(P->allow_patterns[0].port, 443);
+	cr_expect_not(P->allow_patterns[0].wildcard);
+	cr_expect_eq(P->allow_patterns[0].line, 24);
 	cr_assert_eq(P->n_deny, 1);
-	cr_expect_str_eq(P->deny[0].host, "gist.github.com");
-	cr_expect_eq(P->deny[0].port, 0);
-	cr_expect_eq(P->deny[0].line, 25);
+	cr_expect_str_eq(P->deny_patterns[0].host, "gist.github.com");
+	cr_expect_eq(P->deny_patterns[0].port, 0);
+	cr_expect_eq(P->deny_patterns[0].line, 25);
 	pval_is(&P->allow_private_v, "false", 26);
 	cr_expect_not(P->allow_private);
 	pval_is(&P->socket, "/run/cordon/egress.sock", 27);
@@ -323,15 +323,15 @@ Test(parse, allow_list_keeps_order_and_lines)
 {
 	parse_ok("[network]\nmode = proxy\nallow = a.example.com\nallow = *.Example.org:443\nallow = [::1]:8080\n");
 	cr_assert_eq(P->n_allow, 3);
-	cr_expect_str_eq(P->allow[0].host, "a.example.com");
-	cr_expect_eq(P->allow[0].line, 3);
-	cr_expect_str_eq(P->allow[1].host, "example.org");
-	cr_expect(P->allow[1].wildcard);
-	cr_expect_eq(P->allow[1].port, 443);
-	cr_expect_eq(P->allow[1].line, 4);
-	cr_expect_str_eq(P->allow[2].host, "::1");
-	cr_expect(P->allow[2].ip_literal);
-	cr_expect_eq(P->allow[2].port, 8080);
+	cr_expect_str_eq(P->allow_patterns[0].host, "a.example.com");
+	cr_expect_eq(P->allow_patterns[0].line, 3);
+	cr_expect_str_eq(P->allow_patterns[1].host, "example.org");
+	cr_expect(P->allow_patterns[1].wildcard);
+	cr_expect_eq(P->allow_patterns[1].port, 443);
+	cr_expect_eq(P->allow_patterns[1].line, 4);
+	cr_expect_str_eq(P->allow_patterns[2].host, "::1");
+	cr_expect(P->allow_patterns[2].ip_literal);
+	cr_expect_eq(P->allow_patterns[2].port, 8080);
 }
 
 Test(parse, paths_are_normalized)
