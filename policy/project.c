@@ -136,6 +136,18 @@ static char **list(const struct plan_host *h, const char *dir, struct project_sc
 static void walk_git_dir(const struct plan_host *h, const char *root, const char *prefix, int depth,
                          struct project_scan *scan);
 
+/* What is at path in a git directory. A symlink there refuses the run:
+ * cordon could not guard the git directory (or directories) it leads to;
+ * what says which, for the message. */
+static enum path_state lstat_unless_symlink(const struct plan_host *h, const char *path, const char *what,
+                                            struct project_scan *scan)
+{
+	enum path_state st = h->lstat(h->ctx, path);
+	if (st == PATH_SYMLINK)
+		scan->refusal = xasprintf("%s is a symlink; cordon cannot guard the git %s", path, what);
+	return st;
+}
+
 /* Below modules/ every directory is either a submodule's git directory or
  * a part of a submodule name with slashes in it. */
 static void walk_modules(const struct plan_host *h, const char *root, const char *prefix, int depth,
@@ -147,12 +159,9 @@ static void walk_modules(const struct plan_host *h, const char *root, const char
 	for (char **n = names; n && *n && !scan->refusal; n++) {
 		cleanup_free char *rel = xasprintf("%s%s/", prefix, *n);
 		cleanup_free char *path = join(dir, *n);
-		enum path_state st = h->lstat(h->ctx, path);
-		if (st == PATH_SYMLINK) {
-			scan->refusal =
-			    xasprintf("%s is a symlink; cordon cannot guard the git directory it names", path);
+		enum path_state st = lstat_unless_symlink(h, path, "directory it names", scan);
+		if (st == PATH_SYMLINK)
 			return;
-		}
 		if (st != PATH_DIR)
 			continue;
 		if (is_git_dir(h, path)) {
@@ -178,33 +187,24 @@ static void walk_git_dir(const struct plan_host *h, const char *root, const char
 	cleanup_free char *modules_rel = xasprintf("%smodules/", prefix);
 	cleanup_free char *modules = join(root, modules_rel);
 	modules[strlen(modules) - 1] = '\0';
-	enum path_state st = h->lstat(h->ctx, modules);
-	if (st == PATH_SYMLINK) {
-		scan->refusal = xasprintf("%s is a symlink; cordon cannot guard the git directories below it", modules);
+	enum path_state st = lstat_unless_symlink(h, modules, "directories below it", scan);
+	if (st == PATH_SYMLINK)
 		return;
-	}
 	if (st == PATH_DIR)
 		walk_modules(h, root, modules_rel, depth, scan);
 
 	cleanup_free char *wt_rel = xasprintf("%sworktrees/", prefix);
 	cleanup_free char *wt = join(root, wt_rel);
 	wt[strlen(wt) - 1] = '\0';
-	st = h->lstat(h->ctx, wt);
-	if (st == PATH_SYMLINK) {
-		scan->refusal = xasprintf("%s is a symlink; cordon cannot guard the git directories below it", wt);
-		return;
-	}
+	st = lstat_unless_symlink(h, wt, "directories below it", scan);
 	if (st != PATH_DIR)
 		return;
 	cleanup_strv char **names = list(h, wt, scan);
 	for (char **n = names; n && *n && !scan->refusal; n++) {
 		cleanup_free char *path = join(wt, *n);
-		st = h->lstat(h->ctx, path);
-		if (st == PATH_SYMLINK) {
-			scan->refusal =
-			    xasprintf("%s is a symlink; cordon cannot guard the git directory it names", path);
+		st = lstat_unless_symlink(h, path, "directory it names", scan);
+		if (st == PATH_SYMLINK)
 			return;
-		}
 		if (st != PATH_DIR)
 			continue;
 		cleanup_free char *rel = xasprintf("%s%s/", wt_rel, *n);
