@@ -1101,6 +1101,22 @@ static void build_landlock(struct builder *b)
 	build_ports(b, &p->tcp_connect, &pl->tcp_connect, p->net_mode == NET_PROXY);
 }
 
+/* Limits run cannot apply yet (cgroups: issue 18). They are policy
+ * errors, not conditions of the host: `check` reports them and `run`
+ * refuses before anything is built, rather than run without the limit. */
+static void refuse_unimplemented(struct builder *b)
+{
+	const struct policy *p = b->p;
+	const struct pval *limits[] = {&p->memory_v, &p->pids_v};
+	const char *names[] = {"memory", "pids"};
+	for (size_t i = 0; i < N_ELEMENTS(limits); i++)
+		if (limits[i]->value)
+			diags_add(b->d, p->file, limits[i]->line,
+			          "%s: memory and pids limits are not available in this version; remove them from the "
+			          "policy",
+			          names[i]);
+}
+
 static void set_identity(struct builder *b)
 {
 	const struct invocation *inv = b->inv;
@@ -1191,6 +1207,7 @@ struct plan *plan_build(const struct policy *p, const struct invocation *inv, co
 	pl->memory_bytes = p->memory_bytes;
 	pl->pids = p->pids;
 	pl->nofile = p->nofile;
+	refuse_unimplemented(&b);
 	build_seccomp(&b);
 	build_landlock(&b);
 	pl->audit_log = p->audit_log.value ? expand_home(&b, p->audit_log.value) : NULL;
