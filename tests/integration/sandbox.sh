@@ -165,7 +165,7 @@ t_check_and_run_refuse_memory_and_pids_limits() {
 	accepted_by_both "$p"
 }
 
-t_check_and_run_refuse_allow_with_a_shared_proxy_socket() {
+t_check_and_run_refuse_what_a_shared_proxy_socket_cannot_use() {
 	# With socket = a shared proxy decides, by its own policy: the
 	# sandbox's allow list would be unused.
 	local p l
@@ -187,6 +187,15 @@ EOF
 )
 	l=$(line_of "$p" "socket = ")
 	refused_by_both "$p" "$p:$(line_of "$p" "deny = "): deny is not used with socket = (line $l)"
+	# A path no Unix socket address holds: pid 1 could never connect.
+	p=$(policy socklong <<EOF
+[network]
+mode = proxy
+socket = $WORK/$(printf 'x%.0s' $(seq 110)).sock
+EOF
+)
+	refused_by_both "$p" "$p:$(line_of "$p" "socket = "): socket: $WORK/xxx"
+	contains "says why" "$CK_OUT" "is too long for a Unix socket address"
 	# Controls: the allow list with the sandbox's own proxy, and socket
 	# alone (check passes; run then needs the shared proxy, absent here).
 	p=$(policy ownallow <<<$'[network]\nmode = proxy\nallow = example.org:443\n')

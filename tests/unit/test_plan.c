@@ -1144,6 +1144,19 @@ Test(identity, memory_and_pids_are_policy_errors)
 	cr_expect_eq(D.n, 2);
 }
 
+/* Pid 1 could not connect to a shared proxy at a path longer than a Unix
+ * socket address holds. */
+Test(identity, socket_path_must_fit_a_unix_address)
+{
+	char text[512];
+	snprintf(text, sizeof(text), "[network]\nmode = proxy\nsocket = ~/%.120d.sock\n" FS_BASIC, 0);
+	build(text);
+	cr_expect_null(PL);
+	cr_expect(has_diag(3, "is too long for a Unix socket address (at most 107 bytes)"));
+	snprintf(text, sizeof(text), "[network]\nmode = proxy\nsocket = /run/%.90d.sock\n" FS_BASIC, 0);
+	build_clean(text);
+}
+
 Test(identity, defaults)
 {
 	build_clean(FS_BASIC);
