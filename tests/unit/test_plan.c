@@ -1205,6 +1205,25 @@ Test(explain, text_shows_the_refusal)
 	cr_expect(strstr(TXT, "cwd /etc is outside the allowed project roots") != NULL);
 }
 
+/* Landlock's ABI is the host's: run refuses (require), check does not,
+ * explain says so. */
+Test(explain, text_says_run_would_refuse_for_want_of_a_landlock_abi)
+{
+	build_clean(FS_BASIC "[landlock]\ntcp_bind = 8080\n");
+	cr_assert_eq(PL->landlock_min_abi, 4);
+	PL->kernel_landlock_abi = 3;
+	TXT = plan_explain_text(PL);
+	cr_expect(strstr(TXT, "this kernel offers ABI 3; run would refuse: the policy needs ABI 4") != NULL, "%s", TXT);
+	free(TXT);
+	PL->kernel_landlock_abi = 4;
+	TXT = plan_explain_text(PL);
+	cr_expect(strstr(TXT, "run would refuse") == NULL, "%s", TXT);
+	free(TXT);
+	PL->kernel_landlock_abi = 0;
+	TXT = plan_explain_text(PL);
+	cr_expect(strstr(TXT, "run would refuse: this kernel has no Landlock") != NULL, "%s", TXT);
+}
+
 Test(explain, json_is_one_object)
 {
 	build_clean(EXPLAIN_POLICY);
