@@ -26,14 +26,14 @@ _Static_assert(sizeof(enum net_mode) == sizeof(unsigned) && sizeof(enum landlock
 const char *const net_mode_values[] = {"none", "proxy", "host", NULL};
 const char *const landlock_mode_values[] = {"require", "best-effort", "off", NULL};
 
-#define TEXT(sec, k, f)      .section = sec, .name = k, .kind = KEY_SCALAR, .type = KT_TEXT, .field = SCALAR_FIELD(f)
-#define TEXT_LIST(sec, k, f) .section = sec, .name = k, .kind = KEY_LIST, .type = KT_TEXT, .field = LIST_FIELD(f)
+#define TEXT(sec, k, f)      .section = (sec), .name = (k), .kind = KEY_SCALAR, .type = KT_TEXT, .field = SCALAR_FIELD(f)
+#define TEXT_LIST(sec, k, f) .section = (sec), .name = (k), .kind = KEY_LIST, .type = KT_TEXT, .field = LIST_FIELD(f)
 #define PATH(sec, k, f, where)                                                                                         \
-	.section = sec, .name = k, .kind = KEY_SCALAR, .type = KT_PATH, .field = SCALAR_FIELD(f), .paths = where
+	.section = (sec), .name = (k), .kind = KEY_SCALAR, .type = KT_PATH, .field = SCALAR_FIELD(f), .paths = (where)
 #define PATH_LIST(sec, k, f, where)                                                                                    \
-	.section = sec, .name = k, .kind = KEY_LIST, .type = KT_PATH, .field = LIST_FIELD(f), .paths = where
+	.section = (sec), .name = (k), .kind = KEY_LIST, .type = KT_PATH, .field = LIST_FIELD(f), .paths = (where)
 #define TYPED(sec, k, t, f, o)                                                                                         \
-	.section = sec, .name = k, .kind = KEY_SCALAR, .type = t, .field = SCALAR_FIELD(f), .out = o
+	.section = (sec), .name = (k), .kind = KEY_SCALAR, .type = (t), .field = SCALAR_FIELD(f), .out = (o)
 
 #define DAY_MS (24ULL * 3600 * 1000)
 
