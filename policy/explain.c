@@ -113,9 +113,13 @@ static void landlock_text(buf_t *b, const struct plan *pl)
 		buf_puts(b, " (not applied)\n");
 		return;
 	}
-	if (pl->kernel_landlock_abi > 0)
+	/* What this host lacks is a condition of the host, not of the
+	 * policy: check passes it, explain says what run would do. */
+	if (pl->kernel_landlock_abi > 0) {
 		buf_printf(b, "; this kernel offers ABI %d", pl->kernel_landlock_abi);
-	else if (pl->landlock == LANDLOCK_BEST_EFFORT)
+		if (pl->landlock == LANDLOCK_REQUIRE && (unsigned)pl->kernel_landlock_abi < pl->landlock_min_abi)
+			buf_printf(b, "; run would refuse: the policy needs ABI %u", pl->landlock_min_abi);
+	} else if (pl->landlock == LANDLOCK_BEST_EFFORT)
 		buf_puts(b, "; NOT APPLIED: this kernel has no Landlock");
 	else
 		buf_puts(b, "; run would refuse: this kernel has no Landlock");

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include "gitindex.h"
 #include "project.h"
@@ -1101,6 +1102,32 @@ static void build_landlock(struct builder *b)
 	build_ports(b, &p->tcp_connect, &pl->tcp_connect, p->net_mode == NET_PROXY);
 }
 
+/* What run would refuse from the policy alone is a policy error here, so
+ * that `check` reports it and `run` refuses before anything is built. */
+static void refuse_unrunnable(struct builder *b)
+{
+	const struct policy *p = b->p;
+	/* Limits run cannot apply yet (cgroups: issue 18); rather than run
+	 * without them. */
+	const struct pval *limits[] = {&p->memory_v, &p->pids_v};
+	const char *names[] = {"memory", "pids"};
+	for (size_t i = 0; i < N_ELEMENTS(limits); i++)
+		if (limits[i]->value)
+			diags_add(b->d, p->file, limits[i]->line,
+			          "%s: memory and pids limits are not available in this version; remove them from the "
+			          "policy",
+			          names[i]);
+	/* Pid 1 connects to the shared proxy by this path: it must fit a Unix
+	 * socket address. */
+	if (p->net_mode == NET_PROXY && p->socket.value) {
+		cleanup_free char *path = expand_home(b, p->socket.value);
+		if (strlen(path) >= sizeof(((struct sockaddr_un *)NULL)->sun_path))
+			diags_add(b->d, p->file, p->socket.line,
+			          "socket: %s is too long for a Unix socket address (at most %zu bytes)", path,
+			          sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1);
+	}
+}
+
 static void set_identity(struct builder *b)
 {
 	const struct invocation *inv = b->inv;
@@ -1191,6 +1218,7 @@ struct plan *plan_build(const struct policy *p, const struct invocation *inv, co
 	pl->memory_bytes = p->memory_bytes;
 	pl->pids = p->pids;
 	pl->nofile = p->nofile;
+	refuse_unrunnable(&b);
 	build_seccomp(&b);
 	build_landlock(&b);
 	pl->audit_log = p->audit_log.value ? expand_home(&b, p->audit_log.value) : NULL;

@@ -9,68 +9,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "schema.h"
 #include "util.h"
 
 /* Longest line we accept. inih's own buffer is sized from this, so a longer
  * line is reported instead of being silently split. */
 #define POLICY_MAX_LINE 16384
-
-enum key_kind { SCALAR, LIST };
-
-struct key_spec {
-	const char *section;
-	const char *key;
-	enum key_kind kind;
-	size_t offset;
-};
-
-#define S(sec, k, field)                                                                                               \
-	{                                                                                                              \
-		sec, k, SCALAR, offsetof(struct policy, field)                                                         \
-	}
-#define L(sec, k, field)                                                                                               \
-	{                                                                                                              \
-		sec, k, LIST, offsetof(struct policy, field)                                                           \
-	}
-
-static const struct key_spec keys[] = {
-    S("sandbox", "name", name),
-    S("sandbox", "command", command),
-    S("sandbox", "user", user),
-    S("sandbox", "hostname", hostname),
-    S("sandbox", "home", home),
-    S("sandbox", "die_with_parent", die_with_parent),
-    L("filesystem", "ro", ro),
-    L("filesystem", "ro_try", ro_try),
-    L("filesystem", "rw", rw),
-    L("filesystem", "tmpfs", tmpfs),
-    L("filesystem", "symlink", symlink),
-    L("filesystem", "project_root", project_root),
-    L("filesystem", "mask", mask),
-    L("filesystem", "protect", protect),
-    S("network", "mode", net_mode_v),
-    L("network", "allow", allow),
-    L("network", "deny", deny),
-    S("network", "allow_private", allow_private_v),
-    S("network", "socket", socket),
-    S("network", "max_request_bytes", max_request_v),
-    S("network", "max_response_bytes", max_response_v),
-    S("network", "connect_timeout", connect_timeout_v),
-    S("network", "idle_timeout", idle_timeout_v),
-    S("seccomp", "profile", seccomp_profile),
-    S("landlock", "mode", landlock_v),
-    L("landlock", "deny", landlock_deny),
-    L("landlock", "tcp_bind", tcp_bind),
-    L("landlock", "tcp_connect", tcp_connect),
-    L("env", "keep", env_keep),
-    L("env", "set", env_set),
-    L("env", "file", env_file),
-    S("limits", "timeout", timeout_v),
-    S("limits", "memory", memory_v),
-    S("limits", "pids", pids_v),
-    S("limits", "nofile", nofile_v),
-    S("audit", "log", audit_log),
-};
 
 struct parse_state {
 	struct policy *p;
@@ -142,16 +86,6 @@ static void plist_free(struct plist *l)
 	l->n = 0;
 }
 
-static bool section_known(const char *name)
-{
-	if (str_has_prefix(name, "user:"))
-		return true;
-	for (size_t i = 0; i < N_ELEMENTS(keys); i++)
-		if (strcmp(keys[i].section, name) == 0)
-			return true;
-	return false;
-}
-
 static bool skip_space(const char *line, size_t len, size_t *i)
 {
 	while (*i < len && isspace((unsigned char)line[*i]))
@@ -190,7 +124,7 @@ static bool check_line(struct parse_state *st, const char *line, size_t len)
 		diags_add(st->d, st->p->file, st->line, "text after the section header [%s]", name);
 	if (str_has_prefix(name, "user:") && !valid_account_name(name + 5))
 		diags_add(st->d, st->p->file, st->line, "invalid user name in section [%s]", name);
-	else if (!section_known(name))
+	else if (!policy_section_known(name))
 		diags_add(st->d, st->p->file, st->line, "unknown section [%s]", name);
 	/* Headers go on to inih even when wrong, so keys below them are
 	 * attributed to that section (and ignored) rather than to the one
@@ -275,19 +209,15 @@ static int handler(void *user, const char *section, const char *name, const char
 		plist_add(&user_section_get(p, uname, line)->project_root, value, line);
 		return 1;
 	}
-	if (!section_known(section))
+	if (!policy_section_known(section))
 		return 1; /* reported once, at the header */
-	for (size_t i = 0; i < N_ELEMENTS(keys); i++) {
-		if (strcmp(keys[i].section, section) != 0)
-			continue;
-		if (strcmp(keys[i].key, name) != 0)
-			continue;
-		char *field = (char *)p + keys[i].offset;
-		if (keys[i].kind == LIST) {
-			plist_add((struct plist *)field, value, line);
-			return 1;
-		}
-		struct pval *v = (struct pval *)field;
+	const struct policy_key *k = policy_key_find(section, name);
+	if (k && k->kind == KEY_LIST) {
+		plist_add((struct plist *)((char *)p + k->field), value, line);
+		return 1;
+	}
+	if (k) {
+		struct pval *v = (struct pval *)((char *)p + k->field);
 		if (v->value) {
 			diags_add(st->d, p->file, line, "duplicate key '%s' in [%s] (first set at line %d)", name,
 			          section, v->line);
@@ -337,6 +267,124 @@ static void check_path_list(struct vctx *c, struct plist *l, const char *key, bo
 	}
 }
 
+/* Parses s as k's simple type into k's typed field. False with *why, or
+ * with *why NULL for an enum value that is none of k's values. */
+static bool set_simple(struct policy *p, const struct policy_key *k, const char *s, const char **why)
+{
+	void *out = (char *)p + k->out;
+	uint64_t n;
+	*why = NULL;
+	switch (k->type) {
+	case KT_BOOL:
+		return parse_bool(s, out, why);
+	case KT_ENUM:
+		for (unsigned i = 0; k->values[i]; i++) {
+			if (strcmp(s, k->values[i]) == 0) {
+				memcpy(out, &i, sizeof(i));
+				return true;
+			}
+		}
+		return false;
+	case KT_SIZE:
+		if (!parse_size(s, &n, why))
+			return false;
+		break;
+	case KT_DURATION:
+		if (!parse_duration_ms(s, &n, why))
+			return false;
+		break;
+	case KT_UINT:
+		if (!parse_uint(s, k->max ? k->max : UINT64_MAX, &n, why))
+			return false;
+		break;
+	default:
+		return true;
+	}
+	memcpy(out, &n, sizeof(n));
+	if (n < k->min || (k->max && n > k->max)) {
+		*why = k->range;
+		return false;
+	}
+	return true;
+}
+
+/* "expected none, proxy or host" */
+static char *enum_expected(const struct policy_key *k)
+{
+	buf_t b = {0};
+	buf_puts(&b, "expected ");
+	for (size_t i = 0; k->values[i]; i++)
+		buf_printf(&b, "%s%s", i == 0 ? "" : k->values[i + 1] ? ", " : " or ", k->values[i]);
+	return b.p;
+}
+
+/* The simple types and plain paths, from the table alone: the default
+ * first, then the value given. */
+static void check_typed(struct vctx *c, const struct policy_key *k)
+{
+	struct policy *p = c->p;
+	const char *why;
+	if (k->type == KT_PATH) {
+		if (k->kind == KEY_LIST) {
+			check_path_list(c, (struct plist *)((char *)p + k->field), k->name, k->paths != PATHS_ABSOLUTE,
+			                k->paths != PATHS_RELATIVE);
+			return;
+		}
+		/* A scalar path is checked as a list of one. */
+		struct plist one = {.v = (struct pval *)((char *)p + k->field), .n = 1};
+		if (one.v->value)
+			check_path_list(c, &one, k->name, k->paths != PATHS_ABSOLUTE, k->paths != PATHS_RELATIVE);
+		return;
+	}
+	if (!k->out)
+		return;
+	const struct pval *v = (const struct pval *)((char *)p + k->field);
+	if (k->dflt && !set_simple(p, k, k->dflt, &why))
+		abort(); /* the table's own default: a test parses each one */
+	if (!v->value || set_simple(p, k, v->value, &why))
+		return;
+	if (why) {
+		BAD(c, v->line, "%s: %s", k->name, why);
+		return;
+	}
+	cleanup_free char *expected = enum_expected(k);
+	BAD(c, v->line, "%s: %s", k->name, expected);
+}
+
+/* The line of k's first value, 0 if it was not given. */
+static int key_line(const struct policy *p, const struct policy_key *k)
+{
+	const char *field = (const char *)p + k->field;
+	if (k->kind == KEY_LIST) {
+		const struct plist *l = (const struct plist *)field;
+		return l->n ? l->v[0].line : 0;
+	}
+	const struct pval *v = (const struct pval *)field;
+	return v->value ? v->line : 0;
+}
+
+/* Keys of one network set-up under another would read as restrictions
+ * that are not applied; refuse them rather than let a policy mislead. A
+ * shared proxy (socket =) applies its own policy's allow list, limits and
+ * timeouts, not the sandbox's. */
+static void check_network_keys(struct vctx *c)
+{
+	const struct policy *p = c->p;
+	for (size_t i = 0; i < n_policy_keys; i++) {
+		const struct policy_key *k = &policy_keys[i];
+		int line = k->net == NET_ANY_MODE ? 0 : key_line(p, k);
+		if (!line)
+			continue;
+		if (p->net_mode != NET_PROXY)
+			BAD(c, line, "%s only applies with mode = proxy", k->name);
+		else if (k->net == NET_OWN_PROXY && p->socket.value)
+			BAD(c, line,
+			    "%s is not used with socket = (line %d): the shared proxy at the socket applies its own "
+			    "policy",
+			    k->name, p->socket.line);
+	}
+}
+
 /* A guard is a path, not a pattern: `*` would make a placeholder named
  * "*". Guards below .git/ already reach submodules and worktrees. */
 static void check_no_wildcards(struct vctx *c, const struct plist *l, const char *key)
@@ -349,9 +397,9 @@ static void check_no_wildcards(struct vctx *c, const struct plist *l, const char
 			    key, l->v[i].value);
 }
 
-static void check_dest_list(struct vctx *c, struct plist *l, const char *key)
+/* ro, ro_try, rw and tmpfs, once checked as paths. */
+static void check_dest_list(struct vctx *c, const struct plist *l, const char *key)
 {
-	check_path_list(c, l, key, false, true);
 	for (size_t i = 0; i < l->n; i++) {
 		const char *v = l->v[i].value;
 		if (strcmp(v, "/") == 0)
@@ -387,9 +435,6 @@ static void check_sandbox(struct vctx *c)
 			p->home.value = n;
 		}
 	}
-	p->die_with_parent_on = true;
-	if (p->die_with_parent.value && !parse_bool(p->die_with_parent.value, &p->die_with_parent_on, &why))
-		BAD(c, p->die_with_parent.line, "die_with_parent: %s", why);
 }
 
 static void check_filesystem(struct vctx *c)
@@ -399,11 +444,8 @@ static void check_filesystem(struct vctx *c)
 	check_dest_list(c, &p->ro_try, "ro_try");
 	check_dest_list(c, &p->rw, "rw");
 	check_dest_list(c, &p->tmpfs, "tmpfs");
-	check_path_list(c, &p->project_root, "project_root", false, true);
 	for (size_t i = 0; i < p->n_users; i++)
 		check_path_list(c, &p->users[i].project_root, "project_root", false, true);
-	check_path_list(c, &p->mask, "mask", true, true);
-	check_path_list(c, &p->protect, "protect", true, false);
 	check_no_wildcards(c, &p->mask, "mask");
 	check_no_wildcards(c, &p->protect, "protect");
 
@@ -441,63 +483,12 @@ static void parse_patterns(struct vctx *c, struct plist *raw, const char *key, s
 	}
 }
 
-/* The proxy's timeouts: a duration from a second to a day; unset, the
- * default. Unbounded waits are what the timeouts exist to prevent. */
-static void parse_proxy_timeout(struct vctx *c, const struct pval *v, const char *key, uint64_t dflt, uint64_t *out)
-{
-	const char *why;
-	*out = dflt;
-	if (!v->value)
-		return;
-	if (!parse_duration_ms(v->value, out, &why))
-		BAD(c, v->line, "%s: %s", key, why);
-	else if (*out < 1000 || *out > 24ull * 3600 * 1000)
-		BAD(c, v->line, "%s: must be between 1s and 24h", key);
-}
-
 static void check_network(struct vctx *c)
 {
 	struct policy *p = c->p;
-	const char *why;
-	p->net_mode = NET_NONE;
-	if (p->net_mode_v.value) {
-		if (strcmp(p->net_mode_v.value, "none") == 0)
-			p->net_mode = NET_NONE;
-		else if (strcmp(p->net_mode_v.value, "proxy") == 0)
-			p->net_mode = NET_PROXY;
-		else if (strcmp(p->net_mode_v.value, "host") == 0)
-			p->net_mode = NET_HOST;
-		else
-			BAD(c, p->net_mode_v.line, "mode: expected none, proxy or host");
-	}
 	parse_patterns(c, &p->allow, "allow", &p->allow_patterns, &p->n_allow);
 	parse_patterns(c, &p->deny, "deny", &p->deny_patterns, &p->n_deny);
-	if (p->allow_private_v.value && !parse_bool(p->allow_private_v.value, &p->allow_private, &why))
-		BAD(c, p->allow_private_v.line, "allow_private: %s", why);
-	if (p->socket.value && !valid_policy_path(p->socket.value, false, &why))
-		BAD(c, p->socket.line, "socket: %s", why);
-	if (p->max_request_v.value && !parse_size(p->max_request_v.value, &p->max_request_bytes, &why))
-		BAD(c, p->max_request_v.line, "max_request_bytes: %s", why);
-	if (p->max_response_v.value && !parse_size(p->max_response_v.value, &p->max_response_bytes, &why))
-		BAD(c, p->max_response_v.line, "max_response_bytes: %s", why);
-	parse_proxy_timeout(c, &p->connect_timeout_v, "connect_timeout", 10000, &p->connect_timeout_ms);
-	parse_proxy_timeout(c, &p->idle_timeout_v, "idle_timeout", 300000, &p->idle_timeout_ms);
-
-	/* Proxy-only keys under another mode would read as restrictions that
-	 * are not applied; refuse them rather than let a policy mislead. */
-	if (p->net_mode != NET_PROXY) {
-		const struct pval *only_proxy[] = {&p->socket,         &p->allow_private_v,   &p->max_request_v,
-		                                   &p->max_response_v, &p->connect_timeout_v, &p->idle_timeout_v};
-		const char *names[] = {"socket",          "allow_private", "max_request_bytes", "max_response_bytes",
-		                       "connect_timeout", "idle_timeout"};
-		for (size_t i = 0; i < N_ELEMENTS(only_proxy); i++)
-			if (only_proxy[i]->value)
-				BAD(c, only_proxy[i]->line, "%s only applies with mode = proxy", names[i]);
-		if (p->allow.n)
-			BAD(c, p->allow.v[0].line, "allow only applies with mode = proxy");
-		if (p->deny.n)
-			BAD(c, p->deny.v[0].line, "deny only applies with mode = proxy");
-	}
+	check_network_keys(c);
 }
 
 static void check_env(struct vctx *c)
@@ -514,37 +505,6 @@ static void check_env(struct vctx *c)
 		if (!name || !valid_env_name(name, false))
 			BAD(c, p->env_set.v[i].line, "set: expected NAME=VALUE");
 	}
-	check_path_list(c, &p->env_file, "file", false, true);
-}
-
-static void check_limits(struct vctx *c)
-{
-	struct policy *p = c->p;
-	const char *why;
-	if (p->timeout_v.value) {
-		if (!parse_duration_ms(p->timeout_v.value, &p->timeout_ms, &why))
-			BAD(c, p->timeout_v.line, "timeout: %s", why);
-		else if (p->timeout_ms == 0)
-			BAD(c, p->timeout_v.line, "timeout: must be greater than zero");
-	}
-	if (p->memory_v.value) {
-		if (!parse_size(p->memory_v.value, &p->memory_bytes, &why))
-			BAD(c, p->memory_v.line, "memory: %s", why);
-		else if (p->memory_bytes < (1 << 20))
-			BAD(c, p->memory_v.line, "memory: must be at least 1M");
-	}
-	if (p->pids_v.value) {
-		if (!parse_uint(p->pids_v.value, 1u << 22, &p->pids, &why))
-			BAD(c, p->pids_v.line, "pids: %s", why);
-		else if (p->pids == 0)
-			BAD(c, p->pids_v.line, "pids: must be at least 1");
-	}
-	if (p->nofile_v.value) {
-		if (!parse_uint(p->nofile_v.value, 1u << 20, &p->nofile, &why))
-			BAD(c, p->nofile_v.line, "nofile: %s", why);
-		else if (p->nofile < 3)
-			BAD(c, p->nofile_v.line, "nofile: must be at least 3");
-	}
 }
 
 static void check_misc(struct vctx *c)
@@ -560,18 +520,6 @@ static void check_misc(struct vctx *c)
 		               prof[0] == '.' || !*prof))
 			BAD(c, p->seccomp_profile.line, "profile: expected a profile name or an absolute path");
 	}
-	p->landlock = LANDLOCK_REQUIRE;
-	if (p->landlock_v.value) {
-		if (strcmp(p->landlock_v.value, "require") == 0)
-			p->landlock = LANDLOCK_REQUIRE;
-		else if (strcmp(p->landlock_v.value, "best-effort") == 0)
-			p->landlock = LANDLOCK_BEST_EFFORT;
-		else if (strcmp(p->landlock_v.value, "off") == 0)
-			p->landlock = LANDLOCK_OFF;
-		else
-			BAD(c, p->landlock_v.line, "mode: expected require, best-effort or off");
-	}
-	check_path_list(c, &p->landlock_deny, "deny", false, true);
 	struct plist *ports[] = {&p->tcp_bind, &p->tcp_connect};
 	const char *port_keys[] = {"tcp_bind", "tcp_connect"};
 	for (size_t k = 0; k < 2; k++) {
@@ -588,8 +536,6 @@ static void check_misc(struct vctx *c)
 				BAD(c, ports[k]->v[i].line, "%s: expected a port (0-65535) or any", port_keys[k]);
 		}
 	}
-	if (p->audit_log.value && !valid_policy_path(p->audit_log.value, false, &why))
-		BAD(c, p->audit_log.line, "log: %s", why);
 }
 
 struct policy *policy_parse(const char *file, const char *text, size_t len, struct diags *d)
@@ -627,11 +573,12 @@ struct policy *policy_parse(const char *file, const char *text, size_t len, stru
 	}
 
 	struct vctx c = {.p = p, .d = d};
+	for (size_t i = 0; i < n_policy_keys; i++)
+		check_typed(&c, &policy_keys[i]);
 	check_sandbox(&c);
 	check_filesystem(&c);
 	check_network(&c);
 	check_env(&c);
-	check_limits(&c);
 	check_misc(&c);
 	return p;
 }
@@ -647,34 +594,13 @@ void policy_free(struct policy *p)
 	if (!p)
 		return;
 	free(p->file);
-	struct pval *scalars[] = {&p->name,
-	                          &p->command,
-	                          &p->user,
-	                          &p->hostname,
-	                          &p->home,
-	                          &p->die_with_parent,
-	                          &p->net_mode_v,
-	                          &p->allow_private_v,
-	                          &p->socket,
-	                          &p->max_request_v,
-	                          &p->max_response_v,
-	                          &p->seccomp_profile,
-	                          &p->landlock_v,
-	                          &p->timeout_v,
-	                          &p->memory_v,
-	                          &p->pids_v,
-	                          &p->nofile_v,
-	                          &p->audit_log,
-	                          &p->connect_timeout_v,
-	                          &p->idle_timeout_v};
-	for (size_t i = 0; i < N_ELEMENTS(scalars); i++)
-		pval_free(scalars[i]);
-	struct plist *lists[] = {&p->ro,       &p->ro_try,       &p->rw,       &p->tmpfs,
-	                         &p->symlink,  &p->project_root, &p->mask,     &p->protect,
-	                         &p->env_keep, &p->env_set,      &p->env_file, &p->landlock_deny,
-	                         &p->tcp_bind, &p->tcp_connect,  &p->allow,    &p->deny};
-	for (size_t i = 0; i < N_ELEMENTS(lists); i++)
-		plist_free(lists[i]);
+	for (size_t i = 0; i < n_policy_keys; i++) {
+		char *field = (char *)p + policy_keys[i].field;
+		if (policy_keys[i].kind == KEY_LIST)
+			plist_free((struct plist *)field);
+		else
+			pval_free((struct pval *)field);
+	}
 	for (size_t i = 0; i < p->n_users; i++) {
 		free(p->users[i].name);
 		plist_free(&p->users[i].project_root);

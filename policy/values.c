@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "policy.h"
+#include "schema.h"
 #include "util.h"
 
 bool parse_bool(const char *s, bool *out, const char **why)
@@ -355,28 +356,14 @@ char *normalize_path(const char *s)
 	return r;
 }
 
+/* The names are the key table's values (schema.c), which parsing maps to
+ * the same enum values. */
 const char *net_mode_name(enum net_mode m)
 {
-	switch (m) {
-	case NET_NONE:
-		return "none";
-	case NET_PROXY:
-		return "proxy";
-	case NET_HOST:
-		return "host";
-	}
-	return "?";
+	return (unsigned)m <= NET_HOST ? net_mode_values[m] : "?";
 }
 
 const char *landlock_mode_name(enum landlock_mode m)
 {
-	switch (m) {
-	case LANDLOCK_REQUIRE:
-		return "require";
-	case LANDLOCK_BEST_EFFORT:
-		return "best-effort";
-	case LANDLOCK_OFF:
-		return "off";
-	}
-	return "?";
+	return (unsigned)m <= LANDLOCK_OFF ? landlock_mode_values[m] : "?";
 }

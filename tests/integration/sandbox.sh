@@ -146,6 +146,73 @@ t_check_and_run_refuse_more_than_four_layers() {
 	accepted_by_both "$p"
 }
 
+# ---- check and run agree on what the policy alone refuses ----
+
+# line_of POLICY TEXT: the number of the line of POLICY holding TEXT.
+line_of() {
+	grep -n -F -- "$2" "$1" | head -n 1 | cut -d: -f1
+}
+
+t_check_and_run_refuse_memory_and_pids_limits() {
+	local p
+	p=$(policy mem <<<$'[limits]\nmemory = 1G\n')
+	refused_by_both "$p" "$p:$(line_of "$p" "memory = 1G"): memory: memory and pids limits are not available"
+	"$CORDON" explain "$p" >"$WORK/explain.out" 2>&1
+	eq "explain exit status" "$?" 2
+	p=$(policy pids <<<$'[limits]\npids = 64\n')
+	refused_by_both "$p" "$p:$(line_of "$p" "pids = 64"): pids: memory and pids limits are not available"
+	p=$(policy nomem <<<$'[limits]\nnofile = 256\ntimeout = 1h\n')
+	accepted_by_both "$p"
+}
+
+t_check_and_run_refuse_what_a_shared_proxy_socket_cannot_use() {
+	# With socket = a shared proxy decides, by its own policy: the
+	# sandbox's allow list would be unused.
+	local p l
+	p=$(policy sockallow <<EOF
+[network]
+mode = proxy
+socket = $WORK/shared.sock
+allow = example.org:443
+EOF
+)
+	l=$(line_of "$p" "socket = ")
+	refused_by_both "$p" "$p:$(line_of "$p" "allow = "): allow is not used with socket = (line $l)"
+	p=$(policy sockdeny <<EOF
+[network]
+deny = example.org
+mode = proxy
+socket = $WORK/shared.sock
+EOF
+)
+	l=$(line_of "$p" "socket = ")
+	refused_by_both "$p" "$p:$(line_of "$p" "deny = "): deny is not used with socket = (line $l)"
+	# A path no Unix socket address holds: pid 1 could never connect.
+	p=$(policy socklong <<EOF
+[network]
+mode = proxy
+socket = $WORK/$(printf 'x%.0s' $(seq 110)).sock
+EOF
+)
+	refused_by_both "$p" "$p:$(line_of "$p" "socket = "): socket: $WORK/xxx"
+	contains "says why" "$CK_OUT" "is too long for a Unix socket address"
+	# Controls: the allow list with the sandbox's own proxy, and socket
+	# alone (check passes; run then needs the shared proxy, absent here).
+	p=$(policy ownallow <<<$'[network]\nmode = proxy\nallow = example.org:443\n')
+	accepted_by_both "$p"
+	p=$(policy sockonly <<EOF
+[network]
+mode = proxy
+socket = $WORK/shared.sock
+EOF
+)
+	check_and_run "$p"
+	eq "control: check exit status ($CK_OUT)" "$CK_RC" 0
+	eq "control: run exit status ($(show))" "$SB_RC" 125
+	contains "control: run fails on the absent proxy" "$SB_ERR" "shared.sock"
+	lacks "control: not for the policy" "$SB_ERR" "is not used with socket"
+}
+
 t_explain_prints_the_plan() {
 	local p
 	p=$(policy explain <<<$'[filesystem]\nmask = .env\n')

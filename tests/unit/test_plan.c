@@ -1122,15 +1122,39 @@ Test(identity, root_home_is_refused)
 
 Test(identity, settings_are_copied)
 {
-	build_clean(FS_BASIC "[limits]\ntimeout = 90s\nmemory = 1G\npids = 64\nnofile = 1024\n"
+	build_clean(FS_BASIC "[limits]\ntimeout = 90s\nnofile = 1024\n"
 	                     "[landlock]\nmode = best-effort\n[sandbox]\ndie_with_parent = false\nhostname = box\n");
 	cr_expect_eq(PL->timeout_ms, 90000);
-	cr_expect_eq(PL->memory_bytes, 1ULL << 30);
-	cr_expect_eq(PL->pids, 64);
+	cr_expect_eq(PL->memory_bytes, 0);
+	cr_expect_eq(PL->pids, 0);
 	cr_expect_eq(PL->nofile, 1024);
 	cr_expect_eq(PL->landlock, LANDLOCK_BEST_EFFORT);
 	cr_expect_not(PL->die_with_parent);
 	cr_expect_str_eq(PL->hostname, "box");
+}
+
+/* run cannot apply memory and pids limits yet: the plan refuses them as
+ * policy errors, so check and explain report what run would refuse. */
+Test(identity, memory_and_pids_are_policy_errors)
+{
+	build("[limits]\nmemory = 1G\ntimeout = 1h\npids = 64\n" FS_BASIC);
+	cr_expect_null(PL);
+	cr_expect(has_diag(2, "memory: memory and pids limits are not available in this version"));
+	cr_expect(has_diag(4, "pids: memory and pids limits are not available in this version"));
+	cr_expect_eq(D.n, 2);
+}
+
+/* Pid 1 could not connect to a shared proxy at a path longer than a Unix
+ * socket address holds. */
+Test(identity, socket_path_must_fit_a_unix_address)
+{
+	char text[512];
+	snprintf(text, sizeof(text), "[network]\nmode = proxy\nsocket = ~/%.120d.sock\n" FS_BASIC, 0);
+	build(text);
+	cr_expect_null(PL);
+	cr_expect(has_diag(3, "is too long for a Unix socket address (at most 107 bytes)"));
+	snprintf(text, sizeof(text), "[network]\nmode = proxy\nsocket = /run/%.90d.sock\n" FS_BASIC, 0);
+	build_clean(text);
 }
 
 Test(identity, defaults)
@@ -1179,6 +1203,25 @@ Test(explain, text_shows_the_refusal)
 	cr_assert_not_null(TXT);
 	cr_expect(strstr(TXT, "REFUSED") != NULL);
 	cr_expect(strstr(TXT, "cwd /etc is outside the allowed project roots") != NULL);
+}
+
+/* Landlock's ABI is the host's: run refuses (require), check does not,
+ * explain says so. */
+Test(explain, text_says_run_would_refuse_for_want_of_a_landlock_abi)
+{
+	build_clean(FS_BASIC "[landlock]\ntcp_bind = 8080\n");
+	cr_assert_eq(PL->landlock_min_abi, 4);
+	PL->kernel_landlock_abi = 3;
+	TXT = plan_explain_text(PL);
+	cr_expect(strstr(TXT, "this kernel offers ABI 3; run would refuse: the policy needs ABI 4") != NULL, "%s", TXT);
+	free(TXT);
+	PL->kernel_landlock_abi = 4;
+	TXT = plan_explain_text(PL);
+	cr_expect(strstr(TXT, "run would refuse") == NULL, "%s", TXT);
+	free(TXT);
+	PL->kernel_landlock_abi = 0;
+	TXT = plan_explain_text(PL);
+	cr_expect(strstr(TXT, "run would refuse: this kernel has no Landlock") != NULL, "%s", TXT);
 }
 
 Test(explain, json_is_one_object)

@@ -75,7 +75,9 @@ static void expect_diag(const char *text, int line, const char *needle)
 }
 
 /* The example from the contract's "Policy (INI, parsed with inih)" section,
- * verbatim (inline comments included). */
+ * verbatim (inline comments included), but for `socket`, commented out on
+ * its line: with a shared proxy the sandbox's allow list, limits and
+ * timeouts are unused, and refused (parse_network below). */
 static const char contract_example[] =
     "[sandbox]\n"
     "name = pi                      ; used in audit records\n"
@@ -103,7 +105,7 @@ static const char contract_example[] =
     "allow = github.com:443         ; host[:port]; *.example.org matches subdomains only\n"
     "deny = gist.github.com\n"
     "allow_private = false          ; loopback, RFC1918, link-local (incl. 169.254.169.254), ULA\n"
-    "socket = /run/cordon/egress.sock ; optional: use an external `cordon proxy` instead of a built-in one\n"
+    "; socket = /run/cordon/egress.sock ; optional: use an external `cordon proxy` instead of a built-in one\n"
     "max_request_bytes = 10485760\n"
     "max_response_bytes = 104857600\n"
     "\n"
@@ -198,7 +200,7 @@ Test(parse, contract_example_network_section)
 	cr_expect_eq(P->deny_patterns[0].line, 25);
 	pval_is(&P->allow_private_v, "false", 26);
 	cr_expect_not(P->allow_private);
-	pval_is(&P->socket, "/run/cordon/egress.sock", 27);
+	cr_expect_null(P->socket.value);
 	cr_expect_eq(P->max_request_bytes, 10485760);
 	cr_expect_eq(P->max_response_bytes, 104857600);
 }
@@ -881,6 +883,49 @@ Test(parse_network, proxy_timeouts_are_bounded_and_need_proxy_mode)
 	expect_diag("[network]\nmode = proxy\nidle_timeout = 2d\n", 3, "idle_timeout");
 	expect_diag("[network]\nmode = proxy\nconnect_timeout = soon\n", 3, "connect_timeout");
 	expect_diag("[network]\nidle_timeout = 1m\n", 2, "only applies with mode = proxy");
+}
+
+/* A sandbox using a shared proxy (socket =) is served by that proxy's own
+ * policy: its allow list, limits and timeouts would be unused. */
+Test(parse_network, socket_with_allow_or_deny_names_both_lines)
+{
+	expect_diag("[network]\nmode = proxy\nsocket = /run/cordon/egress.sock\nallow = github.com\n", 4,
+	            "allow is not used with socket = (line 3)");
+	expect_diag("[network]\nmode = proxy\ndeny = gist.github.com\ndeny = x.org\nsocket = /run/e.sock\n", 3,
+	            "deny is not used with socket = (line 5)");
+	cr_expect_eq(D.n, 1, "one diagnostic for the list, at its first line");
+}
+
+Test(parse_network, socket_with_the_own_proxys_limits_is_refused)
+{
+	static const char *const keys[] = {"allow_private = true", "max_request_bytes = 1M", "max_response_bytes = 1M",
+	                                   "connect_timeout = 5s", "idle_timeout = 1m"};
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		char text[256];
+		snprintf(text, sizeof(text), "[network]\nsocket = /run/e.sock\nmode = proxy\n%s\n", keys[i]);
+		expect_diag(text, 4, "is not used with socket = (line 2)");
+	}
+}
+
+Test(parse_network, socket_alone_or_allow_alone_is_valid)
+{
+	parse_ok("[network]\nmode = proxy\nsocket = /run/cordon//egress.sock\n");
+	cr_expect_str_eq(P->socket.value, "/run/cordon/egress.sock");
+	parse_ok("[network]\nmode = proxy\nallow = github.com\ndeny = gist.github.com\nmax_request_bytes = 1M\n");
+}
+
+/* The contract's example as written sets socket and allow together. */
+Test(parse_network, contract_example_with_its_socket_line)
+{
+	char *text = strdup(contract_example);
+	cr_assert_not_null(text);
+	char *hash = strstr(text, "; socket = ");
+	memcpy(hash, "  ", 2);
+	parse(text);
+	free(text);
+	cr_expect_not_null(find_diag(24, "allow is not used with socket = (line 27)"));
+	cr_expect_not_null(find_diag(25, "deny is not used with socket = (line 27)"));
+	cr_expect_eq(D.n, 5, "allow, deny, allow_private and the two byte limits");
 }
 
 Test(parse_network, socket_must_be_absolute)
