@@ -152,6 +152,10 @@ void landlock_restrict(int abi, const struct ll_rule *rules, size_t n, const str
 
 /* init.c: pid 1 of the sandbox. */
 extern mode_t command_umask; /* the invoker's, restored for the command */
+/* Adds the signals passed on to the command: the launcher sends them on
+ * to pid 1, which sends them on to the command. One list, so the two
+ * hops cannot disagree. */
+void add_forwarded_signals(sigset_t *mask);
 __attribute__((noreturn)) void init_main(const struct plan *pl, pid_t child, const sigset_t *saved_mask);
 __attribute__((noreturn)) void exec_command(const struct plan *pl, const sigset_t *saved_mask,
                                             const struct seccomp_job *filters);

@@ -31,8 +31,6 @@
  * kills the whole namespace itself. */
 #define BACKSTOP_MS 2000
 
-static const int forwarded_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
-
 struct sandbox_fds {
 	int status_r, status_w; /* setup failures, written by die() inside */
 	int alive_r, alive_w;   /* closes when the launcher dies */
@@ -317,8 +315,7 @@ static int run_plan(struct plan *pl, struct guard_state *gs)
 	sigset_t mask, saved;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
-	for (size_t i = 0; i < N_ELEMENTS(forwarded_signals); i++)
-		sigaddset(&mask, forwarded_signals[i]);
+	add_forwarded_signals(&mask);
 	watch_parent(pl, &mask);
 	/* An inherited SIG_IGN for SIGCHLD would make the kernel reap the
 	 * sandbox behind our back. */
