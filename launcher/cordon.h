@@ -27,6 +27,8 @@
  * exits 125, so a sandbox that cannot be built never runs its command. */
 void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 void die_with_error(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+/* The same line, and exit status instead of 125 (the command's 126, 127). */
+void die_with_status(int status, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
 void warn_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Where die() also copies its message, so the launcher can audit why
  * setup failed inside the sandbox. -1 when unused. */

@@ -86,6 +86,15 @@ void die(const char *fmt, ...)
 	_exit(EXIT_SETUP);
 }
 
+void die_with_status(int status, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	emit(fmt, ap, 0, true);
+	va_end(ap);
+	_exit(status);
+}
+
 void die_with_error(const char *fmt, ...)
 {
 	int err = errno;

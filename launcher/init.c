@@ -165,14 +165,5 @@ void exec_command(const struct plan *pl, const sigset_t *saved_mask, const struc
 
 	int err = errno;
 	int code = (err == ENOENT || err == ENOTDIR) ? EXIT_NOTFOUND : EXIT_NOEXEC;
-	char msg[512];
-	int n = snprintf(msg, sizeof(msg), "%s: %s\n", pl->argv[0],
-	                 code == EXIT_NOTFOUND ? "command not found" : strerror(err));
-	if (n > (int)sizeof(msg) - 1)
-		n = (int)sizeof(msg) - 1;
-	(void)write_all(STDERR_FILENO, "cordon: ", 8);
-	(void)write_all(STDERR_FILENO, msg, (size_t)n);
-	if (die_status_fd >= 0)
-		(void)write_all(die_status_fd, msg, (size_t)n);
-	_exit(code);
+	die_with_status(code, "%s: %s", pl->argv[0], code == EXIT_NOTFOUND ? "command not found" : strerror(err));
 }

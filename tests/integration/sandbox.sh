@@ -188,11 +188,12 @@ t_exit_status_127_not_found_126_not_executable() {
 	eq "not found" "$SB_RC" 127
 	sb "$p" -- no-such-command-anywhere
 	eq "not found in PATH" "$SB_RC" 127
-	contains "message" "$SB_ERR" "command not found"
+	eq "message: one line naming the command" "$SB_ERR" "cordon: no-such-command-anywhere: command not found"
 	printf '#!/bin/sh\necho hi\n' >"$WORK/proj/script.sh"
 	chmod 0644 "$WORK/proj/script.sh"
 	sb "$p" -- "$WORK/proj/script.sh"
 	eq "not executable" "$SB_RC" 126
+	eq "message: the command and the reason" "$SB_ERR" "cordon: $WORK/proj/script.sh: Permission denied"
 }
 
 t_invalid_policy_exits_125_and_command_never_runs() {
