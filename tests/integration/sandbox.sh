@@ -629,6 +629,26 @@ t_signals_are_forwarded_to_the_command() {
 	eq "exit status from trap" "$?" 7
 }
 
+# Each signal of the forwarded list (init.c add_forwarded_signals), sent
+# to the launcher, reaches the command through pid 1. env resets the
+# dispositions: a background job of this shell starts with SIGINT and
+# SIGQUIT ignored.
+t_each_forwarded_signal_reaches_the_command() {
+	local p pid sig rc
+	p=$(policy fwdall </dev/null)
+	for sig in INT TERM HUP QUIT USR1 USR2; do
+		rm -f "$WORK/fwd.out"
+		(cd "$WORK/proj" && exec env --default-signal "$CORDON" run --policy "$p" -- /bin/sh -c "trap 'exit 7' $sig; echo ready; while :; do sleep 0.1; done") >"$WORK/fwd.out" 2>&1 &
+		pid=$!
+		for _ in $(seq 50); do grep -q ready "$WORK/fwd.out" 2>/dev/null && break; sleep 0.1; done
+		contains "SIG$sig: the command started" "$(cat "$WORK/fwd.out")" "ready"
+		kill -"$sig" $pid
+		wait $pid
+		rc=$?
+		eq "SIG$sig: exit status from the command's trap" "$rc" 7
+	done
+}
+
 t_timeout_ends_sandbox_with_124() {
 	local p start end
 	p=$(policy tmo <<<$'[limits]\ntimeout = 1s\n')
