@@ -59,6 +59,10 @@ bool running_under_sudo(void);
 /* policyfile.c: finding and reading policy files. */
 char *policy_locate(const char *arg);
 struct policy *policy_load(const char *path, struct diags *d);
+/* Locates P (a path or a bare name) and loads it: the policy, or NULL with
+ * the problems added to d. The path it was read from goes to *path_out
+ * (the caller frees it) unless path_out is NULL. */
+struct policy *policy_open(const char *arg, struct diags *d, char **path_out);
 
 /* ns.c: entering namespaces. */
 pid_t spawn_sandbox(unsigned long clone_flags);

@@ -440,10 +440,9 @@ int cmd_run(int argc, char **argv)
 	if (!parse_run_options(argc, argv, &o))
 		return EXIT_SETUP;
 
-	cleanup_free char *path = policy_locate(o.policy ? o.policy : "default");
 	struct diags d = {0};
-	struct policy *p = policy_load(path, &d);
-	if (d.n) {
+	struct policy *p = policy_open(o.policy ? o.policy : "default", &d, NULL);
+	if (!p) {
 		diags_print(&d, STDERR_FILENO);
 		return EXIT_SETUP;
 	}
