@@ -161,6 +161,113 @@ t_explain_prints_the_plan() {
 	contains "json command" "$out" '"command":["/bin/true"]'
 }
 
+# ---- options ----
+
+# cli ARG...: runs cordon with exactly these arguments from the project
+# directory; sets SB_OUT, SB_ERR, SB_RC like sb.
+cli() {
+	local out err
+	out=$(mktemp "$WORK/out.XXXXXX")
+	err=$(mktemp "$WORK/err.XXXXXX")
+	(cd "$WORK/proj" && "$CORDON" "$@") >"$out" 2>"$err" </dev/null
+	SB_RC=$?
+	SB_OUT=$(cat "$out")
+	SB_ERR=$(cat "$err")
+	rm -f "$out" "$err"
+	no_sanitizer_report "$SB_ERR"
+}
+
+# A sudoers rule `cordon run --policy pi *` lets the invoker append
+# anything: a second --policy, in either spelling, must not replace the
+# administrator's.
+t_policy_given_twice_is_refused() {
+	local p q
+	p=$(policy once </dev/null)
+	q=$(policy other </dev/null)
+	for second in "--policy $q" "--policy=$q"; do
+		# shellcheck disable=SC2086 # two words on purpose
+		cli run --policy "$p" $second -- /bin/sh -c "touch $WORK/proj/ran"
+		eq "run: $second: exit" "$SB_RC" 125
+		eq "run: $second: message" "$SB_ERR" "cordon: --policy given more than once"
+		not "run: $second: the command ran" test -e "$WORK/proj/ran"
+	done
+	cli explain "$p" --policy "$q"
+	eq "explain: exit" "$SB_RC" 2
+	contains "explain: message" "$SB_ERR" "cordon: --policy given more than once"
+	# Control: once, in either spelling, it runs.
+	cli run --policy "$p" -- /bin/sh -c "touch $WORK/proj/ran"
+	eq "control: --policy P runs ($(show))" "$SB_RC" 0
+	ok "control: the command ran" test -e "$WORK/proj/ran"
+	cli run --policy="$p" -- /bin/true
+	eq "control: --policy=P runs ($(show))" "$SB_RC" 0
+}
+
+# Only the options each command documents, spelt in full: no prefix of
+# one (getopt_long would take --pol for --policy), no option of another
+# command, no short options.
+t_unknown_options_are_refused() {
+	local p arg
+	p=$(policy unknown </dev/null)
+	for arg in --json --pol --polic=x --foo=bar -x -xy - --help-me; do
+		cli run --policy "$p" "$arg" -- /bin/sh -c "touch $WORK/proj/ran"
+		eq "run $arg: exit" "$SB_RC" 125
+		eq "run $arg: message" "$SB_ERR" "cordon: unknown option $arg (see cordon run --help)"
+	done
+	not "the command never ran" test -e "$WORK/proj/ran"
+	for arg in --js --json=1 --proj -x; do
+		cli explain "$p" "$arg"
+		eq "explain $arg: exit" "$SB_RC" 2
+		contains "explain $arg: message" "$SB_ERR" "cordon: unknown option $arg (see cordon explain --help)"
+	done
+	# Control: the documented spellings are taken.
+	cli explain "$p" --json --project="$WORK/proj"
+	eq "control: explain --json --project=DIR ($(show))" "$SB_RC" 0
+	contains "control: json" "$SB_OUT" '"mounts":['
+}
+
+t_option_without_its_value_is_refused() {
+	local p
+	p=$(policy novalue </dev/null)
+	cli run --policy
+	eq "run --policy: exit" "$SB_RC" 125
+	eq "run --policy: message" "$SB_ERR" "cordon: --policy needs a value"
+	cli run --policy "$p" --project
+	eq "run --project: exit" "$SB_RC" 125
+	eq "run --project: message" "$SB_ERR" "cordon: --project needs a value"
+	cli explain "$p" --project
+	eq "explain --project: exit" "$SB_RC" 2
+	contains "explain --project: message" "$SB_ERR" "cordon: --project needs a value"
+	# Control: with its value, the next word is the value whatever it looks
+	# like (here a directory named like an option is refused as a project,
+	# not as an option).
+	cli run --policy "$p" --project --json -- /bin/true
+	eq "control: --project takes the next word: exit" "$SB_RC" 125
+	contains "control: --project takes the next word: message" "$SB_ERR" "--json"
+	lacks "control: not an unknown option" "$SB_ERR" "unknown option"
+}
+
+# Options end at `--` or at the command's first word: what follows is the
+# command's, options included.
+t_options_end_at_the_command() {
+	local p
+	p=$(policy dashdash </dev/null)
+	cli run --policy "$p" -- /bin/echo --policy x --help
+	eq "after --: exit ($(show))" "$SB_RC" 0
+	eq "after --: the command's arguments" "$SB_OUT" "--policy x --help"
+	cli run --policy "$p" /bin/echo --policy x
+	eq "after the command: exit ($(show))" "$SB_RC" 0
+	eq "after the command: the command's arguments" "$SB_OUT" "--policy x"
+	cli run --policy "$p" -- --help
+	eq "-- --help is a command named --help" "$SB_RC" 127
+	cli explain "$p" -- /bin/echo --json
+	eq "explain: exit ($(show))" "$SB_RC" 0
+	contains "explain: the command" "$SB_OUT" "/bin/echo --json"
+	lacks "explain: --json after -- is the command's" "$SB_OUT" '"mounts":['
+	cli run --help
+	eq "control: --help before -- is help" "$SB_RC" 0
+	contains "control: the help text" "$SB_OUT" "usage: cordon run"
+}
+
 # ---- exit statuses ----
 
 t_exit_status_of_command_is_propagated() {
