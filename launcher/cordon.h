@@ -30,6 +30,10 @@ void die_with_error(const char *fmt, ...) __attribute__((noreturn, format(printf
 /* The same line, and exit status instead of 125 (the command's 126, 127). */
 void die_with_status(int status, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
 void warn_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A function die() calls before it exits, in the process that set it
+ * (fn NULL: none): the launcher's way to remove what it made on the host
+ * when a later step fails. */
+void die_set_cleanup(void (*fn)(void *), void *arg);
 /* Where die() also copies its message, so the launcher can audit why
  * setup failed inside the sandbox. -1 when unused. */
 extern int die_status_fd;

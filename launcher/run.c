@@ -82,6 +82,9 @@ static void close_inherited_fds(const struct sandbox_fds *f, const struct seccom
 static void sandbox_child(const struct plan *pl, struct sandbox_fds *f, const sigset_t *saved_mask,
                           struct seccomp_job *filters)
 {
+	/* The placeholders are the launcher's to remove; pid 1 may even
+	 * share its pid number (a launcher that is pid 1 of a container). */
+	die_set_cleanup(NULL, NULL);
 	die_status_fd = f->status_w;
 	close(f->status_r);
 	close(f->alive_w);
@@ -344,12 +347,8 @@ static int run_plan(struct plan *pl, struct guard_state *gs)
 
 	long long start = now_ms();
 	pid_t pid = spawn_sandbox(pl->clone_flags);
-	if (pid < 0) {
-		int err = errno;
-		guards_finish(gs);
-		errno = err;
-		die_with_error("create namespaces");
-	}
+	if (pid < 0)
+		die_with_error("create namespaces"); /* removes the placeholders (guards.c) */
 	if (pid == 0)
 		sandbox_child(pl, &f, &saved, &filters);
 
