@@ -834,4 +834,33 @@ log = $log
 	contains "uid" "$(cat "$log")" "\"uid\":$MYUID"
 }
 
+# A path or an argument may hold any byte; an audit record is JSON, which
+# is UTF-8: a byte outside a well-formed sequence becomes U+FFFD (as in
+# explain --json, policy/util.c buf_json_str), so every line parses.
+t_audit_records_are_json_whatever_the_bytes() {
+	local p log=$WORK/audit-bytes.jsonl dir arg
+	dir=$WORK/proj/$'d\xff\xfe'
+	arg=$'a\xffb\xc3'
+	mkdir -p "$dir"
+	p=$(policy auditbytes <<<"[audit]
+log = $log
+")
+	SB_CWD=$dir sb "$p" -- /bin/echo "$arg"
+	eq "exit ($(show))" "$SB_RC" 0
+	SB_CWD=$dir sb "$p" -- "/nonexistent/$arg"
+	eq "not found" "$SB_RC" 127
+	eq "four records" "$(wc -l <"$log")" 4
+	python3 -c '
+import json, sys
+want_cwd = sys.argv[2]
+records = [json.loads(line) for line in open(sys.argv[1], "rb")]
+starts = [r for r in records if r["event"] == "sandbox_start"]
+assert [r["cwd"] for r in starts] == [want_cwd] * 2, starts
+assert starts[0]["argv"] == ["/bin/echo", "a\ufffdb\ufffd"], starts[0]
+exits = [r for r in records if r["event"] == "sandbox_exit"]
+assert exits[1]["detail"] == "/nonexistent/a\ufffdb\ufffd: command not found", exits[1]
+' "$log" "$WORK/proj/d"$'\xef\xbf\xbd\xef\xbf\xbd' ||
+		failed "a record is not valid JSON, or not what was run: $(cat -v "$log")"
+}
+
 run_tests "${1:-}"
