@@ -834,6 +834,34 @@ log = $log
 	contains "uid" "$(cat "$log")" "\"uid\":$MYUID"
 }
 
+# ---- doctor ----
+
+# doctor reads the mount table (libmount) for each project root of the
+# policy a run uses by default, and says what filesystem it is on.
+t_doctor_reports_the_filesystem_of_each_project_root() {
+	local out rc fstype target
+	mkdir -p "$WORK/pol"
+	policy default </dev/null >/dev/null
+	mv "$WORK/default.ini" "$WORK/pol/default.ini"
+	read -r fstype target < <(findmnt -n -o FSTYPE,TARGET -T "$WORK/proj")
+	[ -n "$fstype" ] || failed "findmnt found no mount for $WORK/proj"
+	out=$(cd "$WORK/proj" && CORDON_POLICY_PATH=$WORK/pol "$CORDON" doctor 2>"$WORK/doctor.err")
+	rc=$?
+	eq "exit ($out $(cat "$WORK/doctor.err"))" "$rc" 0
+	contains "the root, its filesystem and mount" "$out" "ok    project_root     $WORK/proj: $fstype on $target (optional)"
+	out=$(cd "$WORK/proj" && CORDON_POLICY_PATH=$WORK/pol "$CORDON" doctor --json 2>>"$WORK/doctor.err")
+	eq "--json exit" "$?" 0
+	contains "--json" "$out" "{\"name\":\"project_root\",\"ok\":true,\"required\":false,\"detail\":\"$WORK/proj: $fstype on $target\""
+	# Control: a default policy with a problem is named, and no root is
+	# reported as checked.
+	printf '[filesystem]\nbogus = 1\n' >>"$WORK/pol/default.ini"
+	out=$(cd "$WORK/proj" && CORDON_POLICY_PATH=$WORK/pol "$CORDON" doctor 2>>"$WORK/doctor.err")
+	eq "control: exit" "$?" 0
+	contains "control: the policy's problem" "$out" "project_root     policy default: $WORK/pol/default.ini:"
+	contains "control: the policy's problem" "$out" "unknown key 'bogus'"
+	lacks "control: no root checked" "$out" "$WORK/proj: $fstype"
+}
+
 # A path or an argument may hold any byte; an audit record is JSON, which
 # is UTF-8: a byte outside a well-formed sequence becomes U+FFFD (as in
 # explain --json, policy/util.c buf_json_str), so every line parses.
