@@ -247,11 +247,9 @@ static void check_root(struct report *r, const struct libmount *m, struct libmnt
 	const char *target = fs ? m->target(fs) : NULL;
 	bool remote = fs && (m->is_netfs(fs) || (type && str_has_prefix(type, "fuse")));
 	cleanup_fd int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOCTTY);
-	const char *lock_error = NULL;
-	if (fd < 0)
-		lock_error = strerror(errno);
-	else if (flock(fd, LOCK_SH | LOCK_NB) < 0 && errno != EWOULDBLOCK)
-		lock_error = strerror(errno);
+	/* EWOULDBLOCK: another process holds it exclusively, so flock works. */
+	bool locks = fd >= 0 && (flock(fd, LOCK_SH | LOCK_NB) == 0 || errno == EWOULDBLOCK);
+	const char *lock_error = locks ? NULL : strerror(errno);
 	add(r, "project_root", !remote && !lock_error, false, ROOT_FS_IMPACT, "%s: %s on %s%s%s%s", root,
 	    type ? type : "unknown filesystem", target ? target : "an unknown mount",
 	    remote ? " (a network or FUSE filesystem)" : "", lock_error ? "; flock FAILED: " : "",

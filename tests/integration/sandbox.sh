@@ -163,20 +163,6 @@ t_explain_prints_the_plan() {
 
 # ---- options ----
 
-# cli ARG...: runs cordon with exactly these arguments from the project
-# directory; sets SB_OUT, SB_ERR, SB_RC like sb.
-cli() {
-	local out err
-	out=$(mktemp "$WORK/out.XXXXXX")
-	err=$(mktemp "$WORK/err.XXXXXX")
-	(cd "$WORK/proj" && "$CORDON" "$@") >"$out" 2>"$err" </dev/null
-	SB_RC=$?
-	SB_OUT=$(cat "$out")
-	SB_ERR=$(cat "$err")
-	rm -f "$out" "$err"
-	no_sanitizer_report "$SB_ERR"
-}
-
 # A sudoers rule `cordon run --policy pi *` lets the invoker append
 # anything: a second --policy, in either spelling, must not replace the
 # administrator's.
