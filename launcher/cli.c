@@ -1,6 +1,7 @@
 /* The command line: dispatch, options, help. */
 #include "cli.h"
 
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -111,30 +112,70 @@ const char *option_value(int argc, char **argv, int *i, const char *name, bool *
 	return argv[++*i];
 }
 
+enum { OPT_POLICY = 0x100, OPT_PROJECT, OPT_JSON };
+
+static const struct option run_longopts[] = {
+    {"policy", required_argument, NULL, OPT_POLICY},
+    {"project", required_argument, NULL, OPT_PROJECT},
+    {NULL, 0, NULL, 0},
+};
+static const struct option explain_longopts[] = {
+    {"policy", required_argument, NULL, OPT_POLICY},
+    {"project", required_argument, NULL, OPT_PROJECT},
+    {"json", no_argument, NULL, OPT_JSON},
+    {NULL, 0, NULL, 0},
+};
+
+/* getopt_long takes any unambiguous prefix (--pol for --policy); cordon
+ * takes only the names it documents, whole, as it always has. */
+static bool spelt_in_full(const char *arg, const char *name)
+{
+	size_t n = strlen(name);
+	return strncmp(arg + 2, name, n) == 0 && (arg[2 + n] == '\0' || arg[2 + n] == '=');
+}
+
+/* Options come first and stop at `--` or at the first word that is not
+ * one (the command, which keeps its own options); explain's P may stand
+ * among them. No short options: -h and --help are handled before this
+ * (cli.c want_help), everything else starting with - is refused. */
 static bool parse_common(int argc, char **argv, struct run_options *o, bool explain)
 {
 	static char *empty[] = {NULL};
+	const struct option *longopts = explain ? explain_longopts : run_longopts;
 	memset(o, 0, sizeof(*o));
 	o->command = empty;
-	int i = 1;
-	for (; i < argc; i++) {
-		const char *a = argv[i];
-		bool m;
-		if (strcmp(a, "--") == 0) {
-			i++;
-			break;
-		}
-		if (a[0] != '-') {
-			if (explain && !o->policy) {
-				o->policy = a;
+	opterr = 0; /* the messages are ours */
+	optind = 0; /* glibc: start afresh */
+	for (;;) {
+		int at = optind ? optind : 1; /* the word getopt is about to read */
+		int idx = -1;
+		int c = getopt_long(argc, argv, "+:", longopts, &idx);
+		if (c == -1) {
+			if (optind > at || optind >= argc)
+				break; /* past `--`, or nothing left */
+			if (strcmp(argv[optind], "-") == 0)
+				c = '?'; /* getopt's operand, cordon's unknown option */
+			else if (explain && !o->policy) {
+				o->policy = argv[optind++];
 				continue;
+			} else {
+				break;
 			}
-			break;
 		}
-		const char *v = option_value(argc, argv, &i, "--policy", &m);
-		if (m) {
-			if (!v)
-				return false;
+		/* A missing value (at the end of the line): getopt names the
+		 * option in optopt, not idx. */
+		const char *name = c == ':'   ? (optopt == OPT_POLICY ? "policy" : "project")
+		                   : idx >= 0 ? longopts[idx].name
+		                              : NULL;
+		if (c == '?' || (name && !spelt_in_full(argv[at], name))) {
+			fprintf(stderr, "cordon: unknown option %s (see cordon %s --help)\n", argv[at], argv[0]);
+			return false;
+		}
+		switch (c) {
+		case ':':
+			fprintf(stderr, "cordon: --%s needs a value\n", name);
+			return false;
+		case OPT_POLICY:
 			/* A sudoers rule like `cordon run --policy pi *` lets the
 			 * invoker append options; a second --policy must not
 			 * replace the one the administrator wrote. */
@@ -142,25 +183,20 @@ static bool parse_common(int argc, char **argv, struct run_options *o, bool expl
 				fprintf(stderr, "cordon: --policy given more than once\n");
 				return false;
 			}
-			o->policy = v;
-			continue;
-		}
-		v = option_value(argc, argv, &i, "--project", &m);
-		if (m) {
-			if (!v)
-				return false;
-			strv_push(&o->projects, (char *)v);
-			continue;
-		}
-		if (explain && strcmp(a, "--json") == 0) {
+			o->policy = optarg;
+			break;
+		case OPT_PROJECT:
+			strv_push(&o->projects, optarg);
+			break;
+		case OPT_JSON:
 			o->json = true;
-			continue;
+			break;
+		default:
+			return false;
 		}
-		fprintf(stderr, "cordon: unknown option %s (see cordon %s --help)\n", a, argv[0]);
-		return false;
 	}
-	if (i < argc)
-		o->command = argv + i;
+	if (optind < argc)
+		o->command = argv + optind;
 	return true;
 }
 

@@ -27,7 +27,13 @@
  * exits 125, so a sandbox that cannot be built never runs its command. */
 void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 void die_with_error(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+/* The same line, and exit status instead of 125 (the command's 126, 127). */
+void die_with_status(int status, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
 void warn_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A function die() calls before it exits, in the process that set it
+ * (fn NULL: none): the launcher's way to remove what it made on the host
+ * when a later step fails. */
+void die_set_cleanup(void (*fn)(void *), void *arg);
 /* Where die() also copies its message, so the launcher can audit why
  * setup failed inside the sandbox. -1 when unused. */
 extern int die_status_fd;
@@ -57,6 +63,10 @@ bool running_under_sudo(void);
 /* policyfile.c: finding and reading policy files. */
 char *policy_locate(const char *arg);
 struct policy *policy_load(const char *path, struct diags *d);
+/* Locates P (a path or a bare name) and loads it: the policy, or NULL with
+ * the problems added to d. The path it was read from goes to *path_out
+ * (the caller frees it) unless path_out is NULL. */
+struct policy *policy_open(const char *arg, struct diags *d, char **path_out);
 
 /* ns.c: entering namespaces. */
 pid_t spawn_sandbox(unsigned long clone_flags);
@@ -152,6 +162,10 @@ void landlock_restrict(int abi, const struct ll_rule *rules, size_t n, const str
 
 /* init.c: pid 1 of the sandbox. */
 extern mode_t command_umask; /* the invoker's, restored for the command */
+/* Adds the signals passed on to the command: the launcher sends them on
+ * to pid 1, which sends them on to the command. One list, so the two
+ * hops cannot disagree. */
+void add_forwarded_signals(sigset_t *mask);
 __attribute__((noreturn)) void init_main(const struct plan *pl, pid_t child, const sigset_t *saved_mask);
 __attribute__((noreturn)) void exec_command(const struct plan *pl, const sigset_t *saved_mask,
                                             const struct seccomp_job *filters);

@@ -13,6 +13,28 @@
 
 int die_status_fd = -1;
 
+static void (*cleanup_fn)(void *);
+static void *cleanup_arg;
+static pid_t cleanup_pid;
+
+void die_set_cleanup(void (*fn)(void *), void *arg)
+{
+	cleanup_fn = fn;
+	cleanup_arg = arg;
+	cleanup_pid = fn ? getpid() : 0;
+}
+
+/* Runs the cleanup once, and only in the process that set it: a child
+ * forked or cloned since then has its copy of the pointer, not its job.
+ * Cleared first, so a die inside the cleanup exits at once. */
+static void run_cleanup(void)
+{
+	void (*fn)(void *) = cleanup_fn;
+	cleanup_fn = NULL;
+	if (fn && getpid() == cleanup_pid)
+		fn(cleanup_arg);
+}
+
 ssize_t write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
@@ -83,7 +105,18 @@ void die(const char *fmt, ...)
 	va_start(ap, fmt);
 	emit(fmt, ap, 0, true);
 	va_end(ap);
+	run_cleanup();
 	_exit(EXIT_SETUP);
+}
+
+void die_with_status(int status, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	emit(fmt, ap, 0, true);
+	va_end(ap);
+	run_cleanup();
+	_exit(status);
 }
 
 void die_with_error(const char *fmt, ...)
@@ -93,6 +126,7 @@ void die_with_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	emit(fmt, ap, err, true);
 	va_end(ap);
+	run_cleanup();
 	_exit(EXIT_SETUP);
 }
 

@@ -1,14 +1,17 @@
 /* `cordon doctor`: what this kernel and host support, and what a policy
  * loses where something is missing. Every check probes the feature itself
  * (a real syscall) rather than guessing from version numbers. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libmount.h>
 #include <linux/landlock.h>
 #include <linux/magic.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -29,7 +32,7 @@ struct check {
 };
 
 struct report {
-	struct check v[16];
+	struct check *v;
 	size_t n;
 };
 
@@ -39,6 +42,7 @@ static void add(struct report *r, const char *name, bool ok, bool required, cons
 {
 	va_list ap;
 	va_start(ap, fmt);
+	r->v = xreallocarray(r->v, r->n + 1, sizeof(*r->v));
 	r->v[r->n++] = (struct check){name, ok, required, xvasprintf(fmt, ap), impact};
 	va_end(ap);
 }
@@ -189,6 +193,113 @@ static void check_idmap(struct report *r)
 	    "kernel %s; filesystem of the current directory: %s", kernel_ok ? "supports them" : "too old", fs);
 }
 
+/* libmount, loaded here only: linked into cordon, it and what it needs
+ * (libblkid, libselinux, libpcre2) would be mapped by every launch, which
+ * maps nothing but libc (docs/architecture.md). */
+struct libmount {
+	void *handle;
+	__typeof__(mnt_new_table) *new_table;
+	__typeof__(mnt_table_parse_file) *parse_file;
+	__typeof__(mnt_table_find_mountpoint) *find_mountpoint;
+	__typeof__(mnt_fs_get_fstype) *fstype;
+	__typeof__(mnt_fs_get_target) *target;
+	__typeof__(mnt_fs_is_netfs) *is_netfs;
+	__typeof__(mnt_unref_table) *unref_table;
+};
+
+/* The mount table, or NULL (and why in *why). */
+static struct libmnt_table *mount_table(struct libmount *m, const char **why)
+{
+	m->handle = dlopen("libmount.so.1", RTLD_NOW | RTLD_LOCAL);
+	if (!m->handle) {
+		*why = "libmount.so.1 cannot be loaded";
+		return NULL;
+	}
+#define SYM(field, name) ((m->field = (__typeof__(m->field))dlsym(m->handle, name)) != NULL)
+	if (!SYM(new_table, "mnt_new_table") || !SYM(parse_file, "mnt_table_parse_file") ||
+	    !SYM(find_mountpoint, "mnt_table_find_mountpoint") || !SYM(fstype, "mnt_fs_get_fstype") ||
+	    !SYM(target, "mnt_fs_get_target") || !SYM(is_netfs, "mnt_fs_is_netfs") ||
+	    !SYM(unref_table, "mnt_unref_table")) {
+		*why = "libmount.so.1 lacks a function cordon uses";
+		return NULL;
+	}
+#undef SYM
+	struct libmnt_table *tb = m->new_table();
+	if (!tb || m->parse_file(tb, "/proc/self/mountinfo") != 0) {
+		if (tb)
+			m->unref_table(tb);
+		*why = "/proc/self/mountinfo cannot be read";
+		return NULL;
+	}
+	return tb;
+}
+
+#define ROOT_FS_IMPACT                                                                                                 \
+	"placeholders (mask, protect) need flock; network filesystems may not support it, FUSE ones only as their "    \
+	"server does, and idmapped mounts (runner mode) do not work on them"
+
+/* One project root: its filesystem (libmount: the mount it is on, the
+ * last mounted if several), and whether flock works there (tried). */
+static void check_root(struct report *r, const struct libmount *m, struct libmnt_table *tb, const char *root)
+{
+	struct libmnt_fs *fs = m->find_mountpoint(tb, root, MNT_ITER_BACKWARD);
+	const char *type = fs ? m->fstype(fs) : NULL;
+	const char *target = fs ? m->target(fs) : NULL;
+	bool remote = fs && (m->is_netfs(fs) || (type && str_has_prefix(type, "fuse")));
+	cleanup_fd int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOCTTY);
+	/* EWOULDBLOCK: another process holds it exclusively, so flock works. */
+	bool locks = fd >= 0 && (flock(fd, LOCK_SH | LOCK_NB) == 0 || errno == EWOULDBLOCK);
+	const char *lock_error = locks ? NULL : strerror(errno);
+	add(r, "project_root", !remote && !lock_error, false, ROOT_FS_IMPACT, "%s: %s on %s%s%s%s", root,
+	    type ? type : "unknown filesystem", target ? target : "an unknown mount",
+	    remote ? " (a network or FUSE filesystem)" : "", lock_error ? "; flock FAILED: " : "",
+	    lock_error ? lock_error : "");
+}
+
+/* The project roots of the policy run uses without --policy ("default"),
+ * as a run from here would allow them. */
+static void check_project_roots(struct report *r)
+{
+	struct diags d = {0};
+	cleanup_free char *path = NULL;
+	struct policy *p = policy_open("default", &d, &path);
+	if (!p) {
+		const struct diag *first = d.n ? &d.v[0] : NULL;
+		if (first && first->line > 0)
+			add(r, "project_root", true, false, NULL, "policy default: %s:%d: %s; not checked", first->file,
+			    first->line, first->msg);
+		else
+			add(r, "project_root", true, false, NULL, "policy default: %s: %s; not checked", path,
+			    first ? first->msg : "cannot be read");
+		diags_free(&d);
+		return;
+	}
+	static char *no_cmd[] = {NULL};
+	struct invocation_storage inv;
+	invocation_gather(&inv, p, no_cmd, NULL);
+	struct plan *pl = plan_build(p, &inv.inv, &host_ops, &d);
+	struct libmount m = {0};
+	const char *why = NULL;
+	struct libmnt_table *tb = NULL;
+	if (!pl)
+		add(r, "project_root", true, false, NULL, "policy %s is invalid (see cordon check); not checked", path);
+	else if (!pl->allowed_roots[0])
+		add(r, "project_root", true, false, NULL, "policy %s: no project root exists here", path);
+	else if (!(tb = mount_table(&m, &why)))
+		add(r, "project_root", false, false, ROOT_FS_IMPACT, "%s; not checked", why);
+	else
+		for (char **root = pl->allowed_roots; *root; root++)
+			check_root(r, &m, tb, *root);
+	if (tb)
+		m.unref_table(tb);
+	if (m.handle)
+		dlclose(m.handle);
+	diags_free(&d);
+	plan_free(pl);
+	invocation_release(&inv);
+	policy_free(p);
+}
+
 int cmd_doctor(int argc, char **argv)
 {
 	bool json = argc > 1 && strcmp(argv[1], "--json") == 0;
@@ -204,6 +315,7 @@ int cmd_doctor(int argc, char **argv)
 	check_cgroups(&r);
 	check_idmap(&r);
 	check_pidfd(&r);
+	check_project_roots(&r);
 
 	bool all = true;
 	for (size_t i = 0; i < r.n; i++)
@@ -246,5 +358,6 @@ int cmd_doctor(int argc, char **argv)
 	buf_free(&b);
 	for (size_t i = 0; i < r.n; i++)
 		free(r.v[i].detail);
+	free(r.v);
 	return all ? 0 : 1;
 }

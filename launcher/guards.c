@@ -292,9 +292,18 @@ static void stat_identity(int dfd, const char *name, struct placeholder_id *id)
 	id->btime_nsec = (stx.stx_mask & STATX_BTIME) ? stx.stx_btime.tv_nsec : 0;
 }
 
+static void placeholder_free(struct placeholder *ph)
+{
+	free(ph->parent);
+	free(ph->name);
+	free(ph->tmp);
+}
+
 /* Makes one placeholder: under a name only this run uses, recorded, then
  * renamed into place without replacing anything. Returns false if the
- * path appeared meanwhile (the sandbox then guards what is there). */
+ * path appeared meanwhile (the sandbox then guards what is there). It is
+ * in gs->made from before it exists, under its temporary name until the
+ * rename, so a launcher that dies halfway removes it like the others. */
 static bool make_one(struct guard_state *gs, const struct mount_op *op, const char *sandbox_id)
 {
 	cleanup_free char *parent = dirname_of(op->source);
@@ -323,6 +332,9 @@ static bool make_one(struct guard_state *gs, const struct mount_op *op, const ch
 	hex_encode(&line, name);
 	buf_puts(&line, "\n");
 	record_line(gs, &line);
+	gs->made = xreallocarray(gs->made, gs->n_made + 1, sizeof(*gs->made));
+	struct placeholder *ph = &gs->made[gs->n_made++];
+	*ph = (struct placeholder){xstrdup(parent), xstrdup(name), pst.st_dev, pst.st_ino, {0}, kind, xstrdup(tmp)};
 
 	if (kind == 'd') {
 		if (mkdirat(pfd, tmp, 0755) < 0)
@@ -338,24 +350,30 @@ static bool make_one(struct guard_state *gs, const struct mount_op *op, const ch
 	 * so their own runs can put their placeholders inside it too. */
 	if (geteuid() == 0 && fchownat(pfd, tmp, pst.st_uid, pst.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
 		die_with_error("%s %s: give the placeholder to the directory's owner", op->origin, op->dest);
-	struct placeholder_id id;
-	stat_identity(pfd, tmp, &id);
-	buf_printf(&line, "I %llu %llu %lld %u\n", (unsigned long long)id.dev, (unsigned long long)id.ino,
-	           (long long)id.btime_sec, id.btime_nsec);
+	stat_identity(pfd, tmp, &ph->id);
+	buf_printf(&line, "I %llu %llu %lld %u\n", (unsigned long long)ph->id.dev, (unsigned long long)ph->id.ino,
+	           (long long)ph->id.btime_sec, ph->id.btime_nsec);
 	record_line(gs, &line);
 
 	if (syscall(SYS_renameat2, pfd, tmp, pfd, name, RENAME_NOREPLACE) < 0) {
 		int err = errno;
 		(void)unlinkat(pfd, tmp, kind == 'd' ? AT_REMOVEDIR : 0);
-		if (err == EEXIST)
+		if (err == EEXIST) {
+			placeholder_free(ph);
+			gs->n_made--;
 			return false;
+		}
 		errno = err;
 		die_with_error("%s %s: put placeholder in place", op->origin, op->dest);
 	}
-	gs->made = xreallocarray(gs->made, gs->n_made + 1, sizeof(*gs->made));
-	gs->made[gs->n_made++] =
-	    (struct placeholder){xstrdup(parent), xstrdup(name), pst.st_dev, pst.st_ino, id, kind, NULL};
+	free(ph->tmp);
+	ph->tmp = NULL;
 	return true;
+}
+
+static void finish_on_die(void *gs)
+{
+	guards_finish(gs);
 }
 
 void placeholders_create(const struct plan *pl, struct guard_state *gs, const char *sandbox_id)
@@ -365,6 +383,11 @@ void placeholders_create(const struct plan *pl, struct guard_state *gs, const ch
 		any |= (pl->mounts[i].flags & MF_CREATE) != 0;
 	if (!any)
 		return;
+	/* From the first placeholder until guards_finish, a launcher that
+	 * dies (a later placeholder that cannot be made, a step of the
+	 * launch that fails) removes what it made, as a run that ends does,
+	 * rather than leave it to the next run's sweep. */
+	die_set_cleanup(finish_on_die, gs);
 	record_open(pl, gs, sandbox_id);
 	for (size_t i = 0; i < pl->n_mounts; i++) {
 		const struct mount_op *op = &pl->mounts[i];
@@ -424,13 +447,6 @@ static bool remove_one(int pfd, const struct placeholder *ph)
 	if (unchanged_file(pfd, ph->name, ph->kind, &stx))
 		(void)unlinkat(pfd, ph->name, 0);
 	return true;
-}
-
-static void placeholder_free(struct placeholder *ph)
-{
-	free(ph->parent);
-	free(ph->name);
-	free(ph->tmp);
 }
 
 static long long monotonic_ms(void)
@@ -569,6 +585,7 @@ static struct guard_lock *lock_of(struct guard_state *gs, dev_t dev, ino_t ino)
 
 void guards_finish(struct guard_state *gs)
 {
+	die_set_cleanup(NULL, NULL);
 	if (gs->record_fd < 0) {
 		guards_unlock(gs);
 		return;

@@ -35,6 +35,13 @@ static void arm_timer(int tfd, uint64_t ms)
 		die_with_error("timeout: arm timer");
 }
 
+void add_forwarded_signals(sigset_t *mask)
+{
+	static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+	for (size_t i = 0; i < N_ELEMENTS(forwarded); i++)
+		sigaddset(mask, forwarded[i]);
+}
+
 /* A signal counts as sent to the sandbox from outside when a process sent
  * it (not the kernel, e.g. the tty on Ctrl-C, which already signalled the
  * command's process group) and that process is not in our pid namespace
@@ -56,9 +63,8 @@ void init_main(const struct plan *pl, pid_t child, const sigset_t *saved_mask)
 
 	sigset_t mask;
 	sigemptyset(&mask);
-	int sigs[] = {SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
-	for (size_t i = 0; i < N_ELEMENTS(sigs); i++)
-		sigaddset(&mask, sigs[i]);
+	sigaddset(&mask, SIGCHLD);
+	add_forwarded_signals(&mask);
 	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	if (sfd < 0)
 		die_with_error("init: signalfd");
@@ -159,14 +165,5 @@ void exec_command(const struct plan *pl, const sigset_t *saved_mask, const struc
 
 	int err = errno;
 	int code = (err == ENOENT || err == ENOTDIR) ? EXIT_NOTFOUND : EXIT_NOEXEC;
-	char msg[512];
-	int n = snprintf(msg, sizeof(msg), "%s: %s\n", pl->argv[0],
-	                 code == EXIT_NOTFOUND ? "command not found" : strerror(err));
-	if (n > (int)sizeof(msg) - 1)
-		n = (int)sizeof(msg) - 1;
-	(void)write_all(STDERR_FILENO, "cordon: ", 8);
-	(void)write_all(STDERR_FILENO, msg, (size_t)n);
-	if (die_status_fd >= 0)
-		(void)write_all(die_status_fd, msg, (size_t)n);
-	_exit(code);
+	die_with_status(code, "%s: %s", pl->argv[0], code == EXIT_NOTFOUND ? "command not found" : strerror(err));
 }

@@ -87,12 +87,6 @@ static __u64 level_rights(enum ll_access a, __u64 handled)
 	return 0;
 }
 
-const char *landlock_level_name(enum ll_access a)
-{
-	static const char *const names[] = {"list", "read", "proc", "dev", "full"};
-	return names[a];
-}
-
 static void add_port(int ruleset, __u64 access, unsigned short port)
 {
 	struct cordon_net_port_attr attr = {.allowed_access = access, .port = port};

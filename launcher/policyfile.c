@@ -79,3 +79,21 @@ struct policy *policy_load(const char *path, struct diags *d)
 	text[got] = '\0';
 	return policy_parse(path, text, got, d);
 }
+
+struct policy *policy_open(const char *arg, struct diags *d, char **path_out)
+{
+	char *path = policy_locate(arg);
+	size_t before = d->n;
+	struct policy *p = policy_load(path, d);
+	/* A policy with a problem is not half used: the caller gets the
+	 * problems, or a policy that has none. */
+	if (d->n > before) {
+		policy_free(p);
+		p = NULL;
+	}
+	if (path_out)
+		*path_out = path;
+	else
+		free(path);
+	return p;
+}

@@ -14,13 +14,11 @@
 static struct plan *load_plan(const char *arg, char **command, char **projects, struct policy **out,
                               struct invocation_storage *inv, int diag_fd)
 {
-	cleanup_free char *path = policy_locate(arg);
 	struct diags d = {0};
-	struct policy *p = policy_load(path, &d);
-	if (d.n) {
+	struct policy *p = policy_open(arg, &d, NULL);
+	if (!p) {
 		diags_print(&d, diag_fd);
 		diags_free(&d);
-		policy_free(p);
 		return NULL;
 	}
 	invocation_gather(inv, p, command, projects);

@@ -31,8 +31,6 @@
  * kills the whole namespace itself. */
 #define BACKSTOP_MS 2000
 
-static const int forwarded_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
-
 struct sandbox_fds {
 	int status_r, status_w; /* setup failures, written by die() inside */
 	int alive_r, alive_w;   /* closes when the launcher dies */
@@ -84,6 +82,9 @@ static void close_inherited_fds(const struct sandbox_fds *f, const struct seccom
 static void sandbox_child(const struct plan *pl, struct sandbox_fds *f, const sigset_t *saved_mask,
                           struct seccomp_job *filters)
 {
+	/* The placeholders are the launcher's to remove; pid 1 may even
+	 * share its pid number (a launcher that is pid 1 of a container). */
+	die_set_cleanup(NULL, NULL);
 	die_status_fd = f->status_w;
 	close(f->status_r);
 	close(f->alive_w);
@@ -317,8 +318,7 @@ static int run_plan(struct plan *pl, struct guard_state *gs)
 	sigset_t mask, saved;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
-	for (size_t i = 0; i < N_ELEMENTS(forwarded_signals); i++)
-		sigaddset(&mask, forwarded_signals[i]);
+	add_forwarded_signals(&mask);
 	watch_parent(pl, &mask);
 	/* An inherited SIG_IGN for SIGCHLD would make the kernel reap the
 	 * sandbox behind our back. */
@@ -347,12 +347,8 @@ static int run_plan(struct plan *pl, struct guard_state *gs)
 
 	long long start = now_ms();
 	pid_t pid = spawn_sandbox(pl->clone_flags);
-	if (pid < 0) {
-		int err = errno;
-		guards_finish(gs);
-		errno = err;
-		die_with_error("create namespaces");
-	}
+	if (pid < 0)
+		die_with_error("create namespaces"); /* removes the placeholders (guards.c) */
 	if (pid == 0)
 		sandbox_child(pl, &f, &saved, &filters);
 
@@ -443,10 +439,9 @@ int cmd_run(int argc, char **argv)
 	if (!parse_run_options(argc, argv, &o))
 		return EXIT_SETUP;
 
-	cleanup_free char *path = policy_locate(o.policy ? o.policy : "default");
 	struct diags d = {0};
-	struct policy *p = policy_load(path, &d);
-	if (d.n) {
+	struct policy *p = policy_open(o.policy ? o.policy : "default", &d, NULL);
+	if (!p) {
 		diags_print(&d, STDERR_FILENO);
 		return EXIT_SETUP;
 	}

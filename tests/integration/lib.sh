@@ -102,10 +102,16 @@ policy() {
 sb() {
 	local pol=$1
 	shift
+	cli run --policy "$pol" "$@"
+}
+
+# cli ARG...: runs cordon with exactly these arguments from the project
+# directory (or $SB_CWD); sets SB_OUT, SB_ERR, SB_RC.
+cli() {
 	local out err
 	out=$(mktemp "$WORK/out.XXXXXX")
 	err=$(mktemp "$WORK/err.XXXXXX")
-	(cd "${SB_CWD:-$WORK/proj}" && "$CORDON" run --policy "$pol" "$@") >"$out" 2>"$err" </dev/null
+	(cd "${SB_CWD:-$WORK/proj}" && "$CORDON" "$@") >"$out" 2>"$err" </dev/null
 	SB_RC=$?
 	SB_OUT=$(cat "$out")
 	SB_ERR=$(cat "$err")

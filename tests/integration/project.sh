@@ -432,6 +432,41 @@ t_sigkill_during_setup_leaves_nothing() {
 	eq "nothing else left" "$(cd "$SRC/app" && gitq status --porcelain --ignored)" ""
 }
 
+# A launcher that fails after it made a placeholder removes it before it
+# exits (not the next run's sweep): here the first placeholder is made and
+# the second cannot be (its directory is read-only: a read-only bind as
+# root, whom permissions do not stop, mode 0555 otherwise).
+t_placeholders_made_before_a_setup_failure_are_removed() {
+	mkdir -p "$SRC/app/a" "$SRC/app/locked"
+	local p rc err
+	p=$(ppolicy diesetup <<<"mask = a/first
+mask = locked/second")
+	if [ $IS_ROOT -eq 1 ]; then
+		mount --bind "$SRC/app/locked" "$SRC/app/locked" && mount -o remount,bind,ro "$SRC/app/locked" ||
+			failed "read-only bind of $SRC/app/locked"
+	else
+		chmod 0555 "$SRC/app/locked"
+	fi
+	SB_CWD=$SRC/app sb "$p" -- /bin/sh -c "touch $SRC/app/ran"
+	rc=$SB_RC err=$SB_ERR
+	if [ $IS_ROOT -eq 1 ]; then
+		umount "$SRC/app/locked" || failed "umount $SRC/app/locked"
+	else
+		chmod 0755 "$SRC/app/locked"
+	fi
+	eq "exit" "$rc" 125
+	contains "names the step" "$err" "locked/second: create placeholder"
+	not "the command ran" test -e "$SRC/app/ran"
+	not "the first placeholder is left on the host" test -e "$SRC/app/a/first"
+	eq "no temporary placeholder left" "$(ls -A "$SRC/app/a" "$SRC/app/locked" | grep -c cordon-placeholder)" 0
+	# Control: with the directory writable the same run makes both, and
+	# removes both when it ends.
+	SB_CWD=$SRC/app sb "$p" -- /bin/sh -c "test -e a/first && test -e locked/second && echo both"
+	eq "control: exit ($(show))" "$SB_RC" 0
+	eq "control: both placeholders while it ran" "$SB_OUT" "both"
+	not "control: removed at the end" test -e "$SRC/app/a/first"
+}
+
 t_cleanup_removes_only_what_cordon_made() {
 	mkrepo "$SRC/app"
 	local p pid

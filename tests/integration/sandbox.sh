@@ -228,6 +228,99 @@ t_explain_prints_the_plan() {
 	contains "json command" "$out" '"command":["/bin/true"]'
 }
 
+# ---- options ----
+
+# A sudoers rule `cordon run --policy pi *` lets the invoker append
+# anything: a second --policy, in either spelling, must not replace the
+# administrator's.
+t_policy_given_twice_is_refused() {
+	local p q
+	p=$(policy once </dev/null)
+	q=$(policy other </dev/null)
+	for second in "--policy $q" "--policy=$q"; do
+		# shellcheck disable=SC2086 # two words on purpose
+		cli run --policy "$p" $second -- /bin/sh -c "touch $WORK/proj/ran"
+		eq "run: $second: exit" "$SB_RC" 125
+		eq "run: $second: message" "$SB_ERR" "cordon: --policy given more than once"
+		not "run: $second: the command ran" test -e "$WORK/proj/ran"
+	done
+	cli explain "$p" --policy "$q"
+	eq "explain: exit" "$SB_RC" 2
+	contains "explain: message" "$SB_ERR" "cordon: --policy given more than once"
+	# Control: once, in either spelling, it runs.
+	cli run --policy "$p" -- /bin/sh -c "touch $WORK/proj/ran"
+	eq "control: --policy P runs ($(show))" "$SB_RC" 0
+	ok "control: the command ran" test -e "$WORK/proj/ran"
+	cli run --policy="$p" -- /bin/true
+	eq "control: --policy=P runs ($(show))" "$SB_RC" 0
+}
+
+# Only the options each command documents, spelt in full: no prefix of
+# one (getopt_long would take --pol for --policy), no option of another
+# command, no short options.
+t_unknown_options_are_refused() {
+	local p arg
+	p=$(policy unknown </dev/null)
+	for arg in --json --pol --polic=x --foo=bar -x -xy - --help-me; do
+		cli run --policy "$p" "$arg" -- /bin/sh -c "touch $WORK/proj/ran"
+		eq "run $arg: exit" "$SB_RC" 125
+		eq "run $arg: message" "$SB_ERR" "cordon: unknown option $arg (see cordon run --help)"
+	done
+	not "the command never ran" test -e "$WORK/proj/ran"
+	for arg in --js --json=1 --proj -x; do
+		cli explain "$p" "$arg"
+		eq "explain $arg: exit" "$SB_RC" 2
+		contains "explain $arg: message" "$SB_ERR" "cordon: unknown option $arg (see cordon explain --help)"
+	done
+	# Control: the documented spellings are taken.
+	cli explain "$p" --json --project="$WORK/proj"
+	eq "control: explain --json --project=DIR ($(show))" "$SB_RC" 0
+	contains "control: json" "$SB_OUT" '"mounts":['
+}
+
+t_option_without_its_value_is_refused() {
+	local p
+	p=$(policy novalue </dev/null)
+	cli run --policy
+	eq "run --policy: exit" "$SB_RC" 125
+	eq "run --policy: message" "$SB_ERR" "cordon: --policy needs a value"
+	cli run --policy "$p" --project
+	eq "run --project: exit" "$SB_RC" 125
+	eq "run --project: message" "$SB_ERR" "cordon: --project needs a value"
+	cli explain "$p" --project
+	eq "explain --project: exit" "$SB_RC" 2
+	contains "explain --project: message" "$SB_ERR" "cordon: --project needs a value"
+	# Control: with its value, the next word is the value whatever it looks
+	# like (here a directory named like an option is refused as a project,
+	# not as an option).
+	cli run --policy "$p" --project --json -- /bin/true
+	eq "control: --project takes the next word: exit" "$SB_RC" 125
+	contains "control: --project takes the next word: message" "$SB_ERR" "--json"
+	lacks "control: not an unknown option" "$SB_ERR" "unknown option"
+}
+
+# Options end at `--` or at the command's first word: what follows is the
+# command's, options included.
+t_options_end_at_the_command() {
+	local p
+	p=$(policy dashdash </dev/null)
+	cli run --policy "$p" -- /bin/echo --policy x --help
+	eq "after --: exit ($(show))" "$SB_RC" 0
+	eq "after --: the command's arguments" "$SB_OUT" "--policy x --help"
+	cli run --policy "$p" /bin/echo --policy x
+	eq "after the command: exit ($(show))" "$SB_RC" 0
+	eq "after the command: the command's arguments" "$SB_OUT" "--policy x"
+	cli run --policy "$p" -- --help
+	eq "-- --help is a command named --help" "$SB_RC" 127
+	cli explain "$p" -- /bin/echo --json
+	eq "explain: exit ($(show))" "$SB_RC" 0
+	contains "explain: the command" "$SB_OUT" "/bin/echo --json"
+	lacks "explain: --json after -- is the command's" "$SB_OUT" '"mounts":['
+	cli run --help
+	eq "control: --help before -- is help" "$SB_RC" 0
+	contains "control: the help text" "$SB_OUT" "usage: cordon run"
+}
+
 # ---- exit statuses ----
 
 t_exit_status_of_command_is_propagated() {
@@ -255,11 +348,12 @@ t_exit_status_127_not_found_126_not_executable() {
 	eq "not found" "$SB_RC" 127
 	sb "$p" -- no-such-command-anywhere
 	eq "not found in PATH" "$SB_RC" 127
-	contains "message" "$SB_ERR" "command not found"
+	eq "message: one line naming the command" "$SB_ERR" "cordon: no-such-command-anywhere: command not found"
 	printf '#!/bin/sh\necho hi\n' >"$WORK/proj/script.sh"
 	chmod 0644 "$WORK/proj/script.sh"
 	sb "$p" -- "$WORK/proj/script.sh"
 	eq "not executable" "$SB_RC" 126
+	eq "message: the command and the reason" "$SB_ERR" "cordon: $WORK/proj/script.sh: Permission denied"
 }
 
 t_invalid_policy_exits_125_and_command_never_runs() {
@@ -695,6 +789,26 @@ t_signals_are_forwarded_to_the_command() {
 	eq "exit status from trap" "$?" 7
 }
 
+# Each signal of the forwarded list (init.c add_forwarded_signals), sent
+# to the launcher, reaches the command through pid 1. env resets the
+# dispositions: a background job of this shell starts with SIGINT and
+# SIGQUIT ignored.
+t_each_forwarded_signal_reaches_the_command() {
+	local p pid sig rc
+	p=$(policy fwdall </dev/null)
+	for sig in INT TERM HUP QUIT USR1 USR2; do
+		rm -f "$WORK/fwd.out"
+		(cd "$WORK/proj" && exec env --default-signal "$CORDON" run --policy "$p" -- /bin/sh -c "trap 'exit 7' $sig; echo ready; while :; do sleep 0.1; done") >"$WORK/fwd.out" 2>&1 &
+		pid=$!
+		for _ in $(seq 50); do grep -q ready "$WORK/fwd.out" 2>/dev/null && break; sleep 0.1; done
+		contains "SIG$sig: the command started" "$(cat "$WORK/fwd.out")" "ready"
+		kill -"$sig" $pid
+		wait $pid
+		rc=$?
+		eq "SIG$sig: exit status from the command's trap" "$rc" 7
+	done
+}
+
 t_timeout_ends_sandbox_with_124() {
 	local p start end
 	p=$(policy tmo <<<$'[limits]\ntimeout = 1s\n')
@@ -771,6 +885,63 @@ log = $log
 	contains "status" "$(cat "$log")" '"status":5'
 	contains "policy name" "$(cat "$log")" '"policy":"audit"'
 	contains "uid" "$(cat "$log")" "\"uid\":$MYUID"
+}
+
+# ---- doctor ----
+
+# doctor reads the mount table (libmount) for each project root of the
+# policy a run uses by default, and says what filesystem it is on.
+t_doctor_reports_the_filesystem_of_each_project_root() {
+	local out rc fstype target
+	mkdir -p "$WORK/pol"
+	policy default </dev/null >/dev/null
+	mv "$WORK/default.ini" "$WORK/pol/default.ini"
+	read -r fstype target < <(findmnt -n -o FSTYPE,TARGET -T "$WORK/proj")
+	[ -n "$fstype" ] || failed "findmnt found no mount for $WORK/proj"
+	out=$(cd "$WORK/proj" && CORDON_POLICY_PATH=$WORK/pol "$CORDON" doctor 2>"$WORK/doctor.err")
+	rc=$?
+	eq "exit ($out $(cat "$WORK/doctor.err"))" "$rc" 0
+	contains "the root, its filesystem and mount" "$out" "ok    project_root     $WORK/proj: $fstype on $target (optional)"
+	out=$(cd "$WORK/proj" && CORDON_POLICY_PATH=$WORK/pol "$CORDON" doctor --json 2>>"$WORK/doctor.err")
+	eq "--json exit" "$?" 0
+	contains "--json" "$out" "{\"name\":\"project_root\",\"ok\":true,\"required\":false,\"detail\":\"$WORK/proj: $fstype on $target\""
+	# Control: a default policy with a problem is named, and no root is
+	# reported as checked.
+	printf '[filesystem]\nbogus = 1\n' >>"$WORK/pol/default.ini"
+	out=$(cd "$WORK/proj" && CORDON_POLICY_PATH=$WORK/pol "$CORDON" doctor 2>>"$WORK/doctor.err")
+	eq "control: exit" "$?" 0
+	contains "control: the policy's problem" "$out" "project_root     policy default: $WORK/pol/default.ini:"
+	contains "control: the policy's problem" "$out" "unknown key 'bogus'"
+	lacks "control: no root checked" "$out" "$WORK/proj: $fstype"
+}
+
+# A path or an argument may hold any byte; an audit record is JSON, which
+# is UTF-8: a byte outside a well-formed sequence becomes U+FFFD (as in
+# explain --json, policy/util.c buf_json_str), so every line parses.
+t_audit_records_are_json_whatever_the_bytes() {
+	local p log=$WORK/audit-bytes.jsonl dir arg
+	dir=$WORK/proj/$'d\xff\xfe'
+	arg=$'a\xffb\xc3'
+	mkdir -p "$dir"
+	p=$(policy auditbytes <<<"[audit]
+log = $log
+")
+	SB_CWD=$dir sb "$p" -- /bin/echo "$arg"
+	eq "exit ($(show))" "$SB_RC" 0
+	SB_CWD=$dir sb "$p" -- "/nonexistent/$arg"
+	eq "not found" "$SB_RC" 127
+	eq "four records" "$(wc -l <"$log")" 4
+	python3 -c '
+import json, sys
+want_cwd = sys.argv[2]
+records = [json.loads(line) for line in open(sys.argv[1], "rb")]
+starts = [r for r in records if r["event"] == "sandbox_start"]
+assert [r["cwd"] for r in starts] == [want_cwd] * 2, starts
+assert starts[0]["argv"] == ["/bin/echo", "a\ufffdb\ufffd"], starts[0]
+exits = [r for r in records if r["event"] == "sandbox_exit"]
+assert exits[1]["detail"] == "/nonexistent/a\ufffdb\ufffd: command not found", exits[1]
+' "$log" "$WORK/proj/d"$'\xef\xbf\xbd\xef\xbf\xbd' ||
+		failed "a record is not valid JSON, or not what was run: $(cat -v "$log")"
 }
 
 run_tests "${1:-}"
