@@ -237,8 +237,8 @@ static void audit_egress(struct conn *c, const char *event, const char *reason)
 	           ",\"protocol\":\"%s\",\"bytes_up\":%llu,\"bytes_down\":%llu,\"duration_ms\":%lld,\"reason\":", proto,
 	           (unsigned long long)c->up.read, (unsigned long long)c->down.read, now_ms() - c->start);
 	buf_json_str(&f, reason);
-	audit_record(P.cfg->audit_fd, event, P.cfg->policy_name, c->id ? c->id->sandbox_id : "", c->id ? c->id->uid : 0,
-	             f.p);
+	audit_record(P.cfg->audit_fd, event, P.cfg->net->policy_name, c->id ? c->id->sandbox_id : "",
+	             c->id ? c->id->uid : 0, f.p);
 	buf_free(&f);
 }
 
@@ -413,8 +413,8 @@ static void conn_new(int fd, struct tenant *id)
 	struct conn *c = xcalloc(1, sizeof(*c));
 	endpoint_init(&c->client, EP_CLIENT, fd, c);
 	endpoint_init(&c->upstream, EP_UPSTREAM, -1, c);
-	c->up.max = P.cfg->policy->max_request_bytes;
-	c->down.max = P.cfg->policy->max_response_bytes;
+	c->up.max = P.cfg->net->max_request_bytes;
+	c->down.max = P.cfg->net->max_response_bytes;
 	c->buf_cap = HEAD_MIN_BUF;
 	c->buf = buffer_get(id, c->buf_cap);
 	c->start = now_ms();
@@ -465,10 +465,11 @@ static void deny(struct conn *c, int http_status, int socks_code, const char *re
 	char text[600];
 	const char *host = c->t.host[0] ? c->t.host : "(unparsed request)";
 	if (http_status == 403)
-		snprintf(text, sizeof(text), "policy '%s' does not allow %s:%u: %s", P.cfg->policy_name, host,
+		snprintf(text, sizeof(text), "policy '%s' does not allow %s:%u: %s", P.cfg->net->policy_name, host,
 		         c->t.port, reason);
 	else /* not the policy's refusal: a bad request, or the way out failed */
-		snprintf(text, sizeof(text), "%s:%u: %s (policy '%s')", host, c->t.port, reason, P.cfg->policy_name);
+		snprintf(text, sizeof(text), "%s:%u: %s (policy '%s')", host, c->t.port, reason,
+		         P.cfg->net->policy_name);
 	if (c->proto == P_SOCKS)
 		socks_reply(c, socks_code);
 	else
@@ -563,7 +564,7 @@ static void vet_and_connect(struct conn *c, const struct addrinfo *res)
 	for (const struct addrinfo *a = res; a; a = a->ai_next) {
 		if (a->ai_family != AF_INET && a->ai_family != AF_INET6)
 			continue;
-		if (!P.cfg->policy->allow_private && egress_addr_is_private(a->ai_addr, &what)) {
+		if (!P.cfg->net->allow_private && egress_addr_is_private(a->ai_addr, &what)) {
 			if (!first_private) {
 				first_private = what;
 				const void *raw = a->ai_family == AF_INET
@@ -677,7 +678,7 @@ static void resolve(struct conn *c)
 static void decide(struct conn *c)
 {
 	const char *reason;
-	if (!egress_allowed(P.cfg->policy, &c->t, &reason)) {
+	if (!egress_allowed(P.cfg->net, &c->t, &reason)) {
 		deny(c, 403, 2, reason);
 		return;
 	}
@@ -768,7 +769,7 @@ static void parse_http(struct conn *c)
 	struct http_head h = {0};
 	int status;
 	const char *why;
-	int r = http_parse_head(c->buf, c->len, MAX_HEAD, P.cfg->policy->max_request_bytes, &h, &status, &why);
+	int r = http_parse_head(c->buf, c->len, MAX_HEAD, P.cfg->net->max_request_bytes, &h, &status, &why);
 	if (r == 0)
 		return;
 	if (r < 0) {
@@ -868,7 +869,7 @@ static void start_connect(struct conn *c)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		endpoint_init(&c->upstream, EP_UPSTREAM, fd, c);
 		watch(&c->upstream, EPOLLOUT);
-		c->deadline = now_ms() + (long long)P.cfg->policy->connect_timeout_ms;
+		c->deadline = now_ms() + (long long)P.cfg->net->connect_timeout_ms;
 		return;
 	}
 	deny(c, 502, 5, "cannot connect to any address of the host");
@@ -893,7 +894,7 @@ static void on_connected(struct conn *c)
 		socks_reply(c, 0);
 	}
 	c->state = S_RELAY;
-	c->deadline = now_ms() + (long long)P.cfg->policy->idle_timeout_ms;
+	c->deadline = now_ms() + (long long)P.cfg->net->idle_timeout_ms;
 	buffer_put(c->id, &c->buf, &c->buf_cap);
 	relay_update(c);
 }
@@ -920,7 +921,8 @@ static void bad_body(struct conn *c, const char *why)
 	c->end_reason = c->end_buf;
 	if (c->down.read == 0) {
 		char text[400];
-		snprintf(text, sizeof(text), "%s:%u: %s (policy '%s')", c->t.host, c->t.port, why, P.cfg->policy_name);
+		snprintf(text, sizeof(text), "%s:%u: %s (policy '%s')", c->t.host, c->t.port, why,
+		         P.cfg->net->policy_name);
 		http_error(c, 400, "Bad Request", text);
 	}
 }
@@ -960,7 +962,7 @@ static bool pump(struct conn *c, struct half *h, int from, int to, const char *l
 				h->len = (size_t)n;
 				h->full = (size_t)n == h->cap;
 				h->read += (uint64_t)n;
-				c->deadline = now_ms() + (long long)P.cfg->policy->idle_timeout_ms;
+				c->deadline = now_ms() + (long long)P.cfg->net->idle_timeout_ms;
 				if (over_limit(c, h, limit_name))
 					return false;
 			} else if (n == 0) {
@@ -1455,24 +1457,22 @@ int cmd_proxy(int argc, char **argv)
 	if (p->net_mode != NET_PROXY)
 		die("proxy: policy %s has [network] mode = %s; the proxy serves mode = proxy", path,
 		    net_mode_name(p->net_mode));
-	struct invocation_storage inv;
-	static char *no_cmd[] = {NULL};
-	invocation_gather(&inv, p, no_cmd, NULL);
-	struct plan *pl = plan_build(p, &inv.inv, &host_ops, &d);
-	if (!pl) {
+	/* Only the network part of a plan: the proxy enforces nothing else. */
+	struct passwd *pw = getpwuid(getuid());
+	struct net_plan net;
+	if (!netplan_build(&net, p, pw ? pw->pw_dir : NULL, &d)) {
 		diags_print(&d, STDERR_FILENO);
 		return EXIT_SETUP;
 	}
 	int audit_fd = -1;
-	if (pl->audit_log) {
-		audit_fd = open(pl->audit_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+	if (net.audit_log) {
+		audit_fd = open(net.audit_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
 		if (audit_fd < 0)
-			die_with_error("audit: open %s", pl->audit_log);
+			die_with_error("audit: open %s", net.audit_log);
 	}
 	int lfd = bind_control_socket(socket_path, &acc);
 	struct proxy_config cfg = {
-	    .policy = p,
-	    .policy_name = pl->policy_name,
+	    .net = &net,
 	    .audit_fd = audit_fd,
 	    .privileged = geteuid() == 0,
 	    .control_fd = -1,

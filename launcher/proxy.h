@@ -6,13 +6,12 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "policy.h"
+#include "netplan.h"
 
 struct proxy_config {
-	const struct policy *policy; /* allow, deny, allow_private, byte limits */
-	const char *policy_name;     /* in 403 pages and audit records */
-	int audit_fd;                /* -1: no records */
-	bool privileged;             /* started as root: drop to nobody */
+	const struct net_plan *net; /* rules, limits, timeouts, the policy's name */
+	int audit_fd;               /* -1: no records */
+	bool privileged;            /* started as root: drop to nobody */
 	/* Built in: one control socket, from the one sandbox it serves. */
 	int control_fd;
 	const char *sandbox_id;

@@ -107,12 +107,11 @@ static void sandbox_child(const struct plan *pl, struct sandbox_fds *f, const si
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		die_with_error("set non-dumpable");
 	setup_uts_and_net(pl);
-	if (pl->net_mode == NET_PROXY) {
+	if (pl->net.mode == NET_PROXY) {
 		/* The control socket stays open in pid 1 for the sandbox's
 		 * life: its end tells the proxy the sandbox is gone. */
-		int control =
-		    pl->proxy_socket ? relay_connect_external(pl->proxy_socket, f->sandbox_id) : f->proxy_control;
-		int relay = relay_listen(pl->proxy_port);
+		int control = pl->net.socket ? relay_connect_external(pl->net.socket, f->sandbox_id) : f->proxy_control;
+		int relay = relay_listen(pl->net.port);
 		relay_hand_over(relay, control);
 		close(relay);
 	}
@@ -242,7 +241,7 @@ static char *read_status(int fd)
  * pair: there is no path for anyone else to connect to. */
 static pid_t start_builtin_proxy(const struct plan *pl, const struct audit *audit, struct sandbox_fds *f)
 {
-	if (pl->net_mode != NET_PROXY || pl->proxy_socket)
+	if (pl->net.mode != NET_PROXY || pl->net.socket)
 		return 0;
 	int pair[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
@@ -266,8 +265,7 @@ static pid_t start_builtin_proxy(const struct plan *pl, const struct audit *audi
 		if (f->guards && f->guards->record_fd >= 0)
 			close(f->guards->record_fd);
 		struct proxy_config cfg = {
-		    .policy = pl->policy,
-		    .policy_name = pl->policy_name,
+		    .net = &pl->net,
 		    .audit_fd = audit->fd,
 		    .privileged = pl->privileged,
 		    .control_fd = pair[0],

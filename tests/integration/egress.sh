@@ -170,6 +170,57 @@ t_deny_wins_over_allow() {
 	eq "control: with a deny pattern that does not match, allowed" "$SB_OUT" "hello from httpd"
 }
 
+# json_list JSON KEY: the strings of the array "KEY":[...] of the
+# "network" object, one a line (a rule holds no quote or comma).
+json_list() {
+	printf '%s\n' "$1" | grep -o '"network":{.*' | grep -o "\"$2\":\[\(\"[^\"]*\",\?\)*\]" | head -n 1 |
+		grep -o '"[^"]*"' | sed 1d | tr -d '"'
+}
+
+t_explain_json_allow_list_is_what_the_proxy_enforces() {
+	# explain --json prints the net plan and the proxy enforces that same
+	# plan: every allow entry explain prints is reached, every deny entry
+	# is refused by the deny rule; a spelling the policy uses (upper
+	# case) is printed as it is matched.
+	local p p2 js allow deny e host port script=""
+	"$HTTPD" -p 0 -f "$WORK/httpd2.port" >/dev/null 2>&1 &
+	kill_on_exit $!
+	for _ in $(seq 100); do [ -s "$WORK/httpd2.port" ] && break; sleep 0.05; done
+	p2=$(cat "$WORK/httpd2.port")
+	eq "control: the second server answers directly" "$($CURL "http://127.0.0.1:$p2/")" "hello from httpd"
+	p=$(policy explained <<EOF
+[network]
+mode = proxy
+allow = LocalHost:$PORT
+allow = 127.0.0.1
+deny = 127.0.0.1:$p2
+allow_private = true
+EOF
+)
+	js=$(cd "$WORK/proj" && "$CORDON" explain "$p" --json)
+	allow=$(json_list "$js" allow)
+	deny=$(json_list "$js" deny)
+	eq "explain's allow list, resolved" "$allow" "localhost:$PORT"$'\n'"127.0.0.1"
+	eq "explain's deny list" "$deny" "127.0.0.1:$p2"
+	for e in $allow; do
+		host=${e%%:*}
+		port=${e#*:}
+		[ "$port" = "$e" ] && port=$PORT
+		script+="echo \"allow $e: \$($CURL -x $PROXY http://$host:$port/)\"; "
+	done
+	for e in $deny; do
+		script+="echo \"deny $e: \$($CURL -x $PROXY http://$e/)\"; "
+	done
+	sh_in "$p" "$script"
+	for e in $allow; do
+		contains "allow entry $e is reached" "$SB_OUT" "allow $e: hello from httpd"
+	done
+	for e in $deny; do
+		contains "deny entry $e is refused by the deny rule" "$SB_OUT" \
+			"deny $e: cordon: policy 'explained' does not allow $e: denied by deny pattern"
+	done
+}
+
 t_private_addresses_refused_without_allow_private() {
 	local p
 	p=$(policy private <<EOF
