@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <grp.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -35,7 +36,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
 #include "cordon.h"
 #include "egress.h"
 #include "proxy.h"
@@ -175,20 +175,6 @@ static struct {
 	int spare_fd;        /* given up to accept a connection only to refuse it */
 	long long last_shed; /* when the last "refusing" line was printed */
 } P = {.spare_fd = -1, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
-
-static long long now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- epoll ---- */
 
@@ -1353,11 +1339,7 @@ struct socket_access {
 
 static int bind_control_socket(const char *path, const struct socket_access *acc)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	size_t n = strlen(path);
-	if (n >= sizeof(sa.sun_path))
-		die("proxy: socket path %s is too long", path);
-	memcpy(sa.sun_path, path, n + 1);
+	struct sockaddr_un sa = unix_address(path, "proxy");
 	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		die_with_error("proxy: socket");
@@ -1423,21 +1405,39 @@ int cmd_proxy(int argc, char **argv)
 	const char *socket_path = NULL, *policy_arg = NULL, *mode_arg = NULL, *group_arg = NULL;
 	/* Owner and group may connect unless told otherwise. */
 	struct socket_access acc = {.mode = 0660, .gid = (gid_t)-1};
-	static const char *const names[] = {"--socket", "--policy", "--mode", "--group"};
+	static const struct option opts[] = {{"socket", required_argument, NULL, 's'},
+	                                     {"policy", required_argument, NULL, 'p'},
+	                                     {"mode", required_argument, NULL, 'm'},
+	                                     {"group", required_argument, NULL, 'g'},
+	                                     {NULL, 0, NULL, 0}};
 	const char **slots[] = {&socket_path, &policy_arg, &mode_arg, &group_arg};
-	for (int i = 1; i < argc; i++) {
-		bool matched = false;
-		for (size_t k = 0; k < N_ELEMENTS(names) && !matched; k++) {
-			const char *v = option_value(argc, argv, &i, names[k], &matched);
-			if (v)
-				*slots[k] = v;
-			else if (matched)
-				return EXIT_SETUP;
+	optind = 0; /* a fresh scan, whatever parsed options before */
+	for (;;) {
+		int k = -1;
+		opterr = 0; /* the messages below are cordon's */
+		int c = getopt_long(argc, argv, "+:", opts, &k);
+		if (c == -1)
+			break;
+		if (c == ':') {
+			fprintf(stderr, "cordon: %s needs a value\n", argv[optind - 1]);
+			return EXIT_SETUP;
 		}
-		if (!matched) {
+		if (c == '?' || k < 0) {
 			fputs(PROXY_USAGE, stderr);
 			return EXIT_SETUP;
 		}
+		/* Each once: under a sudoers rule that lets the invoker append
+		 * options, a second --policy or --socket must not replace the
+		 * administrator's. */
+		if (*slots[k]) {
+			fprintf(stderr, "cordon: --%s given more than once\n", opts[k].name);
+			return EXIT_SETUP;
+		}
+		*slots[k] = optarg;
+	}
+	if (optind < argc) {
+		fputs(PROXY_USAGE, stderr);
+		return EXIT_SETUP;
 	}
 	if (!socket_path || !policy_arg) {
 		fputs(PROXY_USAGE, stderr);

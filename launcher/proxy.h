@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <sys/types.h>
+#include <sys/un.h>
 
 #include "netplan.h"
 
@@ -23,6 +24,10 @@ struct proxy_config {
 /* Confines the calling process and serves until told to stop (SIGTERM,
  * or, built in, when its sandbox is gone). Never returns. */
 __attribute__((noreturn)) void proxy_run(const struct proxy_config *cfg);
+
+/* path as a Unix socket address; exits 125 naming step when it is too
+ * long for one. */
+struct sockaddr_un unix_address(const char *path, const char *step);
 
 /* In pid 1: the loopback listener the sandbox's clients connect to, and
  * handing it to the proxy. */

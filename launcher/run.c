@@ -41,13 +41,6 @@ struct sandbox_fds {
 	const struct guard_state *guards; /* locks pid 1 keeps */
 };
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int compare_ints(const void *a, const void *b)
 {
 	int x = *(const int *)a, y = *(const int *)b;
@@ -160,10 +153,7 @@ static struct wait_result wait_sandbox(const struct plan *pl, pid_t pid, pid_t *
 	int tfd = -1;
 	if (pl->timeout_ms) {
 		tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
-		uint64_t ms = pl->timeout_ms + TIMEOUT_GRACE_MS + BACKSTOP_MS;
-		struct itimerspec its = {
-		    .it_value = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000}};
-		if (tfd < 0 || timerfd_settime(tfd, 0, &its, NULL) < 0) {
+		if (tfd < 0 || !timer_arm(tfd, pl->timeout_ms + TIMEOUT_GRACE_MS + BACKSTOP_MS)) {
 			kill(pid, SIGKILL);
 			die_with_error("timeout: timer");
 		}

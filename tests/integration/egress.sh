@@ -583,6 +583,27 @@ stop_shared_proxy() {
 	no_sanitizer_report "$(cat "$WORK/proxy.out")"
 }
 
+t_proxy_options_are_given_once() {
+	# Under a sudoers rule that lets the invoker append options, a second
+	# --policy or --socket must not replace the administrator's.
+	local pp sock=$WORK/once.sock out rc o gid
+	pp=$(egress_policy once)
+	gid=$(id -g)
+	for o in "--policy $pp" "--socket $WORK/other.sock" "--mode 0600" "--group $gid"; do
+		# shellcheck disable=SC2086 # the option and its value, two words
+		out=$(timeout 10 "$CORDON" proxy --socket "$sock" --policy "$pp" --mode 0660 --group "$gid" $o 2>&1)
+		rc=$?
+		eq "${o%% *} twice: status" "$rc" 125
+		contains "${o%% *} twice: says so" "$out" "cordon: ${o%% *} given more than once"
+	done
+	[ -e "$sock" ] && failed "a refused proxy made its socket"
+	# Control: each once, in both spellings, starts the proxy.
+	start_shared_proxy "$pp" "$sock" --mode=0660 --group "$gid"
+	sleep 0.2
+	kill -0 "$SHARED_PID" || failed "the proxy did not keep running: $(cat "$WORK/proxy.out")"
+	stop_shared_proxy
+}
+
 count_fds() {
 	ls "/proc/$1/fd" 2>/dev/null | wc -l
 }
