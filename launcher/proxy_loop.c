@@ -80,6 +80,14 @@ static int accept_next(struct proxy *px, int lfd)
 	}
 }
 
+static void control_close(struct control *ctl)
+{
+	endpoint_close(&ctl->sandbox);
+	endpoint_close(&ctl->ep);
+	tenant_put(ctl->id);
+	free(ctl);
+}
+
 static void control_free(struct control *ctl)
 {
 	if (ctl->prev)
@@ -88,10 +96,7 @@ static void control_free(struct control *ctl)
 		ctl->px->controls = ctl->next;
 	if (ctl->next)
 		ctl->next->prev = ctl->prev;
-	endpoint_close(&ctl->sandbox);
-	endpoint_close(&ctl->ep);
-	tenant_put(ctl->id);
-	free(ctl);
+	control_close(ctl);
 }
 
 static void on_control(struct control *ctl)
@@ -333,8 +338,11 @@ void proxy_free(struct proxy *px)
 {
 	end_all(px);
 	resolvers_stop(px);
-	while (px->controls)
-		control_free(px->controls);
+	for (struct control *ctl = px->controls, *next; ctl; ctl = next) {
+		next = ctl->next;
+		control_close(ctl);
+	}
+	px->controls = NULL;
 	endpoint_close(&px->resolved);
 	endpoint_close(&px->sig);
 	endpoint_close(&px->listen);
