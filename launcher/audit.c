@@ -112,7 +112,7 @@ void audit_sandbox_start(struct audit *a)
 		buf_json_str(&b, *v);
 	}
 	buf_puts(&b, "],\"network\":");
-	buf_json_str(&b, net_mode_name(pl->net_mode));
+	buf_json_str(&b, net_mode_name(pl->net.mode));
 	buf_puts(&b, ",\"policy_file\":");
 	buf_json_str(&b, pl->policy_file);
 	buf_puts(&b, ",\"seccomp\":");

@@ -91,27 +91,6 @@ static bool want_help(int argc, char **argv)
 	return false;
 }
 
-/* Takes the value of --NAME VALUE or --NAME=VALUE at argv[*i]. */
-const char *option_value(int argc, char **argv, int *i, const char *name, bool *matched)
-{
-	size_t n = strlen(name);
-	*matched = false;
-	if (strncmp(argv[*i], name, n) != 0)
-		return NULL;
-	if (argv[*i][n] == '=') {
-		*matched = true;
-		return argv[*i] + n + 1;
-	}
-	if (argv[*i][n] != '\0')
-		return NULL;
-	*matched = true;
-	if (*i + 1 >= argc) {
-		fprintf(stderr, "cordon: %s needs a value\n", name);
-		return NULL;
-	}
-	return argv[++*i];
-}
-
 enum { OPT_POLICY = 0x100, OPT_PROJECT, OPT_JSON };
 
 static const struct option run_longopts[] = {
@@ -126,9 +105,7 @@ static const struct option explain_longopts[] = {
     {NULL, 0, NULL, 0},
 };
 
-/* getopt_long takes any unambiguous prefix (--pol for --policy); cordon
- * takes only the names it documents, whole, as it always has. */
-static bool spelt_in_full(const char *arg, const char *name)
+bool spelt_in_full(const char *arg, const char *name)
 {
 	size_t n = strlen(name);
 	return strncmp(arg + 2, name, n) == 0 && (arg[2 + n] == '\0' || arg[2 + n] == '=');

@@ -22,6 +22,9 @@ void print_command_help(const char *cmd);
 /* Takes the value of --NAME VALUE or --NAME=VALUE at argv[*i], advancing
  * *i past a separate value. *matched tells whether argv[*i] is --NAME;
  * NULL with *matched set means the value is missing (said on stderr). */
-const char *option_value(int argc, char **argv, int *i, const char *name, bool *matched);
+/* getopt_long takes any unambiguous prefix (--pol for --policy); cordon
+ * takes only the names it documents, whole: true when arg ("--NAME" or
+ * "--NAME=VALUE") spells name in full. */
+bool spelt_in_full(const char *arg, const char *name);
 
 #endif

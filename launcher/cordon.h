@@ -50,6 +50,12 @@ char *read_regular_file(int fd, size_t max, size_t *len);
 		_r;                                                                                                    \
 	})
 
+/* clock.c: the monotonic clock, and arming a one-shot timerfd (false
+ * with errno when timerfd_settime fails). */
+long long now_ms(void);
+long long now_us(void);
+bool timer_arm(int tfd, uint64_t ms);
+
 /* host.c: the plan's view of the host, and the invocation. */
 extern const struct plan_host host_ops;
 struct invocation_storage {

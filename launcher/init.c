@@ -30,8 +30,7 @@ mode_t command_umask = 022;
 
 static void arm_timer(int tfd, uint64_t ms)
 {
-	struct itimerspec its = {.it_value = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000}};
-	if (timerfd_settime(tfd, 0, &its, NULL) < 0)
+	if (!timer_arm(tfd, ms))
 		die_with_error("timeout: arm timer");
 }
 

@@ -5,14 +5,14 @@
 
 #include <stdbool.h>
 #include <sys/types.h>
+#include <sys/un.h>
 
-#include "policy.h"
+#include "netplan.h"
 
 struct proxy_config {
-	const struct policy *policy; /* allow, deny, allow_private, byte limits */
-	const char *policy_name;     /* in 403 pages and audit records */
-	int audit_fd;                /* -1: no records */
-	bool privileged;             /* started as root: drop to nobody */
+	const struct net_plan *net; /* rules, limits, timeouts, the policy's name */
+	int audit_fd;               /* -1: no records */
+	bool privileged;            /* started as root: drop to nobody */
 	/* Built in: one control socket, from the one sandbox it serves. */
 	int control_fd;
 	const char *sandbox_id;
@@ -24,6 +24,10 @@ struct proxy_config {
 /* Confines the calling process and serves until told to stop (SIGTERM,
  * or, built in, when its sandbox is gone). Never returns. */
 __attribute__((noreturn)) void proxy_run(const struct proxy_config *cfg);
+
+/* path as a Unix socket address; exits 125 naming step when it is too
+ * long for one. */
+struct sockaddr_un unix_address(const char *path, const char *step);
 
 /* In pid 1: the loopback listener the sandbox's clients connect to, and
  * handing it to the proxy. */

@@ -14,6 +14,16 @@
 #include "cordon.h"
 #include "proxy.h"
 
+struct sockaddr_un unix_address(const char *path, const char *step)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	size_t n = strlen(path);
+	if (n >= sizeof(sa.sun_path))
+		die("%s: socket path %s is too long", step, path);
+	memcpy(sa.sun_path, path, n + 1);
+	return sa;
+}
+
 int relay_listen(unsigned short port)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -35,11 +45,7 @@ int relay_listen(unsigned short port)
  * in view (before pivot_root), then kept for the sandbox's life. */
 int relay_connect_external(const char *path, const char *sandbox_id)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	size_t n = strlen(path);
-	if (n >= sizeof(sa.sun_path))
-		die("egress: socket path %s is too long", path);
-	memcpy(sa.sun_path, path, n + 1);
+	struct sockaddr_un sa = unix_address(path, "egress");
 	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		die_with_error("egress: connect to the proxy at %s", path);

@@ -39,13 +39,6 @@ struct sandbox_fds {
 	const struct guard_state *guards; /* locks pid 1 keeps */
 };
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int compare_ints(const void *a, const void *b)
 {
 	int x = *(const int *)a, y = *(const int *)b;
@@ -108,12 +101,11 @@ static void sandbox_child(const struct plan *pl, struct sandbox_fds *f, const si
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		die_with_error("set non-dumpable");
 	setup_uts_and_net(pl);
-	if (pl->net_mode == NET_PROXY) {
+	if (pl->net.mode == NET_PROXY) {
 		/* The control socket stays open in pid 1 for the sandbox's
 		 * life: its end tells the proxy the sandbox is gone. */
-		int control =
-		    pl->proxy_socket ? relay_connect_external(pl->proxy_socket, f->sandbox_id) : f->proxy_control;
-		int relay = relay_listen(pl->proxy_port);
+		int control = pl->net.socket ? relay_connect_external(pl->net.socket, f->sandbox_id) : f->proxy_control;
+		int relay = relay_listen(pl->net.port);
 		relay_hand_over(relay, control);
 		close(relay);
 	}
@@ -162,10 +154,7 @@ static struct wait_result wait_sandbox(const struct plan *pl, pid_t pid, pid_t *
 	int tfd = -1;
 	if (pl->timeout_ms) {
 		tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
-		uint64_t ms = pl->timeout_ms + TIMEOUT_GRACE_MS + BACKSTOP_MS;
-		struct itimerspec its = {
-		    .it_value = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000}};
-		if (tfd < 0 || timerfd_settime(tfd, 0, &its, NULL) < 0) {
+		if (tfd < 0 || !timer_arm(tfd, pl->timeout_ms + TIMEOUT_GRACE_MS + BACKSTOP_MS)) {
 			kill(pid, SIGKILL);
 			die_with_error("timeout: timer");
 		}
@@ -243,7 +232,7 @@ static char *read_status(int fd)
  * pair: there is no path for anyone else to connect to. */
 static pid_t start_builtin_proxy(const struct plan *pl, const struct audit *audit, struct sandbox_fds *f)
 {
-	if (pl->net_mode != NET_PROXY || pl->proxy_socket)
+	if (pl->net.mode != NET_PROXY || pl->net.socket)
 		return 0;
 	int pair[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
@@ -267,8 +256,7 @@ static pid_t start_builtin_proxy(const struct plan *pl, const struct audit *audi
 		if (f->guards && f->guards->record_fd >= 0)
 			close(f->guards->record_fd);
 		struct proxy_config cfg = {
-		    .policy = pl->policy,
-		    .policy_name = pl->policy_name,
+		    .net = &pl->net,
 		    .audit_fd = audit->fd,
 		    .privileged = pl->privileged,
 		    .control_fd = pair[0],

@@ -151,13 +151,12 @@ static bool parse_port(const char *s, size_t n, unsigned short *port, const char
 	return true;
 }
 
-bool egress_parse_authority(const char *s, size_t len, unsigned short default_port, struct egress_target *t,
-                            const char **why)
+bool egress_parse_authority(const char *s, size_t len, int default_port, struct egress_target *t, const char **why)
 {
 	const char *host, *portp = NULL;
 	size_t hlen, plen = 0;
 	bool bracketed = false, have_port = false;
-	unsigned short port = default_port;
+	unsigned short port = default_port > 0 ? (unsigned short)default_port : 0;
 	struct egress_target r;
 
 	if (!s || len == 0)
@@ -199,7 +198,7 @@ bool egress_parse_authority(const char *s, size_t len, unsigned short default_po
 	if (have_port) {
 		if (!parse_port(portp, plen, &port, why))
 			return false;
-	} else if (default_port == 0) {
+	} else if (default_port == EGRESS_PORT_REQUIRED) {
 		return fail(why, "a port is required (host:port)");
 	}
 	*t = r;
@@ -209,51 +208,60 @@ bool egress_parse_authority(const char *s, size_t len, unsigned short default_po
 
 /* ---- the policy's decision ---- */
 
-static bool pattern_matches(const struct host_pattern *hp, const struct egress_target *t)
+/* The first prefix_len bits of a and b are the same. */
+static bool prefix_equal(const unsigned char *a, const unsigned char *b, unsigned prefix_len)
 {
-	if (!hp->host)
+	size_t whole = prefix_len / 8;
+	unsigned rest = prefix_len % 8;
+	if (memcmp(a, b, whole) != 0)
 		return false;
-	if (hp->port != 0 && hp->port != t->port)
+	if (!rest)
+		return true;
+	unsigned char mask = (unsigned char)(0xff << (8 - rest));
+	return (a[whole] & mask) == (b[whole] & mask);
+}
+
+static bool rule_matches(const struct net_rule *r, const struct egress_target *t)
+{
+	if (r->port != 0 && r->port != t->port)
 		return false;
-	if (hp->ip_literal) {
+	if (r->family) {
 		/* Compared as addresses, not text, so two spellings of the
 		 * same IPv6 address cannot disagree. */
-		unsigned char a[16];
-		int family = strchr(hp->host, ':') ? AF_INET6 : AF_INET;
-		if (!t->is_ip || t->family != family || inet_pton(family, hp->host, a) != 1)
+		if (!t->is_ip || t->family != r->family)
 			return false;
-		return memcmp(a, t->addr, family == AF_INET6 ? 16 : 4) == 0;
+		return prefix_equal(r->addr, t->addr, r->prefix_len);
 	}
 	if (t->is_ip)
 		return false; /* a name pattern never allows an address */
 	size_t tl = strnlen(t->host, sizeof(t->host));
-	size_t sl = strlen(hp->host);
-	if (tl == sizeof(t->host))
-		return false; /* not terminated: not a target egress_check_host made */
-	if (!hp->wildcard)
-		return tl == sl && mem_ieq(t->host, hp->host, sl);
+	size_t sl = strnlen(r->host, sizeof(r->host));
+	if (tl == sizeof(t->host) || sl == sizeof(r->host))
+		return false; /* not terminated: not made by egress_check_host or net_rule_parse */
+	if (!r->wildcard)
+		return tl == sl && mem_ieq(t->host, r->host, sl);
 	/* "*.example.org": "a.example.org" and "a.b.example.org", never
 	 * "example.org" itself or "evilexample.org". */
-	return tl > sl + 1 && t->host[tl - sl - 1] == '.' && mem_ieq(t->host + tl - sl, hp->host, sl);
+	return tl > sl + 1 && t->host[tl - sl - 1] == '.' && mem_ieq(t->host + tl - sl, r->host, sl);
 }
 
-bool egress_allowed(const struct policy *p, const struct egress_target *t, const char **reason)
+bool egress_allowed(const struct net_plan *np, const struct egress_target *t, const char **reason)
 {
 	const char *dummy;
 	if (!reason)
 		reason = &dummy;
-	if (!p || !t) {
+	if (!np || !t) {
 		*reason = "not in the allow list";
 		return false;
 	}
-	for (size_t i = 0; i < p->n_deny; i++) {
-		if (pattern_matches(&p->deny_patterns[i], t)) {
+	for (size_t i = 0; i < np->n_deny; i++) {
+		if (rule_matches(&np->deny[i], t)) {
 			*reason = "denied by deny pattern";
 			return false;
 		}
 	}
-	for (size_t i = 0; i < p->n_allow; i++) {
-		if (pattern_matches(&p->allow_patterns[i], t)) {
+	for (size_t i = 0; i < np->n_allow; i++) {
+		if (rule_matches(&np->allow[i], t)) {
 			*reason = "allowed by allow pattern";
 			return true;
 		}
@@ -766,7 +774,7 @@ int http_parse_head(const char *buf, size_t len, size_t max_head, uint64_t max_b
 	struct span path = {NULL, 0};
 	if (h->is_connect) {
 		const char *w = NULL;
-		if (!egress_parse_authority(target.p, target.n, 0, &h->dest, &w))
+		if (!egress_parse_authority(target.p, target.n, EGRESS_PORT_REQUIRED, &h->dest, &w))
 			return refuse(status, why, 400, w);
 		if (has_te || (h->has_content_length && h->content_length > 0))
 			return refuse(status, why, 400, "CONNECT with a request body");

@@ -11,9 +11,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "policy.h"
-
-#define EGRESS_MAX_HOST 253
+#include "netplan.h"
 
 /* A destination as requested, validated. */
 struct egress_target {
@@ -33,16 +31,20 @@ struct egress_target {
  * addr; leaves t->port alone. */
 bool egress_check_host(const char *host, size_t len, struct egress_target *t, const char **why);
 
-/* Parses an authority "host:port" or "[v6]:port" of len bytes, as in
- * CONNECT. The port is required unless default_port is not 0. */
-bool egress_parse_authority(const char *s, size_t len, unsigned short default_port, struct egress_target *t,
-                            const char **why);
+/* Parses an authority "host:port" or "[v6]:port" of len bytes: the one
+ * host:port grammar, read from requests (CONNECT, absolute URIs) and from
+ * the policy's allow and deny values (net_rule_parse). Without a port,
+ * t->port is default_port, or the authority is refused when that is
+ * EGRESS_PORT_REQUIRED. */
+#define EGRESS_PORT_REQUIRED (-1)
+bool egress_parse_authority(const char *s, size_t len, int default_port, struct egress_target *t, const char **why);
 
-/* The policy's decision: deny patterns first, then allow; default deny.
+/* The net plan's decision: deny rules first, then allow; default deny.
  * Names match case-insensitively; "*.suffix" matches subdomains only; an
- * IP literal only matches a pattern naming the same literal. *reason is
- * static text for the audit record and the 403 page. */
-bool egress_allowed(const struct policy *p, const struct egress_target *t, const char **reason);
+ * IP literal only matches a rule naming an address, compared as binary
+ * addresses over the rule's prefix length. *reason is static text for the
+ * audit record and the 403 page. */
+bool egress_allowed(const struct net_plan *np, const struct egress_target *t, const char **reason);
 
 /* True for addresses a sandbox must not reach unless allow_private:
  * unspecified, loopback, RFC 1918, CGNAT (100.64/10), link-local

@@ -79,16 +79,45 @@ static const char *ns_list(const struct plan *pl, buf_t *b)
 	return b->p ? b->p : "";
 }
 
-static void pattern_text(buf_t *b, const struct host_pattern *h)
+/* The net plan, as the proxy enforces it. */
+static void network_text(buf_t *b, const struct net_plan *np)
 {
-	if (h->wildcard)
-		buf_puts(b, "*.");
-	if (h->ip_literal && strchr(h->host, ':'))
-		buf_printf(b, "[%s]", h->host);
+	buf_printf(b, "\nnetwork      mode %s", net_mode_name(np->mode));
+	if (np->mode == NET_NONE)
+		buf_puts(b, " (loopback only)");
+	else if (np->mode == NET_HOST)
+		buf_puts(b, " (the host's network, unfiltered)");
+	buf_puts(b, "\n");
+	if (np->mode != NET_PROXY)
+		return;
+	buf_printf(b, "  listener   127.0.0.1:%u inside, handed to ", (unsigned)np->port);
+	if (np->socket)
+		buf_printf(b, "the proxy at %s\n", np->socket);
 	else
-		buf_puts(b, h->host);
-	if (h->port)
-		buf_printf(b, ":%d", h->port);
+		buf_puts(b, "a proxy of the sandbox's own\n");
+	for (size_t i = 0; i < np->n_allow; i++) {
+		buf_puts(b, "  allow      ");
+		net_rule_text(b, &np->allow[i]);
+		buf_puts(b, "\n");
+	}
+	for (size_t i = 0; i < np->n_deny; i++) {
+		buf_puts(b, "  deny       ");
+		net_rule_text(b, &np->deny[i]);
+		buf_puts(b, "\n");
+	}
+	buf_printf(b, "  private addresses %s\n", np->allow_private ? "allowed" : "refused");
+	buf_printf(b, "  timeouts   connect %llu ms, idle %llu ms\n", (unsigned long long)np->connect_timeout_ms,
+	           (unsigned long long)np->idle_timeout_ms);
+	buf_puts(b, "  byte caps  request ");
+	if (np->max_request_bytes)
+		buf_printf(b, "%llu", (unsigned long long)np->max_request_bytes);
+	else
+		buf_puts(b, "none");
+	buf_puts(b, ", response ");
+	if (np->max_response_bytes)
+		buf_printf(b, "%llu\n", (unsigned long long)np->max_response_bytes);
+	else
+		buf_puts(b, "none\n");
 }
 
 static const char *const ll_names[] = {"list directories", "read, execute", "read, write files", "read, write, ioctl",
@@ -182,7 +211,6 @@ char *plan_explain_text(const struct plan *pl)
 {
 	buf_t b = {0};
 	buf_t ns = {0};
-	const struct policy *p = pl->policy;
 
 	buf_printf(&b, "policy       %s (%s)\n", pl->policy_name, pl->policy_file);
 	if (pl->refusal)
@@ -217,27 +245,7 @@ char *plan_explain_text(const struct plan *pl)
 	landlock_text(&b, pl);
 	seccomp_text(&b, pl);
 
-	buf_printf(&b, "\nnetwork      mode %s", net_mode_name(pl->net_mode));
-	if (pl->net_mode == NET_NONE)
-		buf_puts(&b, " (loopback only)");
-	else if (pl->net_mode == NET_HOST)
-		buf_puts(&b, " (the host's network, unfiltered)");
-	buf_puts(&b, "\n");
-	if (pl->net_mode == NET_PROXY) {
-		for (size_t i = 0; i < p->n_allow; i++) {
-			buf_puts(&b, "  allow      ");
-			pattern_text(&b, &p->allow_patterns[i]);
-			buf_puts(&b, "\n");
-		}
-		for (size_t i = 0; i < p->n_deny; i++) {
-			buf_puts(&b, "  deny       ");
-			pattern_text(&b, &p->deny_patterns[i]);
-			buf_puts(&b, "\n");
-		}
-		buf_printf(&b, "  private addresses %s\n", p->allow_private ? "allowed" : "refused");
-		buf_printf(&b, "  timeouts   connect %llu ms, idle %llu ms\n",
-		           (unsigned long long)p->connect_timeout_ms, (unsigned long long)p->idle_timeout_ms);
-	}
+	network_text(&b, &pl->net);
 
 	buf_puts(&b, "\nenvironment (everything else is dropped):\n");
 	for (char **e = pl->envp; *e; e++)
@@ -287,12 +295,12 @@ static void json_strv(buf_t *b, char **v)
 	buf_puts(b, "]");
 }
 
-static void json_patterns(buf_t *b, const struct host_pattern *h, size_t n)
+static void json_rules(buf_t *b, const struct net_rule *r, size_t n)
 {
 	buf_puts(b, "[");
 	for (size_t i = 0; i < n; i++) {
 		buf_t t = {0};
-		pattern_text(&t, &h[i]);
+		net_rule_text(&t, &r[i]);
 		buf_printf(b, "%s", i ? "," : "");
 		buf_json_str(b, t.p);
 		buf_free(&t);
@@ -300,11 +308,29 @@ static void json_patterns(buf_t *b, const struct host_pattern *h, size_t n)
 	buf_puts(b, "]");
 }
 
+/* The net plan, as the proxy enforces it. */
+static void network_json(buf_t *b, const struct net_plan *np)
+{
+	buf_puts(b, "{\"mode\":");
+	buf_json_str(b, net_mode_name(np->mode));
+	buf_printf(b, ",\"port\":%u,\"socket\":", (unsigned)np->port);
+	json_str_or_null(b, np->socket);
+	buf_puts(b, ",\"allow\":");
+	json_rules(b, np->allow, np->n_allow);
+	buf_puts(b, ",\"deny\":");
+	json_rules(b, np->deny, np->n_deny);
+	buf_printf(b,
+	           ",\"allow_private\":%s,\"max_request_bytes\":%llu,\"max_response_bytes\":%llu,"
+	           "\"connect_timeout_ms\":%llu,\"idle_timeout_ms\":%llu}",
+	           np->allow_private ? "true" : "false", (unsigned long long)np->max_request_bytes,
+	           (unsigned long long)np->max_response_bytes, (unsigned long long)np->connect_timeout_ms,
+	           (unsigned long long)np->idle_timeout_ms);
+}
+
 char *plan_explain_json(const struct plan *pl)
 {
 	buf_t b = {0};
 	bool f = true;
-	const struct policy *p = pl->policy;
 
 	buf_puts(&b, "{");
 	json_key(&b, &f, "policy");
@@ -461,18 +487,7 @@ char *plan_explain_json(const struct plan *pl)
 	}
 	buf_puts(&b, "]}");
 	json_key(&b, &f, "network");
-	buf_puts(&b, "{\"mode\":");
-	buf_json_str(&b, net_mode_name(pl->net_mode));
-	buf_puts(&b, ",\"allow\":");
-	json_patterns(&b, p->allow_patterns, p->n_allow);
-	buf_puts(&b, ",\"deny\":");
-	json_patterns(&b, p->deny_patterns, p->n_deny);
-	buf_printf(&b,
-	           ",\"allow_private\":%s,\"max_request_bytes\":%llu,\"max_response_bytes\":%llu,"
-	           "\"connect_timeout_ms\":%llu,\"idle_timeout_ms\":%llu}",
-	           p->allow_private ? "true" : "false", (unsigned long long)p->max_request_bytes,
-	           (unsigned long long)p->max_response_bytes, (unsigned long long)p->connect_timeout_ms,
-	           (unsigned long long)p->idle_timeout_ms);
+	network_json(&b, &pl->net);
 	json_key(&b, &f, "environment");
 	json_strv(&b, pl->envp);
 	json_key(&b, &f, "limits");

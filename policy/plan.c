@@ -42,12 +42,7 @@ static void refuse(struct builder *b, const char *fmt, ...)
 
 static char *expand_home(struct builder *b, const char *path)
 {
-	cleanup_free char *raw = NULL;
-	if (path[0] == '~')
-		raw = xasprintf("%s/%s", b->inv->home, path + 1);
-	else
-		raw = xstrdup(path);
-	return normalize_path(raw);
+	return expand_home_path(path, b->inv->home);
 }
 
 static struct mount_op *find_op(struct builder *b, const char *dest)
@@ -909,8 +904,8 @@ static void build_env(struct builder *b)
 	if (b->p->net_mode == NET_PROXY) {
 		/* The proxy is the only way out; these send every common client
 		 * to it. socks5h: names are resolved by the proxy, not here. */
-		cleanup_free char *http = xasprintf("http://127.0.0.1:%u", PROXY_PORT);
-		cleanup_free char *socks = xasprintf("socks5h://127.0.0.1:%u", PROXY_PORT);
+		cleanup_free char *http = xasprintf("http://127.0.0.1:%u", b->plan->net.port);
+		cleanup_free char *socks = xasprintf("socks5h://127.0.0.1:%u", b->plan->net.port);
 		const char *names[] = {"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"};
 		for (size_t i = 0; i < N_ELEMENTS(names); i++)
 			env_set(b, names[i], strlen(names[i]), http);
@@ -1034,7 +1029,7 @@ static void build_ports(struct builder *b, const struct plist *l, struct port_li
 		b->plan->landlock_min_abi = 4;
 	}
 	if (relay && !out->any)
-		out->v[out->n++] = PROXY_PORT; /* the way out, through pid 1's relay */
+		out->v[out->n++] = b->plan->net.port; /* the way out, through pid 1's relay */
 }
 
 /* Landlock rules come from the same mount list as the mount table, so
@@ -1158,18 +1153,6 @@ static void set_identity(struct builder *b)
 	pl->run_home = inv->home ? xstrdup(inv->home) : NULL;
 }
 
-static char *policy_name(const struct policy *p)
-{
-	if (p->name.value)
-		return xstrdup(p->name.value);
-	const char *base = strrchr(p->file, '/');
-	base = base ? base + 1 : p->file;
-	size_t n = strlen(base);
-	if (str_has_suffix(base, ".ini"))
-		n -= 4;
-	return n ? xstrndup(base, n) : xstrdup("policy");
-}
-
 struct plan *plan_build(const struct policy *p, const struct invocation *inv, const struct plan_host *host,
                         struct diags *d)
 {
@@ -1179,7 +1162,7 @@ struct plan *plan_build(const struct policy *p, const struct invocation *inv, co
 
 	pl->policy = p;
 	pl->policy_file = xstrdup(p->file);
-	pl->policy_name = policy_name(p);
+	pl->policy_name = policy_display_name(p);
 	set_identity(&b);
 	collect_untrusted(&b);
 
@@ -1188,10 +1171,9 @@ struct plan *plan_build(const struct policy *p, const struct invocation *inv, co
 		pl->clone_flags |= CLONE_NEWUSER;
 	if (p->net_mode != NET_HOST)
 		pl->clone_flags |= CLONE_NEWNET;
-	pl->net_mode = p->net_mode;
-	if (p->net_mode == NET_PROXY) {
-		pl->proxy_port = PROXY_PORT;
-		pl->proxy_socket = p->socket.value ? expand_home(&b, p->socket.value) : NULL;
+	if (!netplan_build(&pl->net, p, inv->home, d)) {
+		plan_free(pl);
+		return NULL;
 	}
 	pl->hostname = xstrdup(p->hostname.value ? p->hostname.value : "cordon");
 
@@ -1246,7 +1228,7 @@ void plan_free(struct plan *pl)
 	free(pl->run_user);
 	free(pl->run_home);
 	free(pl->hostname);
-	free(pl->proxy_socket);
+	netplan_clear(&pl->net);
 	for (size_t i = 0; i < pl->n_mounts; i++) {
 		free(pl->mounts[i].dest);
 		free(pl->mounts[i].source);

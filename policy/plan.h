@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "netplan.h"
 #include "policy.h"
 #include "profile.h"
 
@@ -33,8 +34,6 @@ enum mount_kind {
 #define MF_DIR      (1u << 5) /* the placeholder or mask is a directory */
 #define MF_SELFREF  (1u << 6) /* the placeholder is a git commondir file naming its own directory (".") */
 #define MF_GITDIR   (1u << 7) /* a git directory outside the project, mounted so git works inside */
-
-#define PROXY_PORT 3128 /* inside the sandbox's own network namespace */
 
 struct mount_op {
 	enum mount_kind kind;
@@ -105,12 +104,7 @@ struct plan {
 
 	unsigned long clone_flags;
 	char *hostname;
-	enum net_mode net_mode;
-	/* mode = proxy: pid 1 listens on 127.0.0.1:proxy_port (HTTP and
-	 * SOCKS5) and hands each connection to the proxy, built in or the one
-	 * at proxy_socket. */
-	unsigned short proxy_port;
-	char *proxy_socket;
+	struct net_plan net; /* the network: what the proxy enforces */
 
 	struct mount_op *mounts;
 	size_t n_mounts;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "netplan.h"
 #include "schema.h"
 #include "util.h"
 
@@ -467,27 +468,23 @@ static void check_filesystem(struct vctx *c)
 	}
 }
 
-static void parse_patterns(struct vctx *c, struct plist *raw, const char *key, struct host_pattern **out, size_t *n)
+/* allow and deny are parsed where they are used, into the net plan
+ * (netplan.c); here only checked, with the same parser. */
+static void check_rules(struct vctx *c, const struct plist *raw, const char *key)
 {
-	*out = xcalloc(raw->n, sizeof(**out));
-	*n = 0;
 	for (size_t i = 0; i < raw->n; i++) {
 		const char *why = NULL;
-		struct host_pattern hp;
-		if (!parse_host_pattern(raw->v[i].value, &hp, &why)) {
+		struct net_rule r;
+		if (!net_rule_parse(raw->v[i].value, &r, &why))
 			BAD(c, raw->v[i].line, "%s: %s: %s", key, raw->v[i].value, why);
-			continue;
-		}
-		hp.line = raw->v[i].line;
-		(*out)[(*n)++] = hp;
 	}
 }
 
 static void check_network(struct vctx *c)
 {
 	struct policy *p = c->p;
-	parse_patterns(c, &p->allow, "allow", &p->allow_patterns, &p->n_allow);
-	parse_patterns(c, &p->deny, "deny", &p->deny_patterns, &p->n_deny);
+	check_rules(c, &p->allow, "allow");
+	check_rules(c, &p->deny, "deny");
 	check_network_keys(c);
 }
 
@@ -606,11 +603,5 @@ void policy_free(struct policy *p)
 		plist_free(&p->users[i].project_root);
 	}
 	free(p->users);
-	for (size_t i = 0; i < p->n_allow; i++)
-		free(p->allow_patterns[i].host);
-	for (size_t i = 0; i < p->n_deny; i++)
-		free(p->deny_patterns[i].host);
-	free(p->allow_patterns);
-	free(p->deny_patterns);
 	free(p);
 }

@@ -28,15 +28,6 @@ struct user_section {
 	struct plist project_root;
 };
 
-/* A value of `allow`/`deny` in [network], already split. */
-struct host_pattern {
-	char *host;      /* lower-case; for wildcards the suffix without "*." */
-	bool wildcard;   /* "*.example.org": subdomains only */
-	bool ip_literal; /* IPv4 dotted quad or bracketed IPv6 */
-	int port;        /* 0 = any port */
-	int line;
-};
-
 struct policy {
 	char *file; /* as given; used in messages */
 
@@ -52,10 +43,8 @@ struct policy {
 	/* [network] */
 	struct pval net_mode_v, allow_private_v, socket, max_request_v, max_response_v;
 	struct pval connect_timeout_v, idle_timeout_v;
-	struct plist allow, deny; /* as written */
+	struct plist allow, deny; /* as written; parsed into the net plan (netplan.h) */
 	enum net_mode net_mode;
-	struct host_pattern *allow_patterns, *deny_patterns; /* allow and deny, parsed */
-	size_t n_allow, n_deny;
 	bool allow_private;
 	uint64_t max_request_bytes; /* 0 = no limit */
 	uint64_t max_response_bytes;
@@ -110,7 +99,6 @@ bool parse_bool(const char *s, bool *out, const char **why);
 bool parse_size(const char *s, uint64_t *out, const char **why);
 bool parse_duration_ms(const char *s, uint64_t *out, const char **why);
 bool parse_uint(const char *s, uint64_t max, uint64_t *out, const char **why);
-bool parse_host_pattern(const char *s, struct host_pattern *out, const char **why);
 bool valid_hostname_label_chars(const char *s);
 /* A dotted quad with no leading zeros, each part 0 to 255. */
 bool is_strict_ipv4(const char *s);

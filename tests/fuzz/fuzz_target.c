@@ -27,11 +27,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	struct diags d = {0};
 	struct policy *p = policy_parse("fuzz.ini", nl + 1, size - alen - 1, &d);
-	if (p && d.n == 0) {
+	struct net_plan np;
+	if (p && d.n == 0 && netplan_build(&np, p, "/home/fuzz", &d)) {
 		const char *reason = NULL;
-		bool allowed = egress_allowed(p, &t, &reason);
+		bool allowed = egress_allowed(&np, &t, &reason);
 		if (!allowed)
 			FUZZ_CHECK(reason != NULL);
+		/* Every rule the net plan holds reads back as a rule that
+		 * parses to the same thing: explain prints what is enforced. */
+		for (size_t i = 0; i < np.n_allow + np.n_deny; i++) {
+			const struct net_rule *r = i < np.n_allow ? &np.allow[i] : &np.deny[i - np.n_allow];
+			buf_t b = {0};
+			net_rule_text(&b, r);
+			struct net_rule again;
+			const char *why2 = NULL;
+			FUZZ_CHECK(net_rule_parse(b.p, &again, &why2));
+			again.line = r->line;
+			FUZZ_CHECK(memcmp(&again, r, sizeof(again)) == 0);
+			buf_free(&b);
+		}
+		netplan_clear(&np);
 	}
 	policy_free(p);
 	diags_free(&d);

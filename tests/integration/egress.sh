@@ -170,6 +170,57 @@ t_deny_wins_over_allow() {
 	eq "control: with a deny pattern that does not match, allowed" "$SB_OUT" "hello from httpd"
 }
 
+# json_list JSON KEY: the strings of the array "KEY":[...] of the
+# "network" object, one a line (a rule holds no quote or comma).
+json_list() {
+	printf '%s\n' "$1" | grep -o '"network":{.*' | grep -o "\"$2\":\[\(\"[^\"]*\",\?\)*\]" | head -n 1 |
+		grep -o '"[^"]*"' | sed 1d | tr -d '"'
+}
+
+t_explain_json_allow_list_is_what_the_proxy_enforces() {
+	# explain --json prints the net plan and the proxy enforces that same
+	# plan: every allow entry explain prints is reached, every deny entry
+	# is refused by the deny rule; a spelling the policy uses (upper
+	# case) is printed as it is matched.
+	local p p2 js allow deny e host port script=""
+	"$HTTPD" -p 0 -f "$WORK/httpd2.port" >/dev/null 2>&1 &
+	kill_on_exit $!
+	for _ in $(seq 100); do [ -s "$WORK/httpd2.port" ] && break; sleep 0.05; done
+	p2=$(cat "$WORK/httpd2.port")
+	eq "control: the second server answers directly" "$($CURL "http://127.0.0.1:$p2/")" "hello from httpd"
+	p=$(policy explained <<EOF
+[network]
+mode = proxy
+allow = LocalHost:$PORT
+allow = 127.0.0.1
+deny = 127.0.0.1:$p2
+allow_private = true
+EOF
+)
+	js=$(cd "$WORK/proj" && "$CORDON" explain "$p" --json)
+	allow=$(json_list "$js" allow)
+	deny=$(json_list "$js" deny)
+	eq "explain's allow list, resolved" "$allow" "localhost:$PORT"$'\n'"127.0.0.1"
+	eq "explain's deny list" "$deny" "127.0.0.1:$p2"
+	for e in $allow; do
+		host=${e%%:*}
+		port=${e#*:}
+		[ "$port" = "$e" ] && port=$PORT
+		script+="echo \"allow $e: \$($CURL -x $PROXY http://$host:$port/)\"; "
+	done
+	for e in $deny; do
+		script+="echo \"deny $e: \$($CURL -x $PROXY http://$e/)\"; "
+	done
+	sh_in "$p" "$script"
+	for e in $allow; do
+		contains "allow entry $e is reached" "$SB_OUT" "allow $e: hello from httpd"
+	done
+	for e in $deny; do
+		contains "deny entry $e is refused by the deny rule" "$SB_OUT" \
+			"deny $e: cordon: policy 'explained' does not allow $e: denied by deny pattern"
+	done
+}
+
 t_private_addresses_refused_without_allow_private() {
 	local p
 	p=$(policy private <<EOF
@@ -530,6 +581,31 @@ stop_shared_proxy() {
 	kill "$SHARED_PID"
 	wait "$SHARED_PID" 2>/dev/null
 	no_sanitizer_report "$(cat "$WORK/proxy.out")"
+}
+
+t_proxy_options_are_given_once() {
+	# Under a sudoers rule that lets the invoker append options, a second
+	# --policy or --socket must not replace the administrator's.
+	local pp sock=$WORK/once.sock out rc o gid
+	pp=$(egress_policy once)
+	gid=$(id -g)
+	for o in "--policy $pp" "--socket $WORK/other.sock" "--mode 0600" "--group $gid"; do
+		# shellcheck disable=SC2086 # the option and its value, two words
+		out=$(timeout 10 "$CORDON" proxy --socket "$sock" --policy "$pp" --mode 0660 --group "$gid" $o 2>&1)
+		rc=$?
+		eq "${o%% *} twice: status" "$rc" 125
+		contains "${o%% *} twice: says so" "$out" "cordon: ${o%% *} given more than once"
+	done
+	# Only the names it documents, whole: an abbreviation is not one.
+	out=$(timeout 10 "$CORDON" proxy --sock "$sock" --policy "$pp" 2>&1)
+	eq "--sock: status" "$?" 125
+	contains "--sock: usage" "$out" "usage: cordon proxy"
+	[ -e "$sock" ] && failed "a refused proxy made its socket"
+	# Control: each once, in both spellings, starts the proxy.
+	start_shared_proxy "$pp" "$sock" --mode=0660 --group "$gid"
+	sleep 0.2
+	kill -0 "$SHARED_PID" || failed "the proxy did not keep running: $(cat "$WORK/proxy.out")"
+	stop_shared_proxy
 }
 
 count_fds() {

@@ -263,7 +263,9 @@ Test(check_host, why_is_static_text)
 
 /* ---- egress_parse_authority ---- */
 
-static struct egress_target auth_ok(const char *s, unsigned short def, const char *host, unsigned short port)
+#define REQ EGRESS_PORT_REQUIRED
+
+static struct egress_target auth_ok(const char *s, int def, const char *host, unsigned short port)
 {
 	struct egress_target t;
 	memset(&t, 0, sizeof(t));
@@ -272,13 +274,13 @@ static struct egress_target auth_ok(const char *s, unsigned short def, const cha
 	char *p = exact(s, n);
 	bool ok = egress_parse_authority(p, n, def, &t, &why);
 	free(p);
-	cr_assert(ok, "egress_parse_authority(\"%s\", %u) rejected: %s", s, def, why ? why : "?");
+	cr_assert(ok, "egress_parse_authority(\"%s\", %d) rejected: %s", s, def, why ? why : "?");
 	cr_expect_str_eq(t.host, host, "\"%s\": host \"%s\"", s, t.host);
 	cr_expect_eq(t.port, port, "\"%s\": port %u, want %u", s, t.port, port);
 	return t;
 }
 
-static void auth_bad_n(const char *s, size_t n, unsigned short def)
+static void auth_bad_n(const char *s, size_t n, int def)
 {
 	struct egress_target t;
 	memset(&t, 0, sizeof(t));
@@ -286,35 +288,35 @@ static void auth_bad_n(const char *s, size_t n, unsigned short def)
 	char *p = exact(s, n);
 	bool ok = egress_parse_authority(p, n, def, &t, &why);
 	free(p);
-	cr_expect_not(ok, "egress_parse_authority(\"%.*s\", %u) accepted as %s port %u", (int)n, s, def, t.host,
+	cr_expect_not(ok, "egress_parse_authority(\"%.*s\", %d) accepted as %s port %u", (int)n, s, def, t.host,
 	              t.port);
 	if (!ok)
 		cr_expect_not_null(why);
 }
 
-static void auth_bad(const char *s, unsigned short def)
+static void auth_bad(const char *s, int def)
 {
 	auth_bad_n(s, strlen(s), def);
 }
 
 Test(authority, host_and_port)
 {
-	struct egress_target t = auth_ok("github.com:443", 0, "github.com", 443);
+	struct egress_target t = auth_ok("github.com:443", REQ, "github.com", 443);
 	cr_expect_not(t.is_ip);
-	auth_ok("GitHub.COM:443", 0, "github.com", 443);
-	auth_ok("a:1", 0, "a", 1);
-	auth_ok("a:65535", 0, "a", 65535);
-	t = auth_ok("10.0.0.1:8080", 0, "10.0.0.1", 8080);
+	auth_ok("GitHub.COM:443", REQ, "github.com", 443);
+	auth_ok("a:1", REQ, "a", 1);
+	auth_ok("a:65535", REQ, "a", 65535);
+	t = auth_ok("10.0.0.1:8080", REQ, "10.0.0.1", 8080);
 	cr_expect(t.is_ip);
 	cr_expect_eq(t.family, AF_INET);
 }
 
 Test(authority, bracketed_ipv6)
 {
-	struct egress_target t = auth_ok("[::1]:443", 0, "::1", 443);
+	struct egress_target t = auth_ok("[::1]:443", REQ, "::1", 443);
 	cr_expect(t.is_ip);
 	cr_expect_eq(t.family, AF_INET6);
-	auth_ok("[2001:DB8:0::1]:8443", 0, "2001:db8::1", 8443);
+	auth_ok("[2001:DB8:0::1]:8443", REQ, "2001:db8::1", 8443);
 	auth_ok("[::1]", 80, "::1", 80);
 }
 
@@ -322,70 +324,72 @@ Test(authority, default_port)
 {
 	auth_ok("example.com", 80, "example.com", 80);
 	auth_ok("example.com:8080", 80, "example.com", 8080);
-	auth_bad("example.com", 0);
-	auth_bad("[::1]", 0);
+	auth_bad("example.com", REQ);
+	auth_bad("[::1]", REQ);
 }
 
 Test(authority, bad_ports)
 {
-	auth_bad("example.com:0", 0);
+	auth_bad("example.com:0", REQ);
 	auth_bad("example.com:0", 80);
-	auth_bad("example.com:65536", 0);
-	auth_bad("example.com:99999", 0);
-	auth_bad("example.com:100000", 0);
-	auth_bad("example.com:18446744073709551617", 0);
-	auth_bad("example.com:", 0);
+	auth_bad("example.com:65536", REQ);
+	auth_bad("example.com:99999", REQ);
+	auth_bad("example.com:100000", REQ);
+	auth_bad("example.com:18446744073709551617", REQ);
+	auth_bad("example.com:", REQ);
 	auth_bad("example.com:", 80);
-	auth_bad("example.com:44a", 0);
-	auth_bad("example.com:+443", 0);
-	auth_bad("example.com:-1", 0);
-	auth_bad("example.com: 443", 0);
-	auth_bad("example.com:443 ", 0);
-	auth_bad("example.com:0x1bb", 0);
-	auth_bad("[::1]:", 0);
-	auth_bad("[::1]:0", 0);
-	auth_bad_n(LIT("example.com:44\0003"), 0);
+	auth_bad("example.com:44a", REQ);
+	auth_bad("example.com:+443", REQ);
+	auth_bad("example.com:-1", REQ);
+	auth_bad("example.com: 443", REQ);
+	auth_bad("example.com:443 ", REQ);
+	auth_bad("example.com:0x1bb", REQ);
+	auth_bad("[::1]:", REQ);
+	auth_bad("[::1]:0", REQ);
+	auth_bad_n(LIT("example.com:44\0003"), REQ);
 }
 
 Test(authority, unbracketed_ipv6_refused)
 {
-	auth_bad("::1", 0);
+	auth_bad("::1", REQ);
 	auth_bad("::1", 80);
-	auth_bad("::1:443", 0);
-	auth_bad("2001:db8::1:443", 0);
-	auth_bad("example.com:443:443", 0);
+	auth_bad("::1:443", REQ);
+	auth_bad("2001:db8::1:443", REQ);
+	auth_bad("example.com:443:443", REQ);
 }
 
 Test(authority, malformed_brackets)
 {
-	auth_bad("[::1", 0);
-	auth_bad("[::1]443", 0);
-	auth_bad("[::1]x:443", 0);
-	auth_bad("[]:443", 0);
-	auth_bad("[127.0.0.1]:443", 0);
-	auth_bad("[example.com]:443", 0);
-	auth_bad("[fe80::1%eth0]:443", 0);
-	auth_bad("::1]:443", 0);
+	auth_bad("[::1", REQ);
+	auth_bad("[::1]443", REQ);
+	auth_bad("[::1]x:443", REQ);
+	auth_bad("[]:443", REQ);
+	auth_bad("[127.0.0.1]:443", REQ);
+	auth_bad("[example.com]:443", REQ);
+	auth_bad("[fe80::1%eth0]:443", REQ);
+	auth_bad("::1]:443", REQ);
 }
 
 Test(authority, host_rules_apply)
 {
-	auth_bad("", 0);
-	auth_bad(":443", 0);
-	auth_bad("user@example.com:443", 0);
-	auth_bad("0x7f000001:443", 0);
-	auth_bad("127.1:443", 0);
-	auth_bad("example.com.:443", 0);
-	auth_bad_n(LIT("evil\0.allowed.com:443"), 0);
+	auth_bad("", REQ);
+	auth_bad(":443", REQ);
+	auth_bad("user@example.com:443", REQ);
+	auth_bad("0x7f000001:443", REQ);
+	auth_bad("127.1:443", REQ);
+	auth_bad("example.com.:443", REQ);
+	auth_bad_n(LIT("evil\0.allowed.com:443"), REQ);
 }
 
 /* ---- egress_allowed ---- */
 
 static struct policy *P;
+static struct net_plan NP;
 static struct diags D;
 
 static void policy_teardown(void)
 {
+	netplan_clear(&NP);
 	policy_free(P);
 	P = NULL;
 	diags_free(&D);
@@ -393,10 +397,12 @@ static void policy_teardown(void)
 
 TestSuite(allowed, .fini = policy_teardown);
 
-/* A [network] section in proxy mode with the given allow/deny lines. */
-static const struct policy *net_policy(const char *lines)
+/* The net plan of a [network] section in proxy mode with the given
+ * allow/deny lines: what the proxy decides with. */
+static const struct net_plan *net_policy(const char *lines)
 {
 	char *text = xasprintf("[network]\nmode = proxy\n%s", lines);
+	netplan_clear(&NP);
 	policy_free(P);
 	diags_free(&D);
 	P = policy_parse("test.ini", text, strlen(text), &D);
@@ -405,7 +411,8 @@ static const struct policy *net_policy(const char *lines)
 	if (D.n)
 		diags_print(&D, STDERR_FILENO);
 	cr_assert_eq(D.n, 0, "policy has diagnostics");
-	return P;
+	cr_assert(netplan_build(&NP, P, "/home/t", &D));
+	return &NP;
 }
 
 static struct egress_target target(const char *host, unsigned short port)
@@ -418,7 +425,7 @@ static struct egress_target target(const char *host, unsigned short port)
 	return t;
 }
 
-static void expect_decision(const struct policy *p, const char *host, unsigned short port, bool want,
+static void expect_decision(const struct net_plan *p, const char *host, unsigned short port, bool want,
                             const char *reason)
 {
 	struct egress_target t = target(host, port);
@@ -438,7 +445,7 @@ static void expect_decision(const struct policy *p, const char *host, unsigned s
 
 Test(allowed, exact_host_any_port)
 {
-	const struct policy *p = net_policy("allow = example.com\n");
+	const struct net_plan *p = net_policy("allow = example.com\n");
 	expect_decision(p, "example.com", 443, true, ALLOWED);
 	expect_decision(p, "example.com", 80, true, ALLOWED);
 	expect_decision(p, "www.example.com", 443, false, NOT_LIST);
@@ -449,7 +456,7 @@ Test(allowed, exact_host_any_port)
 
 Test(allowed, host_and_port)
 {
-	const struct policy *p = net_policy("allow = github.com:443\n");
+	const struct net_plan *p = net_policy("allow = github.com:443\n");
 	expect_decision(p, "github.com", 443, true, ALLOWED);
 	expect_decision(p, "github.com", 80, false, NOT_LIST);
 	expect_decision(p, "github.com", 22, false, NOT_LIST);
@@ -457,7 +464,7 @@ Test(allowed, host_and_port)
 
 Test(allowed, wildcard_matches_subdomains_only)
 {
-	const struct policy *p = net_policy("allow = *.example.org\n");
+	const struct net_plan *p = net_policy("allow = *.example.org\n");
 	expect_decision(p, "a.example.org", 443, true, ALLOWED);
 	expect_decision(p, "a.b.example.org", 80, true, ALLOWED);
 	expect_decision(p, "example.org", 443, false, NOT_LIST);
@@ -469,14 +476,14 @@ Test(allowed, wildcard_matches_subdomains_only)
 
 Test(allowed, wildcard_with_port)
 {
-	const struct policy *p = net_policy("allow = *.example.org:8443\n");
+	const struct net_plan *p = net_policy("allow = *.example.org:8443\n");
 	expect_decision(p, "a.example.org", 8443, true, ALLOWED);
 	expect_decision(p, "a.example.org", 443, false, NOT_LIST);
 }
 
 Test(allowed, deny_wins_over_allow)
 {
-	const struct policy *p = net_policy("allow = *.github.com\nallow = github.com\ndeny = gist.github.com\n");
+	const struct net_plan *p = net_policy("allow = *.github.com\nallow = github.com\ndeny = gist.github.com\n");
 	expect_decision(p, "api.github.com", 443, true, ALLOWED);
 	expect_decision(p, "github.com", 443, true, ALLOWED);
 	expect_decision(p, "gist.github.com", 443, false, DENIED);
@@ -492,7 +499,7 @@ Test(allowed, deny_wins_over_allow)
 
 Test(allowed, default_deny)
 {
-	const struct policy *p = net_policy("");
+	const struct net_plan *p = net_policy("");
 	expect_decision(p, "example.com", 443, false, NOT_LIST);
 	expect_decision(p, "127.0.0.1", 80, false, IP_LIT);
 	p = net_policy("deny = evil.com\n");
@@ -502,7 +509,7 @@ Test(allowed, default_deny)
 
 Test(allowed, case_insensitive)
 {
-	const struct policy *p = net_policy("allow = GitHub.COM\nallow = *.Example.ORG\n");
+	const struct net_plan *p = net_policy("allow = GitHub.COM\nallow = *.Example.ORG\n");
 	expect_decision(p, "GITHUB.com", 443, true, ALLOWED);
 	expect_decision(p, "WWW.EXAMPLE.org", 443, true, ALLOWED);
 
@@ -517,7 +524,7 @@ Test(allowed, case_insensitive)
 
 Test(allowed, ip_literal_only_when_allowed_literally)
 {
-	const struct policy *p = net_policy("allow = 10.1.2.3:8080\nallow = [2001:db8::1]\nallow = example.com\n");
+	const struct net_plan *p = net_policy("allow = 10.1.2.3:8080\nallow = [2001:db8::1]\nallow = example.com\n");
 	expect_decision(p, "10.1.2.3", 8080, true, ALLOWED);
 	expect_decision(p, "10.1.2.3", 80, false, IP_LIT);
 	expect_decision(p, "10.1.2.4", 8080, false, IP_LIT);
@@ -530,7 +537,7 @@ Test(allowed, ip_literal_only_when_allowed_literally)
 Test(allowed, name_pattern_never_allows_an_ip_and_vice_versa)
 {
 	/* Even a pattern whose name looks like the start of an address. */
-	const struct policy *p = net_policy("allow = *.0.0.10.in-addr.arpa\nallow = localhost\n");
+	const struct net_plan *p = net_policy("allow = *.0.0.10.in-addr.arpa\nallow = localhost\n");
 	expect_decision(p, "127.0.0.1", 80, false, IP_LIT);
 	expect_decision(p, "10.0.0.1", 80, false, IP_LIT);
 	expect_decision(p, "::1", 80, false, IP_LIT);
@@ -552,14 +559,14 @@ Test(allowed, name_pattern_never_allows_an_ip_and_vice_versa)
 
 Test(allowed, deny_ip_literal)
 {
-	const struct policy *p = net_policy("allow = 169.254.169.254\ndeny = 169.254.169.254:80\n");
+	const struct net_plan *p = net_policy("allow = 169.254.169.254\ndeny = 169.254.169.254:80\n");
 	expect_decision(p, "169.254.169.254", 80, false, DENIED);
 	expect_decision(p, "169.254.169.254", 443, true, ALLOWED);
 }
 
 Test(allowed, unterminated_target_host_is_denied)
 {
-	const struct policy *p = net_policy("allow = *.a\n");
+	const struct net_plan *p = net_policy("allow = *.a\n");
 	struct egress_target t;
 	memset(&t, 'a', sizeof(t.host));
 	t.host[1] = '.';

@@ -1043,14 +1043,14 @@ Test(identity, host_network_has_no_net_namespace)
 {
 	build_clean(FS_BASIC "[network]\nmode = host\n");
 	cr_expect_eq(PL->clone_flags & CLONE_NEWNET, 0);
-	cr_expect_eq(PL->net_mode, NET_HOST);
+	cr_expect_eq(PL->net.mode, NET_HOST);
 }
 
 Test(identity, proxy_network_has_a_net_namespace)
 {
 	build_clean(FS_BASIC "[network]\nmode = proxy\nallow = github.com:443\n");
 	cr_expect(PL->clone_flags & CLONE_NEWNET);
-	cr_expect_eq(PL->net_mode, NET_PROXY);
+	cr_expect_eq(PL->net.mode, NET_PROXY);
 }
 
 Test(identity, unprivileged_runs_as_the_invoker)

@@ -189,15 +189,10 @@ Test(parse, contract_example_network_section)
 	parse_ok(contract_example);
 	cr_expect_eq(P->net_mode, NET_PROXY);
 	pval_is(&P->net_mode_v, "proxy", 23);
-	cr_assert_eq(P->n_allow, 1);
-	cr_expect_str_eq(P->allow_patterns[0].host, "github.com");
-	cr_expect_eq(P->allow_patterns[0].port, 443);
-	cr_expect_not(P->allow_patterns[0].wildcard);
-	cr_expect_eq(P->allow_patterns[0].line, 24);
-	cr_assert_eq(P->n_deny, 1);
-	cr_expect_str_eq(P->deny_patterns[0].host, "gist.github.com");
-	cr_expect_eq(P->deny_patterns[0].port, 0);
-	cr_expect_eq(P->deny_patterns[0].line, 25);
+	cr_assert_eq(P->allow.n, 1);
+	pval_is(&P->allow.v[0], "github.com:443", 24);
+	cr_assert_eq(P->deny.n, 1);
+	pval_is(&P->deny.v[0], "gist.github.com", 25);
 	pval_is(&P->allow_private_v, "false", 26);
 	cr_expect_not(P->allow_private);
 	cr_expect_null(P->socket.value);
@@ -249,8 +244,8 @@ Test(parse, defaults)
 	cr_expect_null(P->command.value);
 	cr_expect_null(P->home.value);
 	cr_expect_null(P->audit_log.value);
-	cr_expect_eq(P->n_allow, 0);
-	cr_expect_eq(P->n_deny, 0);
+	cr_expect_eq(P->allow.n, 0);
+	cr_expect_eq(P->deny.n, 0);
 	cr_expect_not(P->allow_private);
 	cr_expect_eq(P->timeout_ms, 0);
 	cr_expect_eq(P->memory_bytes, 0);
@@ -324,16 +319,10 @@ Test(parse, list_keys_across_repeated_sections)
 Test(parse, allow_list_keeps_order_and_lines)
 {
 	parse_ok("[network]\nmode = proxy\nallow = a.example.com\nallow = *.Example.org:443\nallow = [::1]:8080\n");
-	cr_assert_eq(P->n_allow, 3);
-	cr_expect_str_eq(P->allow_patterns[0].host, "a.example.com");
-	cr_expect_eq(P->allow_patterns[0].line, 3);
-	cr_expect_str_eq(P->allow_patterns[1].host, "example.org");
-	cr_expect(P->allow_patterns[1].wildcard);
-	cr_expect_eq(P->allow_patterns[1].port, 443);
-	cr_expect_eq(P->allow_patterns[1].line, 4);
-	cr_expect_str_eq(P->allow_patterns[2].host, "::1");
-	cr_expect(P->allow_patterns[2].ip_literal);
-	cr_expect_eq(P->allow_patterns[2].port, 8080);
+	cr_assert_eq(P->allow.n, 3);
+	pval_is(&P->allow.v[0], "a.example.com", 3);
+	pval_is(&P->allow.v[1], "*.Example.org:443", 4);
+	pval_is(&P->allow.v[2], "[::1]:8080", 5);
 }
 
 Test(parse, paths_are_normalized)
