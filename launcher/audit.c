@@ -31,18 +31,23 @@ void sandbox_id_new(char out[33])
 	out[32] = '\0';
 }
 
+int audit_open_log(const char *path)
+{
+	/* Opened before anything runs: if the record cannot be written, the
+	 * sandbox (or the proxy) does not start. */
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+	if (fd < 0)
+		die_with_error("audit: open %s", path);
+	return fd;
+}
+
 void audit_open(struct audit *a, const struct plan *pl)
 {
 	a->plan = pl;
 	a->fd = -1;
 	sandbox_id_new(a->id);
-	if (!pl->audit_log)
-		return;
-	/* Opened before anything runs: if the record cannot be written, the
-	 * sandbox does not start. */
-	a->fd = open(pl->audit_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
-	if (a->fd < 0)
-		die_with_error("audit: open %s", pl->audit_log);
+	if (pl->audit_log)
+		a->fd = audit_open_log(pl->audit_log);
 }
 
 static void envelope(buf_t *b, const char *event, const char *policy, const char *sandbox_id, uid_t uid)

@@ -67,8 +67,6 @@ void invocation_release(struct invocation_storage *s);
 bool running_under_sudo(void);
 
 /* policyfile.c: finding and reading policy files. */
-char *policy_locate(const char *arg);
-struct policy *policy_load(const char *path, struct diags *d);
 /* Locates P (a path or a bare name) and loads it: the policy, or NULL with
  * the problems added to d. The path it was read from goes to *path_out
  * (the caller frees it) unless path_out is NULL. */
@@ -182,6 +180,9 @@ struct audit {
 	char id[33];
 	const struct plan *plan;
 };
+/* The audit log at path, for appending (O_NOFOLLOW, 0600 when created);
+ * dies (125) when it cannot be opened. */
+int audit_open_log(const char *path);
 void audit_open(struct audit *a, const struct plan *pl);
 void audit_sandbox_start(struct audit *a);
 void audit_sandbox_exit(struct audit *a, int status, const char *reason, const char *detail, long long duration_ms);

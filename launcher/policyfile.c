@@ -20,7 +20,7 @@ static bool is_bare_name(const char *arg)
 	return !strchr(arg, '/') && !str_has_suffix(arg, ".ini") && *arg && arg[0] != '.';
 }
 
-char *policy_locate(const char *arg)
+static char *policy_locate(const char *arg)
 {
 	if (!is_bare_name(arg))
 		return xstrdup(arg);
@@ -40,7 +40,7 @@ char *policy_locate(const char *arg)
 	return xasprintf("%s/%s.ini", CORDON_POLICY_DIR, arg);
 }
 
-struct policy *policy_load(const char *path, struct diags *d)
+static struct policy *policy_load(const char *path, struct diags *d)
 {
 	cleanup_fd int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {

@@ -138,10 +138,10 @@ int cmd_proxy(int argc, char **argv)
 		die("proxy: --mode %s: expected octal permission bits, at most 0777", mode_arg);
 	if (group_arg && !parse_group(group_arg, &acc.gid))
 		die("proxy: --group %s: no such group", group_arg);
-	cleanup_free char *path = policy_locate(policy_arg);
+	cleanup_free char *path = NULL;
 	struct diags d = {0};
-	struct policy *p = policy_load(path, &d);
-	if (d.n) {
+	struct policy *p = policy_open(policy_arg, &d, &path);
+	if (!p) {
 		diags_print(&d, STDERR_FILENO);
 		return EXIT_SETUP;
 	}
@@ -155,12 +155,7 @@ int cmd_proxy(int argc, char **argv)
 		diags_print(&d, STDERR_FILENO);
 		return EXIT_SETUP;
 	}
-	int audit_fd = -1;
-	if (net.audit_log) {
-		audit_fd = open(net.audit_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
-		if (audit_fd < 0)
-			die_with_error("audit: open %s", net.audit_log);
-	}
+	int audit_fd = net.audit_log ? audit_open_log(net.audit_log) : -1;
 	int lfd = bind_control_socket(socket_path, &acc);
 	struct proxy_config cfg = {
 	    .net = &net,
