@@ -177,13 +177,14 @@ static void add_persist_home(struct builder *b, const char *home)
 	} else {
 		const char *ih = b->inv->home;
 		if (!ih || ih[0] != '/' || strcmp(ih, "/") == 0) {
-			refuse(b, "%s:%d: home = persist: the invoking user's home is %s; it must be an absolute path below /",
+			refuse(b,
+			       "%s:%d: home = persist: the invoking user's home is %s; it must be an absolute path "
+			       "below /",
 			       p->file, p->home.line, ih ? ih : "unknown");
 			return;
 		}
 		pl->home_state_root = normalize_path(ih);
-		pl->home_persist =
-		    xasprintf("%s/.local/state/cordon/home/%s", pl->home_state_root, pl->policy_name);
+		pl->home_persist = xasprintf("%s/.local/state/cordon/home/%s", pl->home_state_root, pl->policy_name);
 	}
 	claim(b, MOUNT_BIND, MF_HOME | MF_PERSIST, home, pl->home_persist, "home", p->home.line);
 }
@@ -215,8 +216,8 @@ static void add_home_copies(struct builder *b, const char *home)
 		if (st == PATH_MISSING)
 			note(b, "home_copy %s: ~/%s does not exist; nothing is copied", c->dest, c->rel);
 		else if (st == PATH_SYMLINK)
-			note(b, "home_copy %s: ~/%s is a symlink; cordon does not follow it, nothing is copied", c->dest,
-			     c->rel);
+			note(b, "home_copy %s: ~/%s is a symlink; cordon does not follow it, nothing is copied",
+			     c->dest, c->rel);
 	}
 }
 

@@ -447,8 +447,8 @@ static void check_home_copy(struct vctx *c)
 		const char *why = NULL;
 		const char *v = l->v[i].value;
 		if (!*v || v[0] == '/' || v[0] == '~') {
-			BAD(c, l->v[i].line, "home_copy: '%s' must be a path relative to the invoking user's home (.pi/agent)",
-			    v);
+			BAD(c, l->v[i].line,
+			    "home_copy: '%s' must be a path relative to the invoking user's home (.pi/agent)", v);
 			continue;
 		}
 		if (!valid_policy_path(v, true, &why)) {
@@ -462,7 +462,8 @@ static void check_home_copy(struct vctx *c)
 	for (size_t i = 0; i < l->n; i++)
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(l->v[i].value, l->v[j].value) == 0)
-				BAD(c, l->v[i].line, "home_copy: %s is already listed at line %d", l->v[i].value, l->v[j].line);
+				BAD(c, l->v[i].line, "home_copy: %s is already listed at line %d", l->v[i].value,
+				    l->v[j].line);
 }
 
 static void check_filesystem(struct vctx *c)
