@@ -129,6 +129,13 @@ void guards_finish(struct guard_state *gs);
 /* mounts.c: the new root. */
 void mounts_apply(const struct plan *pl);
 
+/* home.c: the agent's home, in pid 1 before pivot_root. home = persist:
+ * the persistent directory, made and checked without following a symlink,
+ * opened (to be cloned). home_copy: the copies, into the home open at
+ * home (the mounted tmpfs or directory), read as the invoker. */
+int home_persist_open(const struct plan *pl);
+void home_copy_apply(const struct plan *pl, int home);
+
 /* caps.c: identity and privileges. */
 /* Clears bounding and ambient sets, switches to the plan's account (when
  * privileged), clears the rest, and verifies all of it. */

@@ -60,11 +60,15 @@ static void set_attr(int fd, const char *what, unsigned long long set, bool recu
 
 /* Clones the host tree at source into a detached mount and records what
  * the source was. Returns -1 if it is optional and absent. */
-static int clone_host_tree(const struct mount_op *op, struct stat *st)
+static int clone_host_tree(const struct plan *pl, const struct mount_op *op, struct stat *st)
 {
 	if (!op->source && (op->flags & MF_OPTIONAL))
 		return -1; /* absent when the plan was made */
-	cleanup_fd int src = open_how(AT_FDCWD, op->source, O_PATH, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+	/* A persistent home is made here, and the directory checked is the
+	 * one cloned (home.c). */
+	cleanup_fd int src = (op->flags & MF_PERSIST)
+	                         ? home_persist_open(pl)
+	                         : open_how(AT_FDCWD, op->source, O_PATH, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
 	if (src < 0) {
 		if (errno == ENOENT && (op->flags & MF_OPTIONAL))
 			return -1;
@@ -460,7 +464,7 @@ void mounts_apply(const struct plan *pl)
 	cleanup_free struct stat *sts = xcalloc(pl->n_mounts, sizeof(struct stat));
 	cleanup_free char **excludes = xcalloc(pl->n_mounts, sizeof(char *));
 	for (size_t i = 0; i < pl->n_mounts; i++) {
-		trees[i] = pl->mounts[i].kind == MOUNT_BIND ? clone_host_tree(&pl->mounts[i], &sts[i]) : -1;
+		trees[i] = pl->mounts[i].kind == MOUNT_BIND ? clone_host_tree(pl, &pl->mounts[i], &sts[i]) : -1;
 		if (pl->mounts[i].kind == MOUNT_GITEXCLUDE)
 			excludes[i] = read_host_exclude(&pl->mounts[i]);
 	}
@@ -509,6 +513,14 @@ void mounts_apply(const struct plan *pl)
 			mount_git_exclude(root, op, i, excludes[i]);
 			free(excludes[i]);
 			break;
+		}
+		/* Copies into the home land in its own file system: nothing is
+		 * mounted beneath it yet, and the host is still in view. */
+		if ((op->flags & MF_HOME) && pl->n_home_copies) {
+			cleanup_fd int home = open_beneath(root, op->dest + 1, O_DIRECTORY);
+			if (home < 0)
+				die_with_error("home_copy: open the agent's home %s", op->dest);
+			home_copy_apply(pl, home);
 		}
 		if (trees[i] >= 0)
 			close(trees[i]);

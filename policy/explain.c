@@ -186,6 +186,27 @@ static void seccomp_text(buf_t *b, const struct plan *pl)
 	}
 }
 
+/* What the agent finds in its home: the mount at run_home, and the
+ * copies made into it at every start. */
+static void home_text(buf_t *b, const struct plan *pl)
+{
+	const struct mount_op *home = NULL;
+	for (size_t i = 0; i < pl->n_mounts; i++)
+		if (pl->mounts[i].flags & MF_HOME)
+			home = &pl->mounts[i];
+	if (pl->home_persist)
+		buf_printf(b, "home         %s: persist %s (mode 0700, owned by %s; kept between runs)\n",
+		           pl->run_home ? pl->run_home : "?", pl->home_persist, pl->run_user);
+	else if (home && home->kind == MOUNT_BIND)
+		buf_printf(b, "home         %s: the directory %s, bound read-write\n", home->dest,
+		           home->source ? home->source : "?");
+	else if (home)
+		buf_printf(b, "home         %s: an empty tmpfs at every start\n", home->dest);
+	for (size_t i = 0; i < pl->n_home_copies; i++)
+		buf_printf(b, "  home_copy  %s -> %s (at every start, read as %s; symlinks skipped)\n",
+		           pl->home_copies[i].source, pl->home_copies[i].dest, pl->invoker_name);
+}
+
 static void projects_text(buf_t *b, const struct plan *pl)
 {
 	for (char **r = pl->allowed_roots; r && *r; r++)
@@ -220,6 +241,7 @@ char *plan_explain_text(const struct plan *pl)
 	buf_printf(&b, "runs as      %s (uid %u, gid %u), %s\n", pl->run_user, (unsigned)pl->run_uid,
 	           (unsigned)pl->run_gid,
 	           pl->privileged ? "switched to after setup" : "mapped to itself in a user namespace");
+	home_text(&b, pl);
 	buf_printf(&b, "namespaces   %s\n", ns_list(pl, &ns));
 	buf_printf(&b, "hostname     %s\n", pl->hostname);
 	buf_puts(&b, "command     ");
@@ -355,6 +377,18 @@ char *plan_explain_json(const struct plan *pl)
 	buf_puts(&b, ",\"home\":");
 	json_str_or_null(&b, pl->run_home);
 	buf_puts(&b, "}");
+	json_key(&b, &f, "home");
+	buf_puts(&b, "{\"persist\":");
+	json_str_or_null(&b, pl->home_persist);
+	buf_puts(&b, ",\"copies\":[");
+	for (size_t i = 0; i < pl->n_home_copies; i++) {
+		buf_puts(&b, i ? ",{\"source\":" : "{\"source\":");
+		buf_json_str(&b, pl->home_copies[i].source);
+		buf_puts(&b, ",\"dest\":");
+		buf_json_str(&b, pl->home_copies[i].dest);
+		buf_printf(&b, ",\"line\":%d}", pl->home_copies[i].line);
+	}
+	buf_puts(&b, "]}");
 	json_key(&b, &f, "namespaces");
 	buf_puts(&b, "[");
 	bool nf = true;

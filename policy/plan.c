@@ -40,6 +40,8 @@ static void refuse(struct builder *b, const char *fmt, ...)
 	va_end(ap);
 }
 
+static void note(struct builder *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static char *expand_home(struct builder *b, const char *path)
 {
 	return expand_home_path(path, b->inv->home);
@@ -137,6 +139,83 @@ static void add_policy_mounts(struct builder *b)
 	}
 }
 
+/* A name that is one safe path component: not empty, not . or .., no
+ * slash. */
+static bool safe_component(const char *s)
+{
+	size_t n = strlen(s);
+	return n > 0 && n <= 64 && strcmp(s, ".") != 0 && strcmp(s, "..") != 0 &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}
+
+/* home = persist: a directory per invoking user and policy name. As root
+ * it lives in root's own /var/lib/cordon (the invoker's name below it, so
+ * users do not share one); unprivileged, in the invoker's own state
+ * directory. The launcher creates it below home_state_root, the part of
+ * the path that only root (or the invoker) can change. */
+static void add_persist_home(struct builder *b, const char *home)
+{
+	const struct policy *p = b->p;
+	struct plan *pl = b->plan;
+	if (!safe_component(pl->policy_name)) {
+		refuse(b, "%s:%d: home = persist: the policy name '%s' cannot name a directory; set [sandbox] name",
+		       p->file, p->home.line, pl->policy_name);
+		return;
+	}
+	if (pl->privileged) {
+		if (!b->inv->user || !safe_component(b->inv->user)) {
+			refuse(b, "%s:%d: home = persist: the invoking user has no usable name", p->file, p->home.line);
+			return;
+		}
+		pl->home_state_root = xstrdup("/var/lib");
+		pl->home_persist = xasprintf("/var/lib/cordon/home/%s/%s", b->inv->user, pl->policy_name);
+	} else {
+		const char *ih = b->inv->home;
+		if (!ih || ih[0] != '/' || strcmp(ih, "/") == 0) {
+			refuse(b,
+			       "%s:%d: home = persist: the invoking user's home is %s; it must be an absolute path "
+			       "below /",
+			       p->file, p->home.line, ih ? ih : "unknown");
+			return;
+		}
+		pl->home_state_root = normalize_path(ih);
+		pl->home_persist = xasprintf("%s/.local/state/cordon/home/%s", pl->home_state_root, pl->policy_name);
+	}
+	claim(b, MOUNT_BIND, MF_HOME | MF_PERSIST, home, pl->home_persist, "home", p->home.line);
+}
+
+/* home_copy: what the launcher copies from the invoker's home into the
+ * agent's at every start, named here so explain shows it. */
+static void add_home_copies(struct builder *b, const char *home)
+{
+	const struct plist *l = &b->p->home_copy;
+	const char *ih = b->inv->home;
+	if (!l->n)
+		return;
+	if (!ih || ih[0] != '/') {
+		refuse(b, "%s:%d: home_copy: the invoking user has no home directory to copy from", b->p->file,
+		       l->v[0].line);
+		return;
+	}
+	struct plan *pl = b->plan;
+	pl->home_copies = xcalloc(l->n, sizeof(*pl->home_copies));
+	for (size_t i = 0; i < l->n; i++) {
+		struct home_copy *c = &pl->home_copies[pl->n_home_copies++];
+		c->rel = xstrdup(l->v[i].value);
+		cleanup_free char *src = xasprintf("%s/%s", ih, c->rel);
+		cleanup_free char *dst = xasprintf("%s/%s", home, c->rel);
+		c->source = normalize_path(src);
+		c->dest = normalize_path(dst);
+		c->line = l->v[i].line;
+		enum path_state st = b->host->lstat(b->host->ctx, c->source);
+		if (st == PATH_MISSING)
+			note(b, "home_copy %s: ~/%s does not exist; nothing is copied", c->dest, c->rel);
+		else if (st == PATH_SYMLINK)
+			note(b, "home_copy %s: ~/%s is a symlink; cordon does not follow it, nothing is copied",
+			     c->dest, c->rel);
+	}
+}
+
 static void add_home(struct builder *b)
 {
 	const struct policy *p = b->p;
@@ -146,8 +225,13 @@ static void add_home(struct builder *b)
 		       home ? home : "unknown");
 		return;
 	}
+	add_home_copies(b, home);
 	if (!p->home.value || strcmp(p->home.value, "tmpfs") == 0) {
 		claim(b, MOUNT_TMPFS, MF_HOME, home, NULL, "home", p->home.line);
+		return;
+	}
+	if (strcmp(p->home.value, "persist") == 0) {
+		add_persist_home(b, home);
 		return;
 	}
 	cleanup_free char *dir = expand_home(b, p->home.value);
@@ -190,7 +274,7 @@ static void collect_untrusted(struct builder *b)
 			cleanup_free char *path = expand_home(b, p->users[u].project_root.v[i].value);
 			untrusted_add(b, path);
 		}
-	if (p->home.value && strcmp(p->home.value, "tmpfs") != 0) {
+	if (p->home.value && strcmp(p->home.value, "tmpfs") != 0 && strcmp(p->home.value, "persist") != 0) {
 		cleanup_free char *home = expand_home(b, p->home.value);
 		untrusted_add(b, home);
 	}
@@ -415,7 +499,8 @@ static void hide_cordon_state(struct builder *b)
 	}
 	for (size_t i = 0; i < b->plan->n_mounts; i++) {
 		const struct mount_op *op = &b->plan->mounts[i];
-		if (op->kind == MOUNT_BIND && !(op->flags & MF_RO) && path_is_beneath(state, op->dest) &&
+		/* A persistent home shows its own directory, not the host's. */
+		if (op->kind == MOUNT_BIND && !(op->flags & (MF_RO | MF_PERSIST)) && path_is_beneath(state, op->dest) &&
 		    !find_op(b, state)) {
 			push_op(b, MOUNT_MASK, MF_OPTIONAL, state, NULL, "cordon state", 0);
 			return;
@@ -452,7 +537,6 @@ static bool beneath_any(char *const *dirs, const char *path)
 	return false;
 }
 
-static void note(struct builder *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void note(struct builder *b, const char *fmt, ...)
 {
 	va_list ap;
@@ -1227,6 +1311,14 @@ void plan_free(struct plan *pl)
 	free(pl->invoker_home);
 	free(pl->run_user);
 	free(pl->run_home);
+	free(pl->home_persist);
+	free(pl->home_state_root);
+	for (size_t i = 0; i < pl->n_home_copies; i++) {
+		free(pl->home_copies[i].rel);
+		free(pl->home_copies[i].source);
+		free(pl->home_copies[i].dest);
+	}
+	free(pl->home_copies);
 	free(pl->hostname);
 	netplan_clear(&pl->net);
 	for (size_t i = 0; i < pl->n_mounts; i++) {

@@ -34,6 +34,7 @@ enum mount_kind {
 #define MF_DIR      (1u << 5) /* the placeholder or mask is a directory */
 #define MF_SELFREF  (1u << 6) /* the placeholder is a git commondir file naming its own directory (".") */
 #define MF_GITDIR   (1u << 7) /* a git directory outside the project, mounted so git works inside */
+#define MF_PERSIST  (1u << 8) /* home = persist: the launcher creates the source (plan.home_state_root) */
 
 struct mount_op {
 	enum mount_kind kind;
@@ -64,6 +65,18 @@ struct project {
 	char *common_dir; /* where its config, hooks and objects are; NULL if none */
 	char *index;      /* the work tree's index file; NULL if none */
 };
+
+/* home_copy: one entry copied from the invoker's home into the agent's. */
+struct home_copy {
+	char *rel;    /* as in the policy: relative to both homes */
+	char *source; /* host path: the invoker's home / rel */
+	char *dest;   /* inside the sandbox: the agent's home / rel */
+	int line;
+};
+
+/* The caps on what home_copy copies per start, all entries together. */
+#define HOME_COPY_MAX_BYTES ((unsigned long long)64 << 20)
+#define HOME_COPY_MAX_FILES 10000
 
 /* Landlock access, as levels; the launcher turns them into the rights of
  * the ABI the kernel offers. */
@@ -105,6 +118,15 @@ struct plan {
 	unsigned long clone_flags;
 	char *hostname;
 	struct net_plan net; /* the network: what the proxy enforces */
+
+	/* home = persist: the home's source directory (the MF_PERSIST bind's
+	 * source) is made below home_state_root, a directory only its owner
+	 * (root, or the invoker) can write, one component at a time without
+	 * following a symlink. NULL for other home modes. */
+	char *home_persist;
+	char *home_state_root;
+	struct home_copy *home_copies;
+	size_t n_home_copies;
 
 	struct mount_op *mounts;
 	size_t n_mounts;

@@ -427,15 +427,44 @@ static void check_sandbox(struct vctx *c)
 		BAD(c, p->user.line, "user: '%s' is not a valid account name", p->user.value);
 	if (p->hostname.value && (strlen(p->hostname.value) > 64 || !valid_hostname_label_chars(p->hostname.value)))
 		BAD(c, p->hostname.line, "hostname: '%s' is not a valid host name", p->hostname.value);
-	if (p->home.value && strcmp(p->home.value, "tmpfs") != 0) {
+	if (p->home.value && strcmp(p->home.value, "tmpfs") != 0 && strcmp(p->home.value, "persist") != 0) {
 		if (!valid_policy_path(p->home.value, false, &why))
-			BAD(c, p->home.line, "home: expected tmpfs or a directory: %s", why);
+			BAD(c, p->home.line, "home: expected tmpfs, persist or a directory: %s", why);
 		else {
 			char *n = normalize_path(p->home.value);
 			free(p->home.value);
 			p->home.value = n;
 		}
 	}
+}
+
+/* home_copy names what to copy from the invoker's home: a path below it,
+ * never the home itself, never above it. It is allowed with every home
+ * mode: with tmpfs the copy is made into the fresh tmpfs at every start. */
+static void check_home_copy(struct vctx *c)
+{
+	struct plist *l = &c->p->home_copy;
+	for (size_t i = 0; i < l->n; i++) {
+		const char *why = NULL;
+		const char *v = l->v[i].value;
+		if (!*v || v[0] == '/' || v[0] == '~') {
+			BAD(c, l->v[i].line,
+			    "home_copy: '%s' must be a path relative to the invoking user's home (.pi/agent)", v);
+			continue;
+		}
+		if (!valid_policy_path(v, true, &why)) {
+			BAD(c, l->v[i].line, "home_copy: %s: %s", v, why);
+			continue;
+		}
+		char *n = normalize_path(v);
+		free(l->v[i].value);
+		l->v[i].value = n;
+	}
+	for (size_t i = 0; i < l->n; i++)
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(l->v[i].value, l->v[j].value) == 0)
+				BAD(c, l->v[i].line, "home_copy: %s is already listed at line %d", l->v[i].value,
+				    l->v[j].line);
 }
 
 static void check_filesystem(struct vctx *c)
@@ -573,6 +602,7 @@ struct policy *policy_parse(const char *file, const char *text, size_t len, stru
 	for (size_t i = 0; i < n_policy_keys; i++)
 		check_typed(&c, &policy_keys[i]);
 	check_sandbox(&c);
+	check_home_copy(&c);
 	check_filesystem(&c);
 	check_network(&c);
 	check_env(&c);

@@ -33,6 +33,7 @@ struct policy {
 
 	/* [sandbox] */
 	struct pval name, command, user, hostname, home, die_with_parent;
+	struct plist home_copy; /* relative to the invoker's home */
 	bool die_with_parent_on;
 
 	/* [filesystem] */

@@ -43,6 +43,7 @@ const struct policy_key policy_keys[] = {
     {TEXT("sandbox", "user", user), .sudo = SUDO_REQUIRED},
     {TEXT("sandbox", "hostname", hostname), .dflt = "cordon"},
     {TEXT("sandbox", "home", home), .dflt = "tmpfs"},
+    {TEXT_LIST("sandbox", "home_copy", home_copy)},
     {TYPED("sandbox", "die_with_parent", KT_BOOL, die_with_parent, BOOL_OUT(die_with_parent_on)), .dflt = "true"},
 
     {PATH_LIST("filesystem", "ro", ro, PATHS_ABSOLUTE)},

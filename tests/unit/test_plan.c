@@ -357,6 +357,42 @@ Test(mounts, home_directory_is_bound_at_the_run_home)
 	cr_expect_str_eq(op->source, "/srv/agent-home");
 }
 
+Test(mounts, persistent_home_is_kept_per_user_and_policy_name)
+{
+	build_clean("[sandbox]\ncommand = x\nname = pi\nhome = persist\nhome_copy = .pi/agent\n[filesystem]\n" PROJ);
+	const struct mount_op *op = need_mount("/home/alice", MOUNT_BIND);
+	cr_expect_eq(op->flags & (MF_HOME | MF_PERSIST | MF_RO), MF_HOME | MF_PERSIST);
+	cr_expect_str_eq(op->source, "/home/alice/.local/state/cordon/home/pi");
+	cr_expect_str_eq(PL->home_state_root, "/home/alice");
+	cr_assert_eq(PL->n_home_copies, 1);
+	cr_expect_str_eq(PL->home_copies[0].source, "/home/alice/.pi/agent");
+	cr_expect_str_eq(PL->home_copies[0].dest, "/home/alice/.pi/agent");
+	cr_expect(strstr(TXT = plan_explain_text(PL), "persist /home/alice/.local/state/cordon/home/pi") != NULL);
+}
+
+Test(mounts, persistent_home_as_root_is_in_var_lib_cordon)
+{
+	struct invocation inv = inv_default();
+	inv.privileged = true;
+	inv.uid = inv.gid = 0;
+	inv.user = "root";
+	inv.home = "/root";
+	build_clean_inv("[sandbox]\ncommand = x\nname = pi\nuser = alice\nhome = persist\nhome_copy = .pi\n"
+	                "[filesystem]\nproject_root = /home/alice/src/proj\n",
+	                &inv);
+	const struct mount_op *op = need_mount("/home/alice", MOUNT_BIND);
+	cr_expect_str_eq(op->source, "/var/lib/cordon/home/root/pi");
+	cr_expect_str_eq(PL->home_state_root, "/var/lib");
+	cr_expect_str_eq(PL->home_copies[0].source, "/root/.pi");
+	cr_expect_str_eq(PL->home_copies[0].dest, "/home/alice/.pi");
+}
+
+Test(mounts, persistent_home_needs_a_name_that_is_a_directory_name)
+{
+	build_ok("[sandbox]\ncommand = x\nname = ..\nhome = persist\n[filesystem]\n" PROJ);
+	expect_refusal("cannot name a directory");
+}
+
 /* Asserts that no mount is beneath one that comes after it. */
 static void expect_parents_first(void)
 {
