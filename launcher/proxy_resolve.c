@@ -47,7 +47,7 @@ static void *resolver(void *arg)
 	struct proxy *px = arg;
 	for (;;) {
 		pthread_mutex_lock(&px->mu);
-		struct job *j;
+		struct job *j = NULL;
 		while (!px->quit && !(j = next_job(px)))
 			pthread_cond_wait(&px->cv, &px->mu);
 		if (px->quit) {
