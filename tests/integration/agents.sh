@@ -240,6 +240,43 @@ t_agent_example_policies_reach_their_model_hosts_only_through_the_proxy() {
 	contains "claude: its own sandbox off" "$(cat "$CORDON_EXAMPLES/claude.ini")" '"sandbox":{"enabled":false}'
 }
 
+# Each shipped agent policy, used exactly as its comments say: from inside
+# ~/src/..., `cordon run --policy NAME -- CMD`. A shell stands in for the
+# agent (no network is used): the project is writable, its .env empty, git's
+# hooks read-only, a sibling project and the invoker's ~/.ssh invisible.
+t_shipped_agent_policies_protect_the_project_they_are_started_in() {
+	local src=$MYHOME/src made_src=0 app other a out rc made_home
+	[ -d "$src" ] || made_src=1
+	app=$src/cordon-$TAG-app
+	other=$src/cordon-$TAG-other
+	mkdir -p "$app/.git/hooks" "$other" || failed "mkdir under $src"
+	echo sibling-secret >"$other/notes"
+	echo TOKEN=agent-secret >"$app/.env"
+	for a in pi claude codex; do
+		# The policy's own persistent home, removed after only if this test made it.
+		made_home=0
+		[ -e "$STATE/$a" ] || made_home=1
+		out=$(cd "$app" && CORDON_POLICY_PATH=$CORDON_EXAMPLES "$CORDON" run --policy "$a" -- /bin/sh -c \
+			"cat .env; cat $other/notes 2>&1; ls $SSH_DIR 2>&1; echo hook >.git/hooks/pre-commit 2>&1; echo work >file && echo wrote" \
+			2>&1 </dev/null)
+		rc=$?
+		[ $made_home -eq 0 ] || rm -rf "${STATE:?}/$a"
+		no_sanitizer_report "$out"
+		eq "$a: exit ($out)" "$rc" 0
+		lacks "$a: masked .env" "$out" "agent-secret"
+		lacks "$a: sibling project" "$out" "sibling-secret"
+		contains "$a: sibling project absent" "$out" "$other/notes: No such file"
+		contains "$a: hooks read-only" "$out" "pre-commit: Read-only file system"
+		contains "$a: the project is writable" "$out" "wrote"
+		eq "$a: the write landed" "$(cat "$app/file")" "work"
+		[ ! -e "$app/.git/hooks/pre-commit" ] || failed "$a: hook planted"
+		rm -f "$app/file"
+	done
+	rm -rf "$app" "$other"
+	[ $made_src -eq 0 ] || rmdir "$src" 2>/dev/null
+	true
+}
+
 # ---- pi, driven by the scripted model ----
 
 t_pi_edits_the_project_and_cannot_get_out() {
