@@ -394,6 +394,8 @@ static struct plan *build_plan_or_die(const struct policy *p, const struct invoc
 	}
 	if (pl->refusal)
 		die("%s", pl->refusal);
+	if (!pl->argv[0])
+		die("no command: give one after -- or set [sandbox] command");
 	return pl;
 }
 

@@ -126,6 +126,7 @@ static void add_policy_mounts(struct builder *b)
 	add_binds(b, &p->ro, "ro", MF_RO);
 	add_binds(b, &p->ro_try, "ro_try", MF_RO | MF_OPTIONAL);
 	add_binds(b, &p->rw, "rw", 0);
+	add_binds(b, &p->rw_try, "rw_try", MF_OPTIONAL);
 	for (size_t i = 0; i < p->tmpfs.n; i++) {
 		cleanup_free char *dest = expand_home(b, p->tmpfs.v[i].value);
 		claim(b, MOUNT_TMPFS, 0, dest, NULL, "tmpfs", p->tmpfs.v[i].line);
@@ -263,7 +264,7 @@ static void collect_untrusted(struct builder *b)
 	const struct policy *p = b->p;
 	for (size_t i = 0; i < N_ELEMENTS(scratch); i++)
 		untrusted_add(b, scratch[i]);
-	const struct plist *lists[] = {&p->rw, &p->project_root};
+	const struct plist *lists[] = {&p->rw, &p->rw_try, &p->project_root};
 	for (size_t l = 0; l < N_ELEMENTS(lists); l++)
 		for (size_t i = 0; i < lists[l]->n; i++) {
 			cleanup_free char *path = expand_home(b, lists[l]->v[i].value);
@@ -500,8 +501,8 @@ static void hide_cordon_state(struct builder *b)
 	for (size_t i = 0; i < b->plan->n_mounts; i++) {
 		const struct mount_op *op = &b->plan->mounts[i];
 		/* A persistent home shows its own directory, not the host's. */
-		if (op->kind == MOUNT_BIND && !(op->flags & (MF_RO | MF_PERSIST)) && path_is_beneath(state, op->dest) &&
-		    !find_op(b, state)) {
+		if (op->kind == MOUNT_BIND && op->source && !(op->flags & (MF_RO | MF_PERSIST)) &&
+		    path_is_beneath(state, op->dest) && !find_op(b, state)) {
 			push_op(b, MOUNT_MASK, MF_OPTIONAL, state, NULL, "cordon state", 0);
 			return;
 		}
@@ -1034,8 +1035,10 @@ static void build_argv(struct builder *b)
 			s += n;
 		}
 	}
+	/* Not a refusal: explain still shows what a run would build, and
+	 * run refuses an empty argv itself (run.c). */
 	if (argv.n == 0)
-		refuse(b, "no command: give one after -- or set [sandbox] command");
+		note(b, "no command: run needs CMD or [sandbox] command");
 	b->plan->argv = argv.v ? argv.v : xcalloc(1, sizeof(char *));
 }
 

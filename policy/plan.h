@@ -27,7 +27,7 @@ enum mount_kind {
 };
 
 #define MF_RO       (1u << 0)
-#define MF_OPTIONAL (1u << 1) /* skip when the source does not exist (ro_try) */
+#define MF_OPTIONAL (1u << 1) /* skip when the source does not exist (ro_try, rw_try) */
 #define MF_PROJECT  (1u << 2) /* a project root */
 #define MF_HOME     (1u << 3) /* the agent's home */
 #define MF_CREATE   (1u << 4) /* missing on the host: create a placeholder first */
@@ -91,7 +91,7 @@ enum ll_access {
 struct ll_rule {
 	char *path;
 	enum ll_access access;
-	bool optional; /* ro_try: may be absent */
+	bool optional; /* ro_try, rw_try: may be absent */
 };
 
 struct port_list {
@@ -223,8 +223,9 @@ struct plan *plan_build(const struct policy *p, const struct invocation *inv, co
 void plan_free(struct plan *plan);
 
 const char *mount_kind_name(enum mount_kind k);
-/* The human report and the JSON document (allocated). */
-char *plan_explain_text(const struct plan *plan);
+/* The human report (the seccomp rule list only when verbose) and the
+ * JSON document (everything), allocated. */
+char *plan_explain_text(const struct plan *plan, bool verbose);
 char *plan_explain_json(const struct plan *plan);
 
 #endif

@@ -944,4 +944,64 @@ assert exits[1]["detail"] == "/nonexistent/a\ufffdb\ufffd: command not found", e
 		failed "a record is not valid JSON, or not what was run: $(cat -v "$log")"
 }
 
+# ---- friction (issue 16 point 5) ----
+
+# rw_try: a read-write bind where the host has the path, skipped where it
+# has not. Controls: the same directory through ro_try is not writable,
+# and rw of the missing path refuses the run.
+t_rw_try_binds_what_exists_read_write_and_skips_the_rest() {
+	local p
+	mkdir -p "$WORK/cache"
+	p=$(policy rwtry <<EOF
+rw_try = $WORK/cache
+rw_try = $WORK/absent-cache
+EOF
+)
+	sb "$p" -- /bin/sh -c "echo kept >$WORK/cache/f && test ! -e $WORK/absent-cache && echo skipped"
+	eq "exit ($(show))" "$SB_RC" 0
+	eq "the missing one is not there" "$SB_OUT" "skipped"
+	eq "written through to the host" "$(cat "$WORK/cache/f")" "kept"
+	sed -i "s|^rw_try = $WORK/cache\$|ro_try = $WORK/cache|" "$p"
+	sb "$p" -- /bin/sh -c "echo no >$WORK/cache/g"
+	not "control: ro_try is read-only ($(show))" test "$SB_RC" -eq 0
+	not "control: nothing written" test -e "$WORK/cache/g"
+	sed -i "s|^rw_try = $WORK/absent-cache\$|rw = $WORK/absent-cache|" "$p"
+	sb "$p" -- /bin/true
+	eq "control: rw of a missing path refuses ($(show))" "$SB_RC" 125
+	contains "control: names it" "$SB_ERR" "$WORK/absent-cache"
+}
+
+# explain leads with what a person checks first and folds the seccomp
+# rule list into one line; --verbose lists it. A policy without a command
+# is explained with a note (run still refuses it: t_no_command_is_refused).
+t_explain_leads_with_project_and_folds_seccomp_unless_verbose() {
+	local p order
+	p=$(policy explainorder <<<$'[seccomp]\nprofile = default\n')
+	cli explain "$p"
+	eq "exit ($(show))" "$SB_RC" 0
+	order=$(grep -n -E '^(project|mounts,|network|environment|namespaces|landlock|seccomp) ' <<<"$SB_OUT" |
+		cut -d: -f2 | awk '{print $1}' | tr '\n' ' ')
+	eq "the order of the sections" "$order" "project mounts, network environment namespaces landlock seccomp "
+	contains "seccomp folded to one line" "$SB_OUT" "rules, default allow; other ABIs (i386, x32): ENOSYS (--verbose lists the rules)"
+	lacks "no rule listed" "$SB_OUT" "seccomp-profiles/default.profile:"
+	cli explain "$p" --verbose
+	eq "--verbose: exit ($(show))" "$SB_RC" 0
+	contains "--verbose: the rules" "$SB_OUT" "seccomp-profiles/default.profile:"
+	contains "--verbose: a rule" "$SB_OUT" "reboot"
+	cli explain "$p" --json
+	eq "--json: exit ($(show))" "$SB_RC" 0
+	contains "--json: the rules, without --verbose" "$SB_OUT" '"syscall":"reboot"'
+	lacks "no command: not refused" "$SB_OUT" '"refusal":"'
+	cli explain "$p"
+	lacks "no command: not REFUSED" "$SB_OUT" "REFUSED"
+	contains "no command: a note" "$SB_OUT" "note         no command: run needs CMD or [sandbox] command"
+	contains "no command: the plan is shown" "$SB_OUT" "$WORK/proj"
+	sb "$p"
+	eq "no command: run refuses ($(show))" "$SB_RC" 125
+	contains "no command: run says why" "$SB_ERR" "no command: give one after -- or set [sandbox] command"
+	cli explain "$p" -- /bin/true
+	lacks "control: with a command, no note" "$SB_OUT" "no command"
+	contains "control: the command" "$SB_OUT" "command      /bin/true"
+}
+
 run_tests "${1:-}"
