@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -294,6 +295,51 @@ static char *host_realpath(void *ctx, const char *path)
 	return realpath(path, NULL);
 }
 
+/* The file system identity for reading the invoker's own files: as root,
+ * never with root's rights (a non-zero fsuid also drops the capabilities
+ * that bypass file permissions). Back to the launcher's own when uid is
+ * its effective uid. */
+static bool set_fs_identity(uid_t uid, gid_t gid)
+{
+	setfsgid(gid);
+	setfsuid(uid);
+	return (uid_t)setfsuid((uid_t)-1) == uid && (gid_t)setfsgid((gid_t)-1) == gid;
+}
+
+static char *host_read_user_file(void *ctx, uid_t uid, gid_t gid, const char *dir, const char *rel, size_t max,
+                                 size_t *len)
+{
+	(void)ctx;
+	bool switch_ids = geteuid() == 0 && uid != 0;
+	if (switch_ids && !set_fs_identity(uid, gid)) {
+		if (!set_fs_identity(geteuid(), getegid()))
+			die("git identity: restore the file system identity");
+		errno = EPERM;
+		return NULL;
+	}
+	int fd = -1;
+	/* dir (the home from the password database, or XDG_CONFIG_HOME) is
+	 * taken as it is; below it nothing is followed. */
+	cleanup_fd int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+		                       .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_BENEATH};
+		fd = (int)sys_openat2(dfd, rel, &how);
+	}
+	int err = errno;
+	if (switch_ids && !set_fs_identity(geteuid(), getegid()))
+		die("git identity: restore the file system identity");
+	if (fd < 0) {
+		errno = err;
+		return NULL;
+	}
+	char *buf = read_regular_file(fd, max, len);
+	err = errno;
+	close(fd);
+	errno = err;
+	return buf;
+}
+
 const struct plan_host host_ops = {
     .ctx = NULL,
     .resolve = host_resolve,
@@ -303,6 +349,7 @@ const struct plan_host host_ops = {
     .read_nofollow = host_read_nofollow,
     .list_dir = host_list_dir,
     .realpath = host_realpath,
+    .read_user_file = host_read_user_file,
 };
 
 bool running_under_sudo(void)

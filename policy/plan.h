@@ -194,6 +194,13 @@ struct plan_host {
 	/* Where path leads, following every symlink: only for messages (a
 	 * refused project_root the working directory is in). Optional. */
 	char *(*realpath)(void *ctx, const char *path);
+	/* A small regular file of the invoking user (uid, gid), rel below
+	 * dir, read with that user's rights and without following a symlink
+	 * below dir (the git config files the git identity comes from).
+	 * NULL with errno: ENOENT missing, ELOOP a symlink, EFBIG not a
+	 * regular file of at most max bytes. Optional. */
+	char *(*read_user_file)(void *ctx, uid_t uid, gid_t gid, const char *dir, const char *rel, size_t max,
+	                        size_t *len);
 };
 
 struct invocation {

@@ -1004,4 +1004,36 @@ t_explain_leads_with_project_and_folds_seccomp_unless_verbose() {
 	contains "control: the command" "$SB_OUT" "command      /bin/true"
 }
 
+# git identity: the invoker's user.name and user.email (from their git
+# config files, as git on the host reads them) reach the sandbox as
+# GIT_AUTHOR_*/GIT_COMMITTER_*; nothing else of those files does. The
+# files are the password database's home's (~/.gitconfig, which wins)
+# and $XDG_CONFIG_HOME/git/config, written here.
+t_git_commit_inside_carries_the_invokers_identity_only() {
+	local p want
+	mkdir -p "$WORK/xdg/git"
+	printf '[user]\n\tname = Cordon Xdg\n\temail = xdg@cordon.test\n[credential]\n\thelper = store --file=/x\n[alias]\n\tleakalias = !echo leaked\n' \
+		>"$WORK/xdg/git/config"
+	export XDG_CONFIG_HOME=$WORK/xdg
+	# What git on the host would commit with, every config file read.
+	want="$(HOME=$MYHOME git config --get user.name) <$(HOME=$MYHOME git config --get user.email)>"
+	contains "control: git on the host sees the helper" "$(HOME=$MYHOME git config --list)" "credential.helper=store"
+	git init -q . || failed "git init"
+	p=$(policy gitid </dev/null)
+	sb "$p" -- /bin/sh -c 'echo x >f && git add f && git commit -q -m one && git log -1 --format="%an <%ae>|%cn <%ce>" &&
+		echo "config: $(git config --list 2>&1)"; echo "user.name inside: [$(git config user.name)]"'
+	eq "exit ($(show))" "$SB_RC" 0
+	contains "author and committer are the invoker's" "$SB_OUT" "$want|$want"
+	lacks "no credential helper of the invoker's inside" "$SB_OUT" "helper=store"
+	lacks "no alias inside" "$SB_OUT" "leakalias"
+	contains "control: no git config inside names the user" "$SB_OUT" "user.name inside: []"
+	cli explain "$p"
+	contains "explain shows it" "$SB_OUT" "GIT_AUTHOR_NAME=${want% <*}"
+	# The policy's own setting wins.
+	p=$(policy gitid2 <<<$'[env]\nset = GIT_AUTHOR_NAME=Policy Bot\n')
+	sb "$p" -- /bin/sh -c 'echo y >f && git commit -q -am two && git log -1 --format="%an|%cn"'
+	eq "policy's: exit ($(show))" "$SB_RC" 0
+	eq "policy's: the author is the policy's" "$SB_OUT" "Policy Bot|${want% <*}"
+}
+
 run_tests "${1:-}"

@@ -47,10 +47,19 @@ static const struct fake_entry base_fs[] = {
     {"/home/alice/src/proj/.git/hooks", PATH_DIR},
 };
 
+/* The invoker's own files (read_user_file): text, or an errno. */
+struct fake_user_file {
+	const char *path;
+	const char *text;
+	int err;
+};
+
 static struct {
 	const struct fake_entry *extra; /* consulted before base_fs */
 	size_t n_extra;
 	const char *file_text; /* contents of every PATH_FILE read_file opens */
+	const struct fake_user_file *user_files;
+	size_t n_user_files;
 } F;
 
 /* A string-only realpath: collapses slashes and resolves "." and "..". */
@@ -120,11 +129,30 @@ static char *fake_read_file(void *ctx, const char *path, size_t *len, char **why
 	return xstrdup(F.file_text);
 }
 
+static char *fake_read_user_file(void *ctx, uid_t uid, gid_t gid, const char *dir, const char *rel, size_t max,
+                                 size_t *len)
+{
+	cleanup_free char *path = xasprintf("%s/%s", dir, rel);
+	for (size_t i = 0; i < F.n_user_files; i++) {
+		if (strcmp(F.user_files[i].path, path) != 0)
+			continue;
+		if (F.user_files[i].err) {
+			errno = F.user_files[i].err;
+			return NULL;
+		}
+		*len = strlen(F.user_files[i].text);
+		return xstrdup(F.user_files[i].text);
+	}
+	errno = ENOENT;
+	return NULL;
+}
+
 static const struct plan_host host = {
     .ctx = NULL,
     .resolve = fake_resolve,
     .lstat = fake_lstat,
     .read_file = fake_read_file,
+    .read_user_file = fake_read_user_file,
 };
 
 /* ---- the invocation ---- */
@@ -1095,6 +1123,87 @@ Test(argv, no_command_at_all_is_a_note_not_a_refusal)
 	cr_expect(strstr(TXT, "REFUSED") == NULL, "%s", TXT);
 	cr_expect(strstr(TXT, "command      (none)") != NULL, "%s", TXT);
 	cr_expect(strstr(TXT, "note         no command: run needs CMD or [sandbox] command") != NULL, "%s", TXT);
+}
+
+/* ---- the invoker's git identity ---- */
+
+static bool has_note(const char *needle)
+{
+	for (char **n = PL->notes; n && *n; n++)
+		if (strstr(*n, needle))
+			return true;
+	return false;
+}
+
+Test(env, git_identity_comes_from_the_invokers_gitconfig_and_nothing_else)
+{
+	static const struct fake_user_file files[] = {
+	    {"/home/alice/.gitconfig",
+	     "[user]\n\tname = Alice Example\n\temail = alice@example.org\n[credential]\n"
+	     "\thelper = store\n[core]\n\tsshCommand = evil\n",
+	     0},
+	};
+	F.user_files = files;
+	F.n_user_files = N_ELEMENTS(files);
+	build_clean(FS_BASIC);
+	env_is("GIT_AUTHOR_NAME", "Alice Example");
+	env_is("GIT_COMMITTER_NAME", "Alice Example");
+	env_is("GIT_AUTHOR_EMAIL", "alice@example.org");
+	env_is("GIT_COMMITTER_EMAIL", "alice@example.org");
+	for (char **e = PL->envp; *e; e++) {
+		cr_expect(strstr(*e, "store") == NULL && strstr(*e, "evil") == NULL, "%s reached the sandbox", *e);
+		cr_expect(!str_has_prefix(*e, "GIT_CONFIG"), "%s reached the sandbox", *e);
+	}
+}
+
+Test(env, gitconfig_wins_over_the_xdg_file_key_by_key)
+{
+	static const struct fake_user_file files[] = {
+	    {"/home/alice/.config/git/config", "[user]\nname = Xdg Name\nemail = xdg@example.org\n", 0},
+	    {"/home/alice/.gitconfig", "[user]\nemail = home@example.org\n", 0},
+	};
+	F.user_files = files;
+	F.n_user_files = N_ELEMENTS(files);
+	build_clean(FS_BASIC);
+	env_is("GIT_AUTHOR_NAME", "Xdg Name");
+	env_is("GIT_AUTHOR_EMAIL", "home@example.org");
+}
+
+Test(env, policy_git_identity_wins)
+{
+	static const struct fake_user_file files[] = {
+	    {"/home/alice/.gitconfig", "[user]\nname = Alice\nemail = alice@example.org\n", 0},
+	};
+	F.user_files = files;
+	F.n_user_files = N_ELEMENTS(files);
+	build_clean(FS_BASIC "[env]\nset = GIT_AUTHOR_NAME=Bot\n");
+	env_is("GIT_AUTHOR_NAME", "Bot");
+	env_is("GIT_COMMITTER_NAME", "Alice");
+	env_is("GIT_AUTHOR_EMAIL", "alice@example.org");
+}
+
+Test(env, symlinked_or_invalid_gitconfig_gives_no_identity_and_a_note)
+{
+	static const struct fake_user_file link[] = {{"/home/alice/.gitconfig", NULL, ELOOP}};
+	F.user_files = link;
+	F.n_user_files = 1;
+	build_clean(FS_BASIC);
+	cr_expect_null(env_get("GIT_AUTHOR_NAME"));
+	cr_expect(has_note("~/.gitconfig is a symlink"));
+	plan_free(PL);
+	PL = NULL;
+	static const struct fake_user_file bad[] = {{"/home/alice/.gitconfig", "[user\nname = A\n", 0}};
+	F.user_files = bad;
+	build_clean(FS_BASIC);
+	cr_expect_null(env_get("GIT_AUTHOR_NAME"));
+	cr_expect(has_note("~/.gitconfig is not valid git config"));
+	plan_free(PL);
+	PL = NULL;
+	/* Control: no file at all is no note. */
+	F.n_user_files = 0;
+	build_clean(FS_BASIC);
+	cr_expect_null(env_get("GIT_AUTHOR_NAME"));
+	cr_expect_not(has_note("git identity"));
 }
 
 /* ---- identity, namespaces, copied settings ---- */
