@@ -352,6 +352,64 @@ const struct plan_host host_ops = {
     .read_user_file = host_read_user_file,
 };
 
+/* An executable regular file at path, to the invoker. */
+static bool host_executable(const struct plan *pl, const char *path)
+{
+	bool switch_ids = geteuid() == 0 && pl->invoker_uid != 0;
+	if (switch_ids && !set_fs_identity(pl->invoker_uid, pl->invoker_gid)) {
+		if (!set_fs_identity(geteuid(), getegid()))
+			die("command lookup: restore the file system identity");
+		return false;
+	}
+	struct stat st;
+	bool ok = stat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111);
+	if (switch_ids && !set_fs_identity(geteuid(), getegid()))
+		die("command lookup: restore the file system identity");
+	return ok;
+}
+
+void command_host_lookup(struct plan *pl, char *const *env)
+{
+	const char *cmd = pl->argv[0];
+	if (!cmd || !*cmd)
+		return;
+	cleanup_free char *found = NULL;
+	if (cmd[0] == '/') {
+		if (host_executable(pl, cmd))
+			found = normalize_path(cmd);
+	} else if (!strchr(cmd, '/')) {
+		const char *path = NULL;
+		for (char *const *e = env; e && *e; e++)
+			if (str_has_prefix(*e, "PATH="))
+				path = *e + 5;
+		for (const char *p = path ? path : ""; *p && !found;) {
+			size_t n = strcspn(p, ":");
+			if (n && p[0] == '/') {
+				cleanup_free char *cand = xasprintf("%.*s/%s", (int)n, p, cmd);
+				if (host_executable(pl, cand))
+					found = normalize_path(cand);
+			}
+			p += n + (p[n] == ':');
+		}
+	}
+	if (!found)
+		return;
+	cleanup_free char *dir = xstrdup(found);
+	*strrchr(dir, '/') = '\0';
+	const char *home = pl->invoker_home;
+	cleanup_free char *shown = home && strcmp(home, "/") != 0 && path_is_beneath(dir, home)
+	                               ? xasprintf("~%s", dir + strlen(home))
+	                               : xstrdup(*dir ? dir : "/");
+	/* A symlink (npm's global bin, ~/.local/bin): what it leads to must
+	 * be visible too. */
+	char target[4096];
+	ssize_t tl = readlink(found, target, sizeof(target) - 1);
+	cleanup_free char *link = tl > 0 ? xasprintf(", a symlink to %.*s", (int)tl, target) : xstrdup("");
+	pl->command_hint = xasprintf("not found in the sandbox (it is %s on the host%s; add: ro = %s or ro_try = %s)",
+	                             found, link, shown, shown);
+	pl->command_host_path = steal_pointer(&found);
+}
+
 bool running_under_sudo(void)
 {
 	return geteuid() == 0 && getenv("SUDO_UID") != NULL;

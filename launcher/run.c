@@ -442,6 +442,7 @@ int cmd_run(int argc, char **argv)
 	struct guard_state gs;
 	guard_state_init(&gs);
 	struct plan *pl = build_locked_plan(p, &inv, &gs);
+	command_host_lookup(pl, inv.inv.environ);
 	for (char **w = pl->warnings; *w; w++)
 		warn_msg("%s", *w);
 	int code = run_plan(pl, &gs);

@@ -1430,6 +1430,8 @@ void plan_free(struct plan *pl)
 	free(pl->tcp_bind.v);
 	free(pl->tcp_connect.v);
 	free(pl->audit_log);
+	free(pl->command_host_path);
+	free(pl->command_hint);
 	free(pl->refusal);
 	free(pl);
 }

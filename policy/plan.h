@@ -156,6 +156,11 @@ struct plan {
 	struct port_list tcp_bind, tcp_connect;
 	unsigned landlock_min_abi; /* what the policy needs under require */
 	int kernel_landlock_abi;   /* filled in by the launcher; <= 0: none */
+	/* Filled in by the launcher, for the message of a 127: where the
+	 * command is on the host (NULL: not there either), and the line
+	 * that says what to add to see it. */
+	char *command_host_path;
+	char *command_hint;
 	char *audit_log;
 
 	/* Set when this invocation must not run (cwd outside the roots, a

@@ -1036,4 +1036,30 @@ t_git_commit_inside_carries_the_invokers_identity_only() {
 	eq "policy's: the author is the policy's" "$SB_OUT" "Policy Bot|${want% <*}"
 }
 
+# A command the host has but the sandbox does not show: 127, and the
+# message says where it is and which key shows it. Controls: a command
+# the host lacks too keeps the plain message; bound but off the
+# sandbox's PATH, the message says PATH; bound and on PATH, it runs.
+t_command_only_on_the_host_exits_127_naming_the_key_to_add() {
+	local p
+	mkdir -p "$WORK/hostbin"
+	printf '#!/bin/sh\necho tool ran\n' >"$WORK/hostbin/mytool"
+	chmod 0755 "$WORK/hostbin/mytool"
+	p=$(policy hosttool </dev/null)
+	PATH="$WORK/hostbin:$PATH" sb "$p" -- mytool
+	eq "exit ($(show))" "$SB_RC" 127
+	eq "the message" "$SB_ERR" "cordon: mytool: not found in the sandbox (it is $WORK/hostbin/mytool on the host; add: ro = $WORK/hostbin or ro_try = $WORK/hostbin)"
+	PATH="$WORK/hostbin:$PATH" sb "$p" -- nonesuch-cordon-tool
+	eq "control: absent everywhere: exit ($(show))" "$SB_RC" 127
+	eq "control: absent everywhere: the message" "$SB_ERR" "cordon: nonesuch-cordon-tool: command not found"
+	echo "ro = $WORK/hostbin" >>"$p"
+	PATH="$WORK/hostbin:$PATH" sb "$p" -- mytool
+	eq "bound, not on PATH: exit ($(show))" "$SB_RC" 127
+	contains "bound, not on PATH: the message" "$SB_ERR" "cordon: mytool: not found in the sandbox's PATH ($WORK/hostbin/mytool is there"
+	printf '[env]\nset = PATH=%s:/usr/bin:/bin\n' "$WORK/hostbin" >>"$p"
+	PATH="$WORK/hostbin:$PATH" sb "$p" -- mytool
+	eq "control: bound and on PATH: exit ($(show))" "$SB_RC" 0
+	eq "control: it ran" "$SB_OUT" "tool ran"
+}
+
 run_tests "${1:-}"
