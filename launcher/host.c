@@ -394,12 +394,12 @@ void command_host_lookup(struct plan *pl, char *const *env)
 	}
 	if (!found)
 		return;
-	cleanup_free char *dir = xstrdup(found);
-	*strrchr(dir, '/') = '\0';
+	cleanup_free char *located = xstrdup(found);
+	*strrchr(located, '/') = '\0';
 	const char *home = pl->invoker_home;
-	cleanup_free char *shown = home && strcmp(home, "/") != 0 && path_is_beneath(dir, home)
-	                               ? xasprintf("~%s", dir + strlen(home))
-	                               : xstrdup(*dir ? dir : "/");
+	cleanup_free char *shown = home && strcmp(home, "/") != 0 && path_is_beneath(located, home)
+	                               ? xasprintf("~%s", located + strlen(home))
+	                               : xstrdup(*located ? located : "/");
 	/* A symlink (npm's global bin, ~/.local/bin): what it leads to must
 	 * be visible too. */
 	char target[4096];
