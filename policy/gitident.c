@@ -151,9 +151,12 @@ static bool parse_section(struct reader *r, char name[SECTION_MAX + 1], bool *su
 		if (c == ']')
 			break;
 		if (is_space(c)) {
-			/* [section "subsection"] */
-			while (is_space(c))
+			/* [section "subsection"], on one line */
+			while (is_space(c)) {
+				if (c == '\n')
+					return false;
 				c = next_char(r);
+			}
 			if (c != '"')
 				return false;
 			for (;;) {

@@ -91,10 +91,18 @@ Test(gitident, unusable_values_unset_the_key)
 Test(gitident, syntax_errors_leave_the_identity_unchanged)
 {
 	const char *bad[] = {
-	    "[user\nname = A\n",   "[user]\nname = \"open\n", "[user]\nname = a\\q\n",
-	    "[user]\n1name = A\n", "[user]\nname A\n",        "[]\nname = A\n",
-	    "[us er]\n",           "[user]\nname = A\0",      "[user \"x\" ]\nname = A\n",
+	    "[user\nname = A\n",
+	    "[user]\nname = \"open\n",
+	    "[user]\nname = a\\q\n",
+	    "[user]\n1name = A\n",
+	    "[user]\nname A\n",
+	    "[]\nname = A\n",
+	    "[us er]\n",
+	    "[user]\nname = A\0",
+	    "[user \"x\" ]\nname = A\n",
 	    "[user]\nname = A\\",
+	    "[user ",
+	    "[user \n\"x\"]\n",
 	};
 	for (size_t i = 0; i < N_ELEMENTS(bad); i++) {
 		git_ident_clear(&ID);
