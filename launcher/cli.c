@@ -18,7 +18,8 @@ static const char usage_text[] = "usage: cordon COMMAND [OPTIONS]\n"
                                  "  run [--policy P] [--project DIR]... [--] [CMD [ARG]...]\n"
                                  "                      run CMD (or the policy's command) in a sandbox\n"
                                  "  check P             validate a policy\n"
-                                 "  explain P [--json]  print the plan a run would apply\n"
+                                 "  explain P [--json] [--verbose]\n"
+                                 "                      print the plan a run would apply\n"
                                  "  doctor [--json]     report what this host supports\n"
                                  "  proxy --socket PATH --policy P [--mode OCTAL] [--group GROUP]\n"
                                  "                      run the egress proxy alone\n"
@@ -46,11 +47,14 @@ static const struct {
               "\n"
               "Validates policy P and prints each problem as FILE:LINE: message.\n"
               "exit status: 0 valid, 2 invalid.\n"},
-    {"explain", "usage: cordon explain P [--json] [--project DIR]... [-- CMD [ARG]...]\n"
+    {"explain", "usage: cordon explain P [--json] [--verbose] [--project DIR]... [-- CMD [ARG]...]\n"
                 "\n"
                 "Prints the plan `cordon run` would apply from the current directory:\n"
-                "namespaces, the mount table in order, Landlock, seccomp, environment,\n"
-                "network allowlist and limits.\n"
+                "the command and project first, the mount table in order, network\n"
+                "allowlist and environment, then namespaces, Landlock, seccomp and limits.\n"
+                "\n"
+                "  --json      the whole plan as one JSON object\n"
+                "  --verbose   list every seccomp rule (folded to one line otherwise)\n"
                 "exit status: 0, or 2 if the policy is invalid.\n"},
     {"doctor", "usage: cordon doctor [--json]\n"
                "\n"
@@ -91,7 +95,7 @@ static bool want_help(int argc, char **argv)
 	return false;
 }
 
-enum { OPT_POLICY = 0x100, OPT_PROJECT, OPT_JSON };
+enum { OPT_POLICY = 0x100, OPT_PROJECT, OPT_JSON, OPT_VERBOSE };
 
 static const struct option run_longopts[] = {
     {"policy", required_argument, NULL, OPT_POLICY},
@@ -102,6 +106,7 @@ static const struct option explain_longopts[] = {
     {"policy", required_argument, NULL, OPT_POLICY},
     {"project", required_argument, NULL, OPT_PROJECT},
     {"json", no_argument, NULL, OPT_JSON},
+    {"verbose", no_argument, NULL, OPT_VERBOSE},
     {NULL, 0, NULL, 0},
 };
 
@@ -167,6 +172,9 @@ static bool parse_common(int argc, char **argv, struct run_options *o, bool expl
 			break;
 		case OPT_JSON:
 			o->json = true;
+			break;
+		case OPT_VERBOSE:
+			o->verbose = true;
 			break;
 		default:
 			return false;

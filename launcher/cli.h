@@ -11,6 +11,7 @@ struct run_options {
 	strv_t projects; /* borrowed strings */
 	char **command;  /* points into argv; NULL-terminated */
 	bool json;       /* explain only */
+	bool verbose;    /* explain only: the seccomp rule list too */
 };
 
 /* Parses `run`/`explain` options; argv[0] is the command name. Prints

@@ -64,6 +64,10 @@ struct invocation_storage {
 };
 void invocation_gather(struct invocation_storage *s, const struct policy *p, char *const *argv, char *const *projects);
 void invocation_release(struct invocation_storage *s);
+/* For the message of a 127: looks the command up on the host as the
+ * invoker would (their PATH, their rights) and fills in the plan's
+ * command_host_path and command_hint; nothing when it is not there. */
+void command_host_lookup(struct plan *pl, char *const *environ);
 bool running_under_sudo(void);
 
 /* policyfile.c: finding and reading policy files. */

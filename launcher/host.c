@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -294,6 +295,51 @@ static char *host_realpath(void *ctx, const char *path)
 	return realpath(path, NULL);
 }
 
+/* The file system identity for reading the invoker's own files: as root,
+ * never with root's rights (a non-zero fsuid also drops the capabilities
+ * that bypass file permissions). Back to the launcher's own when uid is
+ * its effective uid. */
+static bool set_fs_identity(uid_t uid, gid_t gid)
+{
+	setfsgid(gid);
+	setfsuid(uid);
+	return (uid_t)setfsuid((uid_t)-1) == uid && (gid_t)setfsgid((gid_t)-1) == gid;
+}
+
+static char *host_read_user_file(void *ctx, uid_t uid, gid_t gid, const char *dir, const char *rel, size_t max,
+                                 size_t *len)
+{
+	(void)ctx;
+	bool switch_ids = geteuid() == 0 && uid != 0;
+	if (switch_ids && !set_fs_identity(uid, gid)) {
+		if (!set_fs_identity(geteuid(), getegid()))
+			die("git identity: restore the file system identity");
+		errno = EPERM;
+		return NULL;
+	}
+	int fd = -1;
+	/* dir (the home from the password database, or XDG_CONFIG_HOME) is
+	 * taken as it is; below it nothing is followed. */
+	cleanup_fd int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+		                       .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_BENEATH};
+		fd = (int)sys_openat2(dfd, rel, &how);
+	}
+	int err = errno;
+	if (switch_ids && !set_fs_identity(geteuid(), getegid()))
+		die("git identity: restore the file system identity");
+	if (fd < 0) {
+		errno = err;
+		return NULL;
+	}
+	char *buf = read_regular_file(fd, max, len);
+	err = errno;
+	close(fd);
+	errno = err;
+	return buf;
+}
+
 const struct plan_host host_ops = {
     .ctx = NULL,
     .resolve = host_resolve,
@@ -303,7 +349,66 @@ const struct plan_host host_ops = {
     .read_nofollow = host_read_nofollow,
     .list_dir = host_list_dir,
     .realpath = host_realpath,
+    .read_user_file = host_read_user_file,
 };
+
+/* An executable regular file at path, to the invoker. */
+static bool host_executable(const struct plan *pl, const char *path)
+{
+	bool switch_ids = geteuid() == 0 && pl->invoker_uid != 0;
+	if (switch_ids && !set_fs_identity(pl->invoker_uid, pl->invoker_gid)) {
+		if (!set_fs_identity(geteuid(), getegid()))
+			die("command lookup: restore the file system identity");
+		return false;
+	}
+	struct stat st;
+	bool ok = stat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111);
+	if (switch_ids && !set_fs_identity(geteuid(), getegid()))
+		die("command lookup: restore the file system identity");
+	return ok;
+}
+
+void command_host_lookup(struct plan *pl, char *const *env)
+{
+	const char *cmd = pl->argv[0];
+	if (!cmd || !*cmd)
+		return;
+	cleanup_free char *found = NULL;
+	if (cmd[0] == '/') {
+		if (host_executable(pl, cmd))
+			found = normalize_path(cmd);
+	} else if (!strchr(cmd, '/')) {
+		const char *path = NULL;
+		for (char *const *e = env; e && *e; e++)
+			if (str_has_prefix(*e, "PATH="))
+				path = *e + 5;
+		for (const char *p = path ? path : ""; *p && !found;) {
+			size_t n = strcspn(p, ":");
+			if (n && p[0] == '/') {
+				cleanup_free char *cand = xasprintf("%.*s/%s", (int)n, p, cmd);
+				if (host_executable(pl, cand))
+					found = normalize_path(cand);
+			}
+			p += n + (p[n] == ':');
+		}
+	}
+	if (!found)
+		return;
+	cleanup_free char *located = xstrdup(found);
+	*strrchr(located, '/') = '\0';
+	const char *home = pl->invoker_home;
+	cleanup_free char *shown = home && strcmp(home, "/") != 0 && path_is_beneath(located, home)
+	                               ? xasprintf("~%s", located + strlen(home))
+	                               : xstrdup(*located ? located : "/");
+	/* A symlink (npm's global bin, ~/.local/bin): what it leads to must
+	 * be visible too. */
+	char target[4096];
+	ssize_t tl = readlink(found, target, sizeof(target) - 1);
+	cleanup_free char *link = tl > 0 ? xasprintf(", a symlink to %.*s", (int)tl, target) : xstrdup("");
+	pl->command_hint = xasprintf("not found in the sandbox (it is %s on the host%s; add: ro = %s or ro_try = %s)",
+	                             found, link, shown, shown);
+	pl->command_host_path = steal_pointer(&found);
+}
 
 bool running_under_sudo(void)
 {

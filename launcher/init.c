@@ -130,6 +130,26 @@ static void set_limits(const struct plan *pl)
 	}
 }
 
+/* Whether file's directory is one of the entries of PATH (the
+ * command's environment, in place by now). */
+static bool in_path(const char *file)
+{
+	const char *slash = strrchr(file, '/');
+	size_t dl = slash > file ? (size_t)(slash - file) : 1;
+	const char *path = getenv("PATH");
+	for (const char *p = path ? path : ""; *p;) {
+		size_t n = strcspn(p, ":");
+		size_t m = n;
+		while (m > 1 && p[m - 1] == '/')
+			m--;
+		if (m == dl && strncmp(p, file, m) == 0)
+			return true;
+		p += n;
+		p += *p == ':';
+	}
+	return false;
+}
+
 void exec_command(const struct plan *pl, const sigset_t *saved_mask, const struct seccomp_job *filters)
 {
 	set_limits(pl);
@@ -164,5 +184,22 @@ void exec_command(const struct plan *pl, const sigset_t *saved_mask, const struc
 
 	int err = errno;
 	int code = (err == ENOENT || err == ENOTDIR) ? EXIT_NOTFOUND : EXIT_NOEXEC;
+	if (code == EXIT_NOTFOUND && pl->command_host_path) {
+		/* The host has it (command_host_lookup). Absent here: say what
+		 * shows it. Present here: the sandbox's PATH lacks its
+		 * directory, or what it needs to start (its #! interpreter) is
+		 * what is missing. */
+		if (access(pl->command_host_path, F_OK) != 0)
+			die_with_status(code, "%s: %s", pl->argv[0], pl->command_hint);
+		if (!strchr(pl->argv[0], '/') && !in_path(pl->command_host_path))
+			die_with_status(code,
+			                "%s: not found in the sandbox's PATH (%s is there; add its directory to PATH "
+			                "with [env] set)",
+			                pl->argv[0], pl->command_host_path);
+		die_with_status(code,
+		                "%s: %s is in the sandbox, but what it needs to start (its #! interpreter or its "
+		                "dynamic loader) is not",
+		                pl->argv[0], pl->command_host_path);
+	}
 	die_with_status(code, "%s: %s", pl->argv[0], code == EXIT_NOTFOUND ? "command not found" : strerror(err));
 }

@@ -320,7 +320,7 @@ static void mount_dev(int root, const struct mount_op *op, const int node_trees[
 static void mount_bind(int root, const struct mount_op *op, int tree, const struct stat *st)
 {
 	if (tree < 0)
-		return; /* ro_try whose source is absent */
+		return; /* ro_try or rw_try whose source is absent */
 	cleanup_fd int target = make_mountpoint(root, op->dest + 1, S_ISDIR(st->st_mode));
 	attach(tree, target, op->dest);
 	verify_attached(root, op->dest + 1, st, op->dest);

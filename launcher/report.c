@@ -64,7 +64,7 @@ int cmd_explain(int argc, char **argv)
 	struct run_options o;
 	if (!parse_explain_options(argc, argv, &o) || !o.policy) {
 		if (!o.policy)
-			fputs("usage: cordon explain P [--json]\n", stderr);
+			fputs("usage: cordon explain P [--json] [--verbose]\n", stderr);
 		strv_free(&o.projects);
 		return EXIT_INVALID;
 	}
@@ -76,7 +76,7 @@ int cmd_explain(int argc, char **argv)
 		return EXIT_INVALID;
 	}
 	pl->kernel_landlock_abi = landlock_abi();
-	cleanup_free char *out = o.json ? plan_explain_json(pl) : plan_explain_text(pl);
+	cleanup_free char *out = o.json ? plan_explain_json(pl) : plan_explain_text(pl, o.verbose);
 	fputs(out, stdout);
 	plan_free(pl);
 	invocation_release(&inv);

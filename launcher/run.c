@@ -394,6 +394,8 @@ static struct plan *build_plan_or_die(const struct policy *p, const struct invoc
 	}
 	if (pl->refusal)
 		die("%s", pl->refusal);
+	if (!pl->argv[0])
+		die("no command: give one after -- or set [sandbox] command");
 	return pl;
 }
 
@@ -440,6 +442,7 @@ int cmd_run(int argc, char **argv)
 	struct guard_state gs;
 	guard_state_init(&gs);
 	struct plan *pl = build_locked_plan(p, &inv, &gs);
+	command_host_lookup(pl, inv.inv.environ);
 	for (char **w = pl->warnings; *w; w++)
 		warn_msg("%s", *w);
 	int code = run_plan(pl, &gs);

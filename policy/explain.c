@@ -167,11 +167,26 @@ static void landlock_text(buf_t *b, const struct plan *pl)
 		buf_puts(b, "  scoped       abstract unix sockets and signals stay inside the sandbox\n");
 }
 
-static void seccomp_text(buf_t *b, const struct plan *pl)
+/* Folded (the default), one line: the profile, and each layer's rule
+ * count and default action. The rule list is long (about a hundred
+ * lines for the default profile) and rarely what a reader is after. */
+static void seccomp_text(buf_t *b, const struct plan *pl, bool verbose)
 {
 	buf_printf(b, "\nseccomp      profile %s", pl->seccomp_profile);
 	if (!pl->seccomp) {
 		buf_puts(b, " (no syscall filter)\n");
+		return;
+	}
+	if (!verbose) {
+		char tmp[32];
+		for (size_t l = 0; l < pl->seccomp->n_layers; l++) {
+			const struct sc_layer *ly = &pl->seccomp->layers[l];
+			if (pl->seccomp->n_layers > 1)
+				buf_printf(b, "%s layer %zu", l ? ";" : ":", l + 1);
+			buf_printf(b, "%s %zu rule%s, default %s", pl->seccomp->n_layers > 1 ? "" : ":", ly->n_rules,
+			           ly->n_rules == 1 ? "" : "s", sc_action_text(&ly->def, tmp, sizeof(tmp)));
+		}
+		buf_puts(b, "; other ABIs (i386, x32): ENOSYS (--verbose lists the rules)\n");
 		return;
 	}
 	buf_printf(b, ", %zu layer%s; other ABIs (i386, x32): ENOSYS\n", pl->seccomp->n_layers,
@@ -228,7 +243,10 @@ static void projects_text(buf_t *b, const struct plan *pl)
 		buf_printf(b, "note         %s\n", *n);
 }
 
-char *plan_explain_text(const struct plan *pl)
+/* What a person checks first comes first: what runs, where, which
+ * project, what it sees (mounts), what it reaches (network) and what it
+ * is told (environment). Then the layers that hold it in. */
+char *plan_explain_text(const struct plan *pl, bool verbose)
 {
 	buf_t b = {0};
 	buf_t ns = {0};
@@ -236,19 +254,17 @@ char *plan_explain_text(const struct plan *pl)
 	buf_printf(&b, "policy       %s (%s)\n", pl->policy_name, pl->policy_file);
 	if (pl->refusal)
 		buf_printf(&b, "REFUSED      run would exit 125: %s\n", pl->refusal);
-	buf_printf(&b, "invoker      %s (uid %u, gid %u)\n", pl->invoker_name, (unsigned)pl->invoker_uid,
-	           (unsigned)pl->invoker_gid);
+	buf_puts(&b, "command     ");
+	for (char **a = pl->argv; *a; a++)
+		buf_printf(&b, " %s", *a);
+	if (!pl->argv[0])
+		buf_puts(&b, " (none)");
+	buf_printf(&b, "\ncwd          %s\n", pl->cwd);
+	projects_text(&b, pl);
 	buf_printf(&b, "runs as      %s (uid %u, gid %u), %s\n", pl->run_user, (unsigned)pl->run_uid,
 	           (unsigned)pl->run_gid,
 	           pl->privileged ? "switched to after setup" : "mapped to itself in a user namespace");
 	home_text(&b, pl);
-	buf_printf(&b, "namespaces   %s\n", ns_list(pl, &ns));
-	buf_printf(&b, "hostname     %s\n", pl->hostname);
-	buf_puts(&b, "command     ");
-	for (char **a = pl->argv; *a; a++)
-		buf_printf(&b, " %s", *a);
-	buf_printf(&b, "\ncwd          %s\n", pl->cwd);
-	projects_text(&b, pl);
 
 	buf_puts(&b, "\nmounts, in the order they are made (a fresh tmpfs is the root):\n");
 	buf_printf(&b, "  %3s  %-8s %-36s %-22s %s\n", "#", "kind", "path", "from", "what");
@@ -264,14 +280,19 @@ char *plan_explain_text(const struct plan *pl)
 	}
 	buf_puts(&b, "  then: pivot_root into the new root, detach the host's, read-only root\n");
 
-	landlock_text(&b, pl);
-	seccomp_text(&b, pl);
-
 	network_text(&b, &pl->net);
 
 	buf_puts(&b, "\nenvironment (everything else is dropped):\n");
 	for (char **e = pl->envp; *e; e++)
 		buf_printf(&b, "  %s\n", *e);
+
+	buf_printf(&b, "\ninvoker      %s (uid %u, gid %u)\n", pl->invoker_name, (unsigned)pl->invoker_uid,
+	           (unsigned)pl->invoker_gid);
+	buf_printf(&b, "namespaces   %s\n", ns_list(pl, &ns));
+	buf_printf(&b, "hostname     %s\n", pl->hostname);
+
+	landlock_text(&b, pl);
+	seccomp_text(&b, pl, verbose);
 
 	buf_puts(&b, "\nlimits      ");
 	if (pl->timeout_ms)

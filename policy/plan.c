@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/un.h>
 
+#include "gitident.h"
 #include "gitindex.h"
 #include "project.h"
 #include "util.h"
@@ -126,6 +127,7 @@ static void add_policy_mounts(struct builder *b)
 	add_binds(b, &p->ro, "ro", MF_RO);
 	add_binds(b, &p->ro_try, "ro_try", MF_RO | MF_OPTIONAL);
 	add_binds(b, &p->rw, "rw", 0);
+	add_binds(b, &p->rw_try, "rw_try", MF_OPTIONAL);
 	for (size_t i = 0; i < p->tmpfs.n; i++) {
 		cleanup_free char *dest = expand_home(b, p->tmpfs.v[i].value);
 		claim(b, MOUNT_TMPFS, 0, dest, NULL, "tmpfs", p->tmpfs.v[i].line);
@@ -263,7 +265,7 @@ static void collect_untrusted(struct builder *b)
 	const struct policy *p = b->p;
 	for (size_t i = 0; i < N_ELEMENTS(scratch); i++)
 		untrusted_add(b, scratch[i]);
-	const struct plist *lists[] = {&p->rw, &p->project_root};
+	const struct plist *lists[] = {&p->rw, &p->rw_try, &p->project_root};
 	for (size_t l = 0; l < N_ELEMENTS(lists); l++)
 		for (size_t i = 0; i < lists[l]->n; i++) {
 			cleanup_free char *path = expand_home(b, lists[l]->v[i].value);
@@ -500,8 +502,8 @@ static void hide_cordon_state(struct builder *b)
 	for (size_t i = 0; i < b->plan->n_mounts; i++) {
 		const struct mount_op *op = &b->plan->mounts[i];
 		/* A persistent home shows its own directory, not the host's. */
-		if (op->kind == MOUNT_BIND && !(op->flags & (MF_RO | MF_PERSIST)) && path_is_beneath(state, op->dest) &&
-		    !find_op(b, state)) {
+		if (op->kind == MOUNT_BIND && op->source && !(op->flags & (MF_RO | MF_PERSIST)) &&
+		    path_is_beneath(state, op->dest) && !find_op(b, state)) {
 			push_op(b, MOUNT_MASK, MF_OPTIONAL, state, NULL, "cordon state", 0);
 			return;
 		}
@@ -947,6 +949,79 @@ static void env_from_file(struct builder *b, const char *file, int line)
 	}
 }
 
+/* The git config files are small; past this, not worth reading at every
+ * start. */
+#define MAX_GITCONFIG ((size_t)1 << 20)
+
+static const char *inv_getenv(struct builder *b, const char *name)
+{
+	size_t n = strlen(name);
+	const char *found = NULL;
+	for (char *const *e = b->inv->environ; e && *e; e++)
+		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+			found = *e + n + 1;
+	return found;
+}
+
+/* One of the invoker's git config files, applied to id in git's order. */
+static void read_git_config(struct builder *b, const char *dir, const char *rel, const char *shown,
+                            struct git_ident *id)
+{
+	size_t len = 0;
+	errno = 0;
+	cleanup_free char *text =
+	    b->host->read_user_file(b->host->ctx, b->inv->uid, b->inv->gid, dir, rel, MAX_GITCONFIG, &len);
+	if (!text) {
+		if (errno == ELOOP)
+			note(b,
+			     "git identity: %s is a symlink; cordon does not follow it (set GIT_AUTHOR_NAME and "
+			     "the like in [env] set instead)",
+			     shown);
+		else if (errno != ENOENT && errno != ENOTDIR)
+			note(b, "git identity: %s not read: %s", shown,
+			     errno == EFBIG ? "not a regular file of at most 1 MiB" : strerror(errno ? errno : EIO));
+		return;
+	}
+	if (!git_ident_parse(text, len, id))
+		note(b, "git identity: %s is not valid git config; its user.name and user.email are not used", shown);
+}
+
+/* Commits inside carry the invoker's git identity: user.name and
+ * user.email from their git config files (read as the invoker, no
+ * symlink followed, nothing run, includes not followed) become
+ * GIT_AUTHOR_* and GIT_COMMITTER_*, unless the policy's environment
+ * already has them. Nothing else of those files (credential helpers,
+ * aliases, core.* settings) reaches the sandbox. */
+static void add_git_identity(struct builder *b)
+{
+	const char *home = b->inv->home;
+	if (!b->host->read_user_file || !home || home[0] != '/')
+		return;
+	struct git_ident id = {0};
+	/* git reads the XDG file first, then ~/.gitconfig, which wins. */
+	const char *xdg = inv_getenv(b, "XDG_CONFIG_HOME");
+	if (xdg && xdg[0] == '/') {
+		cleanup_free char *shown = xasprintf("%s/git/config", xdg);
+		read_git_config(b, xdg, "git/config", shown, &id);
+	} else {
+		read_git_config(b, home, ".config/git/config", "~/.config/git/config", &id);
+	}
+	read_git_config(b, home, ".gitconfig", "~/.gitconfig", &id);
+	const struct {
+		const char *var;
+		const char *value;
+	} vars[] = {
+	    {"GIT_AUTHOR_NAME", id.name},
+	    {"GIT_AUTHOR_EMAIL", id.email},
+	    {"GIT_COMMITTER_NAME", id.name},
+	    {"GIT_COMMITTER_EMAIL", id.email},
+	};
+	for (size_t i = 0; i < N_ELEMENTS(vars); i++)
+		if (vars[i].value && !env_has(b, vars[i].var))
+			env_set(b, vars[i].var, strlen(vars[i].var), vars[i].value);
+	git_ident_clear(&id);
+}
+
 /* TERM names a terminfo entry; keep it to the characters such names use so
  * a hostile value cannot point terminfo lookups at a path. */
 static bool sane_term(const char *t)
@@ -978,6 +1053,7 @@ static void build_env(struct builder *b)
 		const char *eq = strchr(v, '=');
 		env_set(b, v, (size_t)(eq - v), eq + 1);
 	}
+	add_git_identity(b);
 	/* Identity comes from the password database, never from the policy or
 	 * the invoker, so tools inside agree with `id`. */
 	env_set(b, "HOME", 4, b->plan->run_home ? b->plan->run_home : "/");
@@ -1034,8 +1110,10 @@ static void build_argv(struct builder *b)
 			s += n;
 		}
 	}
+	/* Not a refusal: explain still shows what a run would build, and
+	 * run refuses an empty argv itself (run.c). */
 	if (argv.n == 0)
-		refuse(b, "no command: give one after -- or set [sandbox] command");
+		note(b, "no command: run needs CMD or [sandbox] command");
 	b->plan->argv = argv.v ? argv.v : xcalloc(1, sizeof(char *));
 }
 
@@ -1352,6 +1430,8 @@ void plan_free(struct plan *pl)
 	free(pl->tcp_bind.v);
 	free(pl->tcp_connect.v);
 	free(pl->audit_log);
+	free(pl->command_host_path);
+	free(pl->command_hint);
 	free(pl->refusal);
 	free(pl);
 }

@@ -27,7 +27,7 @@ enum mount_kind {
 };
 
 #define MF_RO       (1u << 0)
-#define MF_OPTIONAL (1u << 1) /* skip when the source does not exist (ro_try) */
+#define MF_OPTIONAL (1u << 1) /* skip when the source does not exist (ro_try, rw_try) */
 #define MF_PROJECT  (1u << 2) /* a project root */
 #define MF_HOME     (1u << 3) /* the agent's home */
 #define MF_CREATE   (1u << 4) /* missing on the host: create a placeholder first */
@@ -91,7 +91,7 @@ enum ll_access {
 struct ll_rule {
 	char *path;
 	enum ll_access access;
-	bool optional; /* ro_try: may be absent */
+	bool optional; /* ro_try, rw_try: may be absent */
 };
 
 struct port_list {
@@ -156,6 +156,11 @@ struct plan {
 	struct port_list tcp_bind, tcp_connect;
 	unsigned landlock_min_abi; /* what the policy needs under require */
 	int kernel_landlock_abi;   /* filled in by the launcher; <= 0: none */
+	/* Filled in by the launcher, for the message of a 127: where the
+	 * command is on the host (NULL: not there either), and the line
+	 * that says what to add to see it. */
+	char *command_host_path;
+	char *command_hint;
 	char *audit_log;
 
 	/* Set when this invocation must not run (cwd outside the roots, a
@@ -194,6 +199,13 @@ struct plan_host {
 	/* Where path leads, following every symlink: only for messages (a
 	 * refused project_root the working directory is in). Optional. */
 	char *(*realpath)(void *ctx, const char *path);
+	/* A small regular file of the invoking user (uid, gid), rel below
+	 * dir, read with that user's rights and without following a symlink
+	 * below dir (the git config files the git identity comes from).
+	 * NULL with errno: ENOENT missing, ELOOP a symlink, EFBIG not a
+	 * regular file of at most max bytes. Optional. */
+	char *(*read_user_file)(void *ctx, uid_t uid, gid_t gid, const char *dir, const char *rel, size_t max,
+	                        size_t *len);
 };
 
 struct invocation {
@@ -223,8 +235,9 @@ struct plan *plan_build(const struct policy *p, const struct invocation *inv, co
 void plan_free(struct plan *plan);
 
 const char *mount_kind_name(enum mount_kind k);
-/* The human report and the JSON document (allocated). */
-char *plan_explain_text(const struct plan *plan);
+/* The human report (the seccomp rule list only when verbose) and the
+ * JSON document (everything), allocated. */
+char *plan_explain_text(const struct plan *plan, bool verbose);
 char *plan_explain_json(const struct plan *plan);
 
 #endif

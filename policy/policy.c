@@ -398,7 +398,7 @@ static void check_no_wildcards(struct vctx *c, const struct plist *l, const char
 			    key, l->v[i].value);
 }
 
-/* ro, ro_try, rw and tmpfs, once checked as paths. */
+/* ro, ro_try, rw, rw_try and tmpfs, once checked as paths. */
 static void check_dest_list(struct vctx *c, const struct plist *l, const char *key)
 {
 	for (size_t i = 0; i < l->n; i++) {
@@ -473,6 +473,7 @@ static void check_filesystem(struct vctx *c)
 	check_dest_list(c, &p->ro, "ro");
 	check_dest_list(c, &p->ro_try, "ro_try");
 	check_dest_list(c, &p->rw, "rw");
+	check_dest_list(c, &p->rw_try, "rw_try");
 	check_dest_list(c, &p->tmpfs, "tmpfs");
 	for (size_t i = 0; i < p->n_users; i++)
 		check_path_list(c, &p->users[i].project_root, "project_root", false, true);

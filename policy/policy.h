@@ -37,7 +37,7 @@ struct policy {
 	bool die_with_parent_on;
 
 	/* [filesystem] */
-	struct plist ro, ro_try, rw, tmpfs, symlink, project_root, mask, protect;
+	struct plist ro, ro_try, rw, rw_try, tmpfs, symlink, project_root, mask, protect;
 	struct user_section *users;
 	size_t n_users;
 

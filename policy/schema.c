@@ -49,6 +49,7 @@ const struct policy_key policy_keys[] = {
     {PATH_LIST("filesystem", "ro", ro, PATHS_ABSOLUTE)},
     {PATH_LIST("filesystem", "ro_try", ro_try, PATHS_ABSOLUTE)},
     {PATH_LIST("filesystem", "rw", rw, PATHS_ABSOLUTE)},
+    {PATH_LIST("filesystem", "rw_try", rw_try, PATHS_ABSOLUTE)},
     {PATH_LIST("filesystem", "tmpfs", tmpfs, PATHS_ABSOLUTE)},
     {TEXT_LIST("filesystem", "symlink", symlink)},
     {PATH_LIST("filesystem", "project_root", project_root, PATHS_ABSOLUTE)},

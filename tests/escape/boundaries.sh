@@ -236,7 +236,7 @@ opts_of() {
 default_without_newuser() {
 	local p out
 	p=$(policy explain-default <<<$'[seccomp]\nprofile = default')
-	out=$("$CORDON" explain "$p" 2>&1)
+	out=$("$CORDON" explain "$p" --verbose 2>&1)
 	no_sanitizer_report "$out"
 	RULES="default allow
 $(awk '$NF ~ /^seccomp-profiles\/default\.profile:/ && !/CLONE_NEWUSER/ {

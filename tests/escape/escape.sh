@@ -61,7 +61,7 @@ marked_profile() {
 	p=$(policy sc-explain <<<"[seccomp]
 profile = default
 ")
-	(cd "$WORK/proj" && "$CORDON" explain --policy "$p" -- /bin/true) >"$out" 2>&1 || failed "explain: $(cat "$out")"
+	(cd "$WORK/proj" && "$CORDON" explain --policy "$p" --verbose -- /bin/true) >"$out" 2>&1 || failed "explain: $(cat "$out")"
 	{
 		echo "default allow"
 		# The rule lines of the seccomp section: indented by four, the

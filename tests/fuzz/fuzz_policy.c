@@ -528,7 +528,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			char *json = plan_explain_json(pl);
 			check_round_trip(pl, json);
 			free(json);
-			free(plan_explain_text(pl));
+			free(plan_explain_text(pl, false));
+			free(plan_explain_text(pl, true));
 			plan_free(pl);
 		}
 	}

@@ -944,4 +944,122 @@ assert exits[1]["detail"] == "/nonexistent/a\ufffdb\ufffd: command not found", e
 		failed "a record is not valid JSON, or not what was run: $(cat -v "$log")"
 }
 
+# ---- friction (issue 16 point 5) ----
+
+# rw_try: a read-write bind where the host has the path, skipped where it
+# has not. Controls: the same directory through ro_try is not writable,
+# and rw of the missing path refuses the run.
+t_rw_try_binds_what_exists_read_write_and_skips_the_rest() {
+	local p
+	mkdir -p "$WORK/cache"
+	p=$(policy rwtry <<EOF
+rw_try = $WORK/cache
+rw_try = $WORK/absent-cache
+EOF
+)
+	sb "$p" -- /bin/sh -c "echo kept >$WORK/cache/f && test ! -e $WORK/absent-cache && echo skipped"
+	eq "exit ($(show))" "$SB_RC" 0
+	eq "the missing one is not there" "$SB_OUT" "skipped"
+	eq "written through to the host" "$(cat "$WORK/cache/f")" "kept"
+	sed -i "s|^rw_try = $WORK/cache\$|ro_try = $WORK/cache|" "$p"
+	sb "$p" -- /bin/sh -c "echo no >$WORK/cache/g"
+	not "control: ro_try is read-only ($(show))" test "$SB_RC" -eq 0
+	not "control: nothing written" test -e "$WORK/cache/g"
+	sed -i "s|^rw_try = $WORK/absent-cache\$|rw = $WORK/absent-cache|" "$p"
+	sb "$p" -- /bin/true
+	eq "control: rw of a missing path refuses ($(show))" "$SB_RC" 125
+	contains "control: names it" "$SB_ERR" "$WORK/absent-cache"
+}
+
+# explain leads with what a person checks first and folds the seccomp
+# rule list into one line; --verbose lists it. A policy without a command
+# is explained with a note (run still refuses it: t_no_command_is_refused).
+t_explain_leads_with_project_and_folds_seccomp_unless_verbose() {
+	local p order
+	p=$(policy explainorder <<<$'[seccomp]\nprofile = default\n')
+	cli explain "$p"
+	eq "exit ($(show))" "$SB_RC" 0
+	order=$(grep -n -E '^(project|mounts,|network|environment|namespaces|landlock|seccomp) ' <<<"$SB_OUT" |
+		cut -d: -f2 | awk '{print $1}' | tr '\n' ' ')
+	eq "the order of the sections" "$order" "project mounts, network environment namespaces landlock seccomp "
+	contains "seccomp folded to one line" "$SB_OUT" "rules, default allow; other ABIs (i386, x32): ENOSYS (--verbose lists the rules)"
+	lacks "no rule listed" "$SB_OUT" "seccomp-profiles/default.profile:"
+	cli explain "$p" --verbose
+	eq "--verbose: exit ($(show))" "$SB_RC" 0
+	contains "--verbose: the rules" "$SB_OUT" "seccomp-profiles/default.profile:"
+	contains "--verbose: a rule" "$SB_OUT" "reboot"
+	cli explain "$p" --json
+	eq "--json: exit ($(show))" "$SB_RC" 0
+	contains "--json: the rules, without --verbose" "$SB_OUT" '"syscall":"reboot"'
+	lacks "no command: not refused" "$SB_OUT" '"refusal":"'
+	cli explain "$p"
+	lacks "no command: not REFUSED" "$SB_OUT" "REFUSED"
+	contains "no command: a note" "$SB_OUT" "note         no command: run needs CMD or [sandbox] command"
+	contains "no command: the plan is shown" "$SB_OUT" "$WORK/proj"
+	sb "$p"
+	eq "no command: run refuses ($(show))" "$SB_RC" 125
+	contains "no command: run says why" "$SB_ERR" "no command: give one after -- or set [sandbox] command"
+	cli explain "$p" -- /bin/true
+	lacks "control: with a command, no note" "$SB_OUT" "no command"
+	contains "control: the command" "$SB_OUT" "command      /bin/true"
+}
+
+# git identity: the invoker's user.name and user.email (from their git
+# config files, as git on the host reads them) reach the sandbox as
+# GIT_AUTHOR_*/GIT_COMMITTER_*; nothing else of those files does. The
+# files are the password database's home's (~/.gitconfig, which wins)
+# and $XDG_CONFIG_HOME/git/config, written here.
+t_git_commit_inside_carries_the_invokers_identity_only() {
+	local p want
+	mkdir -p "$WORK/xdg/git"
+	printf '[user]\n\tname = Cordon Xdg\n\temail = xdg@cordon.test\n[credential]\n\thelper = store --file=/x\n[alias]\n\tleakalias = !echo leaked\n' \
+		>"$WORK/xdg/git/config"
+	export XDG_CONFIG_HOME=$WORK/xdg
+	# What git on the host would commit with, every config file read.
+	want="$(HOME=$MYHOME git config --get user.name) <$(HOME=$MYHOME git config --get user.email)>"
+	contains "control: git on the host sees the helper" "$(HOME=$MYHOME git config --list)" "credential.helper=store"
+	git init -q . || failed "git init"
+	p=$(policy gitid </dev/null)
+	sb "$p" -- /bin/sh -c 'echo x >f && git add f && git commit -q -m one && git log -1 --format="%an <%ae>|%cn <%ce>" &&
+		echo "config: $(git config --list 2>&1)"; echo "user.name inside: [$(git config user.name)]"'
+	eq "exit ($(show))" "$SB_RC" 0
+	contains "author and committer are the invoker's" "$SB_OUT" "$want|$want"
+	lacks "no credential helper of the invoker's inside" "$SB_OUT" "helper=store"
+	lacks "no alias inside" "$SB_OUT" "leakalias"
+	contains "control: no git config inside names the user" "$SB_OUT" "user.name inside: []"
+	cli explain "$p"
+	contains "explain shows it" "$SB_OUT" "GIT_AUTHOR_NAME=${want% <*}"
+	# The policy's own setting wins.
+	p=$(policy gitid2 <<<$'[env]\nset = GIT_AUTHOR_NAME=Policy Bot\n')
+	sb "$p" -- /bin/sh -c 'echo y >f && git commit -q -am two && git log -1 --format="%an|%cn"'
+	eq "policy's: exit ($(show))" "$SB_RC" 0
+	eq "policy's: the author is the policy's" "$SB_OUT" "Policy Bot|${want% <*}"
+}
+
+# A command the host has but the sandbox does not show: 127, and the
+# message says where it is and which key shows it. Controls: a command
+# the host lacks too keeps the plain message; bound but off the
+# sandbox's PATH, the message says PATH; bound and on PATH, it runs.
+t_command_only_on_the_host_exits_127_naming_the_key_to_add() {
+	local p
+	mkdir -p "$WORK/hostbin"
+	printf '#!/bin/sh\necho tool ran\n' >"$WORK/hostbin/mytool"
+	chmod 0755 "$WORK/hostbin/mytool"
+	p=$(policy hosttool </dev/null)
+	PATH="$WORK/hostbin:$PATH" sb "$p" -- mytool
+	eq "exit ($(show))" "$SB_RC" 127
+	eq "the message" "$SB_ERR" "cordon: mytool: not found in the sandbox (it is $WORK/hostbin/mytool on the host; add: ro = $WORK/hostbin or ro_try = $WORK/hostbin)"
+	PATH="$WORK/hostbin:$PATH" sb "$p" -- nonesuch-cordon-tool
+	eq "control: absent everywhere: exit ($(show))" "$SB_RC" 127
+	eq "control: absent everywhere: the message" "$SB_ERR" "cordon: nonesuch-cordon-tool: command not found"
+	echo "ro = $WORK/hostbin" >>"$p"
+	PATH="$WORK/hostbin:$PATH" sb "$p" -- mytool
+	eq "bound, not on PATH: exit ($(show))" "$SB_RC" 127
+	contains "bound, not on PATH: the message" "$SB_ERR" "cordon: mytool: not found in the sandbox's PATH ($WORK/hostbin/mytool is there"
+	printf '[env]\nset = PATH=%s:/usr/bin:/bin\n' "$WORK/hostbin" >>"$p"
+	PATH="$WORK/hostbin:$PATH" sb "$p" -- mytool
+	eq "control: bound and on PATH: exit ($(show))" "$SB_RC" 0
+	eq "control: it ran" "$SB_OUT" "tool ran"
+}
+
 run_tests "${1:-}"

@@ -47,10 +47,19 @@ static const struct fake_entry base_fs[] = {
     {"/home/alice/src/proj/.git/hooks", PATH_DIR},
 };
 
+/* The invoker's own files (read_user_file): text, or an errno. */
+struct fake_user_file {
+	const char *path;
+	const char *text;
+	int err;
+};
+
 static struct {
 	const struct fake_entry *extra; /* consulted before base_fs */
 	size_t n_extra;
 	const char *file_text; /* contents of every PATH_FILE read_file opens */
+	const struct fake_user_file *user_files;
+	size_t n_user_files;
 } F;
 
 /* A string-only realpath: collapses slashes and resolves "." and "..". */
@@ -120,11 +129,30 @@ static char *fake_read_file(void *ctx, const char *path, size_t *len, char **why
 	return xstrdup(F.file_text);
 }
 
+static char *fake_read_user_file(void *ctx, uid_t uid, gid_t gid, const char *dir, const char *rel, size_t max,
+                                 size_t *len)
+{
+	cleanup_free char *path = xasprintf("%s/%s", dir, rel);
+	for (size_t i = 0; i < F.n_user_files; i++) {
+		if (strcmp(F.user_files[i].path, path) != 0)
+			continue;
+		if (F.user_files[i].err) {
+			errno = F.user_files[i].err;
+			return NULL;
+		}
+		*len = strlen(F.user_files[i].text);
+		return xstrdup(F.user_files[i].text);
+	}
+	errno = ENOENT;
+	return NULL;
+}
+
 static const struct plan_host host = {
     .ctx = NULL,
     .resolve = fake_resolve,
     .lstat = fake_lstat,
     .read_file = fake_read_file,
+    .read_user_file = fake_read_user_file,
 };
 
 /* ---- the invocation ---- */
@@ -367,7 +395,8 @@ Test(mounts, persistent_home_is_kept_per_user_and_policy_name)
 	cr_assert_eq(PL->n_home_copies, 1);
 	cr_expect_str_eq(PL->home_copies[0].source, "/home/alice/.pi/agent");
 	cr_expect_str_eq(PL->home_copies[0].dest, "/home/alice/.pi/agent");
-	cr_expect(strstr(TXT = plan_explain_text(PL), "persist /home/alice/.local/state/cordon/home/pi") != NULL);
+	cr_expect(strstr(TXT = plan_explain_text(PL, false), "persist /home/alice/.local/state/cordon/home/pi") !=
+	          NULL);
 }
 
 Test(mounts, persistent_home_as_root_is_in_var_lib_cordon)
@@ -488,6 +517,38 @@ Test(mounts, ro_try_of_an_existing_path_has_a_source)
 	build_clean(FS_BASIC "ro_try = /etc\n");
 	const struct mount_op *op = need_mount("/etc", MOUNT_BIND);
 	cr_expect_str_eq(op->source, "/etc");
+}
+
+Test(mounts, rw_try_of_a_missing_path_is_skipped)
+{
+	build_clean(FS_BASIC "rw_try = /var/cache/absent\n");
+	const struct mount_op *op = need_mount("/var/cache/absent", MOUNT_BIND);
+	cr_expect_eq(op->flags, MF_OPTIONAL);
+	cr_expect_null(op->source);
+	for (size_t i = 0; i < PL->n_ll_rules; i++)
+		cr_expect_str_neq(PL->ll_rules[i].path, "/var/cache/absent");
+}
+
+Test(mounts, rw_try_of_an_existing_path_is_a_writable_bind)
+{
+	build_clean(FS_BASIC "rw_try = /var/cache/pi\n");
+	const struct mount_op *op = need_mount("/var/cache/pi", MOUNT_BIND);
+	cr_expect_eq(op->flags & MF_RO, 0);
+	cr_expect_str_eq(op->source, "/var/cache/pi");
+	cr_expect_str_eq(op->origin, "rw_try");
+	bool found = false;
+	for (size_t i = 0; i < PL->n_ll_rules; i++)
+		if (strcmp(PL->ll_rules[i].path, "/var/cache/pi") == 0) {
+			found = true;
+			cr_expect_eq(PL->ll_rules[i].access, LL_FULL);
+		}
+	cr_expect(found, "no Landlock rule for the rw_try bind");
+}
+
+Test(mounts, rw_try_takes_the_rules_of_rw)
+{
+	cr_expect_null(build(CMD "[filesystem]\nrw = /usr\nrw_try = /usr\n" PROJ));
+	cr_expect_gt(D.n, 0);
 }
 
 Test(mounts, ro_of_a_missing_path_is_refused)
@@ -1045,14 +1106,104 @@ Test(argv, null_argv_uses_the_policy_command)
 	cr_expect_str_eq(PL->argv[0], "/bin/sh");
 }
 
-Test(argv, no_command_at_all_is_refused)
+/* explain shows the plan with a note; run refuses an empty argv itself
+ * (launcher/run.c, t_no_command_is_refused). */
+Test(argv, no_command_at_all_is_a_note_not_a_refusal)
 {
 	struct invocation inv = inv_default();
 	inv.argv = no_argv;
-	build_ok_inv("[filesystem]\n" PROJ, &inv);
-	expect_refusal("no command");
+	build_clean_inv("[filesystem]\n" PROJ, &inv);
 	cr_assert_not_null(PL->argv);
 	cr_expect_null(PL->argv[0]);
+	bool noted = false;
+	for (char **n = PL->notes; *n; n++)
+		noted |= strstr(*n, "no command: run needs CMD or [sandbox] command") != NULL;
+	cr_expect(noted, "no note about the missing command");
+	TXT = plan_explain_text(PL, false);
+	cr_expect(strstr(TXT, "REFUSED") == NULL, "%s", TXT);
+	cr_expect(strstr(TXT, "command      (none)") != NULL, "%s", TXT);
+	cr_expect(strstr(TXT, "note         no command: run needs CMD or [sandbox] command") != NULL, "%s", TXT);
+}
+
+/* ---- the invoker's git identity ---- */
+
+static bool has_note(const char *needle)
+{
+	for (char **n = PL->notes; n && *n; n++)
+		if (strstr(*n, needle))
+			return true;
+	return false;
+}
+
+Test(env, git_identity_comes_from_the_invokers_gitconfig_and_nothing_else)
+{
+	static const struct fake_user_file files[] = {
+	    {"/home/alice/.gitconfig",
+	     "[user]\n\tname = Alice Example\n\temail = alice@example.org\n[credential]\n"
+	     "\thelper = store\n[core]\n\tsshCommand = evil\n",
+	     0},
+	};
+	F.user_files = files;
+	F.n_user_files = N_ELEMENTS(files);
+	build_clean(FS_BASIC);
+	env_is("GIT_AUTHOR_NAME", "Alice Example");
+	env_is("GIT_COMMITTER_NAME", "Alice Example");
+	env_is("GIT_AUTHOR_EMAIL", "alice@example.org");
+	env_is("GIT_COMMITTER_EMAIL", "alice@example.org");
+	for (char **e = PL->envp; *e; e++) {
+		cr_expect(strstr(*e, "store") == NULL && strstr(*e, "evil") == NULL, "%s reached the sandbox", *e);
+		cr_expect(!str_has_prefix(*e, "GIT_CONFIG"), "%s reached the sandbox", *e);
+	}
+}
+
+Test(env, gitconfig_wins_over_the_xdg_file_key_by_key)
+{
+	static const struct fake_user_file files[] = {
+	    {"/home/alice/.config/git/config", "[user]\nname = Xdg Name\nemail = xdg@example.org\n", 0},
+	    {"/home/alice/.gitconfig", "[user]\nemail = home@example.org\n", 0},
+	};
+	F.user_files = files;
+	F.n_user_files = N_ELEMENTS(files);
+	build_clean(FS_BASIC);
+	env_is("GIT_AUTHOR_NAME", "Xdg Name");
+	env_is("GIT_AUTHOR_EMAIL", "home@example.org");
+}
+
+Test(env, policy_git_identity_wins)
+{
+	static const struct fake_user_file files[] = {
+	    {"/home/alice/.gitconfig", "[user]\nname = Alice\nemail = alice@example.org\n", 0},
+	};
+	F.user_files = files;
+	F.n_user_files = N_ELEMENTS(files);
+	build_clean(FS_BASIC "[env]\nset = GIT_AUTHOR_NAME=Bot\n");
+	env_is("GIT_AUTHOR_NAME", "Bot");
+	env_is("GIT_COMMITTER_NAME", "Alice");
+	env_is("GIT_AUTHOR_EMAIL", "alice@example.org");
+}
+
+Test(env, symlinked_or_invalid_gitconfig_gives_no_identity_and_a_note)
+{
+	static const struct fake_user_file link[] = {{"/home/alice/.gitconfig", NULL, ELOOP}};
+	F.user_files = link;
+	F.n_user_files = 1;
+	build_clean(FS_BASIC);
+	cr_expect_null(env_get("GIT_AUTHOR_NAME"));
+	cr_expect(has_note("~/.gitconfig is a symlink"));
+	plan_free(PL);
+	PL = NULL;
+	static const struct fake_user_file bad[] = {{"/home/alice/.gitconfig", "[user\nname = A\n", 0}};
+	F.user_files = bad;
+	build_clean(FS_BASIC);
+	cr_expect_null(env_get("GIT_AUTHOR_NAME"));
+	cr_expect(has_note("~/.gitconfig is not valid git config"));
+	plan_free(PL);
+	PL = NULL;
+	/* Control: no file at all is no note. */
+	F.n_user_files = 0;
+	build_clean(FS_BASIC);
+	cr_expect_null(env_get("GIT_AUTHOR_NAME"));
+	cr_expect_not(has_note("git identity"));
 }
 
 /* ---- identity, namespaces, copied settings ---- */
@@ -1221,7 +1372,7 @@ static const char *EXPLAIN_POLICY = FS_BASIC "tmpfs = /tmp\nro_try = /lib64\nmas
 Test(explain, text_lists_every_mount)
 {
 	build_clean(EXPLAIN_POLICY);
-	TXT = plan_explain_text(PL);
+	TXT = plan_explain_text(PL, false);
 	cr_assert_not_null(TXT);
 	for (size_t i = 0; i < PL->n_mounts; i++)
 		cr_expect(strstr(TXT, PL->mounts[i].dest) != NULL, "%s missing from explain", PL->mounts[i].dest);
@@ -1230,12 +1381,49 @@ Test(explain, text_lists_every_mount)
 	cr_expect(strstr(TXT, "REFUSED") == NULL);
 }
 
+/* What a person checks first comes first: the project, the mounts, the
+ * network, the environment; then namespaces, Landlock and seccomp. */
+Test(explain, text_leads_with_project_mounts_network_environment)
+{
+	build_clean(EXPLAIN_POLICY);
+	TXT = plan_explain_text(PL, false);
+	const char *order[] = {"policy ",       "command ",    "project      /home/alice/src/proj",
+	                       "\nmounts, ",    "\nnetwork ",  "\nenvironment ",
+	                       "\nnamespaces ", "\nlandlock ", "\nseccomp ",
+	                       "\nlimits "};
+	const char *prev = TXT;
+	for (size_t i = 0; i < N_ELEMENTS(order); i++) {
+		const char *at = strstr(TXT, order[i]);
+		cr_assert_not_null(at, "\"%s\" missing from explain:\n%s", order[i], TXT);
+		cr_expect(at >= prev, "\"%s\" comes too early:\n%s", order[i], TXT);
+		prev = at;
+	}
+}
+
+/* The seccomp rules fold into one line unless asked for. */
+Test(explain, seccomp_rules_are_folded_unless_verbose)
+{
+	build_clean(EXPLAIN_POLICY);
+	cr_assert_not_null(PL->seccomp);
+	const struct sc_layer *ly = &PL->seccomp->layers[0];
+	cr_assert_gt(ly->n_rules, 10);
+	TXT = plan_explain_text(PL, false);
+	cleanup_free char *summary = xasprintf("seccomp      profile default: %zu rules, default allow;", ly->n_rules);
+	cr_expect(strstr(TXT, summary) != NULL, "no \"%s\" in:\n%s", summary, TXT);
+	cr_expect(strstr(TXT, ly->rules[0].text) == NULL, "a rule is listed without --verbose:\n%s", TXT);
+	free(TXT);
+	TXT = plan_explain_text(PL, true);
+	for (size_t i = 0; i < ly->n_rules; i++)
+		cr_expect(strstr(TXT, ly->rules[i].text) != NULL, "rule %s missing with --verbose", ly->rules[i].text);
+	cr_expect(strstr(TXT, "layer 1: default allow") != NULL, "%s", TXT);
+}
+
 Test(explain, text_shows_the_refusal)
 {
 	struct invocation inv = inv_default();
 	inv.cwd = "/etc";
 	build_ok_inv(EXPLAIN_POLICY, &inv);
-	TXT = plan_explain_text(PL);
+	TXT = plan_explain_text(PL, false);
 	cr_assert_not_null(TXT);
 	cr_expect(strstr(TXT, "REFUSED") != NULL);
 	cr_expect(strstr(TXT, "cwd /etc is outside the allowed project roots") != NULL);
@@ -1248,15 +1436,15 @@ Test(explain, text_says_run_would_refuse_for_want_of_a_landlock_abi)
 	build_clean(FS_BASIC "[landlock]\ntcp_bind = 8080\n");
 	cr_assert_eq(PL->landlock_min_abi, 4);
 	PL->kernel_landlock_abi = 3;
-	TXT = plan_explain_text(PL);
+	TXT = plan_explain_text(PL, false);
 	cr_expect(strstr(TXT, "this kernel offers ABI 3; run would refuse: the policy needs ABI 4") != NULL, "%s", TXT);
 	free(TXT);
 	PL->kernel_landlock_abi = 4;
-	TXT = plan_explain_text(PL);
+	TXT = plan_explain_text(PL, false);
 	cr_expect(strstr(TXT, "run would refuse") == NULL, "%s", TXT);
 	free(TXT);
 	PL->kernel_landlock_abi = 0;
-	TXT = plan_explain_text(PL);
+	TXT = plan_explain_text(PL, false);
 	cr_expect(strstr(TXT, "run would refuse: this kernel has no Landlock") != NULL, "%s", TXT);
 }
 
@@ -1308,10 +1496,22 @@ Test(explain, json_is_utf8_whatever_the_bytes)
 Test(explain, json_shows_the_refusal)
 {
 	struct invocation inv = inv_default();
+	inv.cwd = "/etc";
+	build_ok_inv("[filesystem]\n" PROJ, &inv);
+	TXT = plan_explain_json(PL);
+	cr_assert_not_null(TXT);
+	cr_expect(strstr(TXT, "\"refusal\":\"cwd /etc is outside") != NULL, "%s", TXT);
+	cr_expect_str_eq(TXT + strlen(TXT) - 2, "}\n");
+}
+
+Test(explain, json_of_no_command_is_a_note)
+{
+	struct invocation inv = inv_default();
 	inv.argv = no_argv;
 	build_ok_inv("[filesystem]\n" PROJ, &inv);
 	TXT = plan_explain_json(PL);
 	cr_assert_not_null(TXT);
-	cr_expect(strstr(TXT, "\"refusal\":\"no command") != NULL);
-	cr_expect_str_eq(TXT + strlen(TXT) - 2, "}\n");
+	cr_expect(strstr(TXT, "\"refusal\":null") != NULL, "%s", TXT);
+	cr_expect(strstr(TXT, "\"command\":[]") != NULL, "%s", TXT);
+	cr_expect(strstr(TXT, "no command: run needs CMD or [sandbox] command") != NULL, "%s", TXT);
 }

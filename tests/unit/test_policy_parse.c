@@ -733,6 +733,7 @@ Test(parse_errors, ro_given_as_relative_path)
 {
 	expect_diag("[filesystem]\nro = usr\n", 2, "ro");
 	expect_diag("[filesystem]\nrw = cache\n", 2, "rw");
+	expect_diag("[filesystem]\nrw_try = cache\n", 2, "rw_try");
 	expect_diag("[filesystem]\ntmpfs = tmp\n", 2, "tmpfs");
 	expect_diag("[filesystem]\nproject_root = src\n", 2, "project_root");
 }
@@ -741,6 +742,7 @@ Test(parse_errors, ro_of_the_root)
 {
 	expect_diag("[filesystem]\nro = /\n", 2, "ro");
 	expect_diag("[filesystem]\nrw = //\n", 2, "rw");
+	expect_diag("[filesystem]\nrw_try = /\n", 2, "rw_try");
 	expect_diag("[filesystem]\ntmpfs = /\n", 2, "tmpfs");
 }
 
@@ -749,6 +751,7 @@ Test(parse_errors, ro_under_proc_or_dev)
 	expect_diag("[filesystem]\nro = /proc\n", 2, "ro");
 	expect_diag("[filesystem]\nro = /proc/sys\n", 2, "ro");
 	expect_diag("[filesystem]\nrw = /dev/shm\n", 2, "rw");
+	expect_diag("[filesystem]\nrw_try = /proc/sys\n", 2, "rw_try");
 	expect_diag("[filesystem]\nro_try = //dev//\n", 2, "ro_try");
 	expect_diag("[filesystem]\ntmpfs = /dev\n", 2, "tmpfs");
 }
