@@ -525,11 +525,11 @@ static enum addr_class v4_class(const unsigned char a[4], const char **what)
 			return AC_METADATA;
 		}
 	}
-	int r = v4_range(a);
-	if (r < 0)
+	int range = v4_range(a);
+	if (range < 0)
 		return AC_PUBLIC;
-	*what = v4_what[r];
-	return r == V4_LINK_LOCAL ? AC_LINK_LOCAL : AC_PRIVATE;
+	*what = v4_what[range];
+	return range == V4_LINK_LOCAL ? AC_LINK_LOCAL : AC_PRIVATE;
 }
 
 /* An IPv6 address is as bad as the worst IPv4 address it embeds. */
