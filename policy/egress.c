@@ -599,7 +599,7 @@ static void suggest_range(struct egress_verdict *v, int family, const unsigned c
 			return;
 		}
 	}
-	snprintf(v->range, sizeof(v->range), "%s/%u", v->addr, family == AF_INET ? 32 : 128);
+	snprintf(v->range, sizeof(v->range), "%s/%u", v->addr, family == AF_INET ? 32u : 128u);
 }
 
 bool egress_addr_allowed(const struct net_plan *np, const struct egress_target *t, const struct sockaddr *sa,
