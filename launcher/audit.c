@@ -33,6 +33,15 @@ void sandbox_id_new(char out[33])
 
 int audit_open_log(const char *path)
 {
+	/* log = stderr: the launcher's own, duplicated so the sandbox never
+	 * inherits it (close-on-exec) and the proxy gets it as its audit
+	 * descriptor like a file's. */
+	if (strcmp(path, AUDIT_STDERR) == 0) {
+		int fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+		if (fd < 0)
+			die_with_error("audit: log = stderr: duplicate standard error");
+		return fd;
+	}
 	/* Opened before anything runs: if the record cannot be written, the
 	 * sandbox (or the proxy) does not start. */
 	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);

@@ -255,37 +255,83 @@ static void add_addr(struct conn *c, const struct sockaddr *sa, socklen_t len, u
 	c->addr_lens[c->n_addrs++] = len;
 }
 
-/* Keeps only the addresses the sandbox may reach. The proxy connects to
- * exactly these: the name is never resolved again, so it cannot be
- * rebound to something else between check and use. */
+/* Whether the denial of host:port is to be told on stderr now: once per
+ * host:port for the proxy's life, and at most NOTIFY_PER_SECOND lines a
+ * second (a denial over the rate is told when it comes again later). */
+static bool notify_due(struct proxy *px, const char *key)
+{
+	for (size_t i = 0; i < px->n_notified; i++)
+		if (strcmp(px->notified[i], key) == 0)
+			return false;
+	long long now = now_ms();
+	if (now - px->notify_window >= 1000) {
+		px->notify_window = now;
+		px->notify_lines = 0;
+	}
+	if (px->notify_lines >= NOTIFY_PER_SECOND)
+		return false;
+	px->notify_lines++;
+	if (px->n_notified < NOTIFY_MAX_HOSTS) {
+		px->notified = xreallocarray(px->notified, px->n_notified + 1, sizeof(*px->notified));
+		px->notified[px->n_notified++] = xstrdup(key);
+	}
+	return true;
+}
+
+/* The policy refuses the request: a 403 (or SOCKS "not allowed") whose
+ * page says why and which policy line would allow it, the same sentence
+ * in the egress_deny record and, with notify = stderr, on the launcher's
+ * terminal. */
+static void deny_by_policy(struct conn *c, const struct egress_verdict *v)
+{
+	struct proxy *px = c->px;
+	const struct net_plan *np = px->cfg->net;
+	buf_t why = {0}, line = {0};
+	egress_refusal_text(&why, np, &c->t, v);
+	bool v6 = c->t.is_ip && c->t.family == AF_INET6;
+	buf_printf(&line, v6 ? "egress denied [%s]:%u (%s)" : "egress denied %s:%u (%s)", c->t.host, c->t.port, why.p);
+	if (c->proto == P_SOCKS)
+		socks_reply(c, 2);
+	else
+		http_error(c, 403, "Forbidden", line.p);
+	if (np->notify) {
+		char key[EGRESS_MAX_HOST + 16];
+		snprintf(key, sizeof(key), "%s:%u", c->t.host, c->t.port);
+		if (notify_due(px, key)) {
+			buf_t out = {0};
+			buf_printf(&out, "cordon: %s\n", line.p);
+			(void)!write(STDERR_FILENO, out.p, out.len); /* one line, one write */
+			buf_free(&out);
+		}
+	}
+	audit_egress(c, "egress_deny", why.p);
+	buf_free(&why);
+	buf_free(&line);
+	conn_free(c);
+}
+
+/* Keeps only the addresses the sandbox may reach (egress_addr_allowed).
+ * The proxy connects to exactly these: the name is never resolved again,
+ * so it cannot be rebound to something else between check and use. */
 void vet_and_connect(struct conn *c, const struct addrinfo *res)
 {
 	struct proxy *px = c->px;
-	const char *what = NULL, *first_private = NULL;
-	char first_text[INET6_ADDRSTRLEN] = "";
+	struct egress_verdict first = {.kind = EGRESS_OK}, v;
 	for (const struct addrinfo *a = res; a; a = a->ai_next) {
 		if (a->ai_family != AF_INET && a->ai_family != AF_INET6)
 			continue;
-		if (!px->cfg->net->allow_private && egress_addr_is_private(a->ai_addr, &what)) {
-			if (!first_private) {
-				first_private = what;
-				const void *raw = a->ai_family == AF_INET
-				                      ? (const void *)&((struct sockaddr_in *)a->ai_addr)->sin_addr
-				                      : (const void *)&((struct sockaddr_in6 *)a->ai_addr)->sin6_addr;
-				inet_ntop(a->ai_family, raw, first_text, sizeof(first_text));
-			}
+		if (!egress_addr_allowed(px->cfg->net, &c->t, a->ai_addr, &v)) {
+			if (first.kind == EGRESS_OK)
+				first = v;
 			continue;
 		}
 		add_addr(c, a->ai_addr, a->ai_addrlen, c->t.port);
 	}
 	if (c->n_addrs == 0) {
-		char why[200];
-		if (first_private)
-			snprintf(why, sizeof(why), "resolves to a private address (%s: %s) and allow_private is off",
-			         first_text, first_private);
+		if (first.kind != EGRESS_OK)
+			deny_by_policy(c, &first);
 		else
-			snprintf(why, sizeof(why), "no usable address");
-		deny(c, 403, 2, why);
+			deny(c, 502, 4, "no usable address");
 		return;
 	}
 	start_connect(c);
@@ -294,9 +340,9 @@ void vet_and_connect(struct conn *c, const struct addrinfo *res)
 static void decide(struct conn *c)
 {
 	struct proxy *px = c->px;
-	const char *reason;
-	if (!egress_allowed(px->cfg->net, &c->t, &reason)) {
-		deny(c, 403, 2, reason);
+	struct egress_verdict v;
+	if (!egress_decide(px->cfg->net, &c->t, &v)) {
+		deny_by_policy(c, &v);
 		return;
 	}
 	watch(px, &c->client, 0); /* nothing more is read until the upstream is there */

@@ -351,5 +351,8 @@ void proxy_free(struct proxy *px)
 	close(px->epfd);
 	pthread_mutex_destroy(&px->mu);
 	pthread_cond_destroy(&px->cv);
+	for (size_t i = 0; i < px->n_notified; i++)
+		free(px->notified[i]);
+	free(px->notified);
 	free(px);
 }

@@ -43,6 +43,12 @@
 #define MAX_BUFFERS       ((size_t)256 << 20)
 #define SHARE_BUFFERS     ((size_t)64 << 20)
 
+/* notify = stderr: each denied host:port told once, at most this many
+ * lines a second, and this many host:ports remembered (past it, a denial
+ * is told again, still within the rate). */
+#define NOTIFY_PER_SECOND 5
+#define NOTIFY_MAX_HOSTS  1024
+
 enum ep_kind { EP_CLIENT, EP_UPSTREAM, EP_CONTROL, EP_SANDBOX, EP_LISTEN, EP_RESOLVED, EP_SIGNAL };
 
 struct endpoint {
@@ -165,6 +171,10 @@ struct proxy {
 	long long sweep_every_ms, last_sweep; /* timeouts are checked this often */
 	int wait_ms;                          /* the longest wait for events */
 	bool active;                          /* the last batch had events */
+	char **notified;                      /* host:port already told on stderr */
+	size_t n_notified;
+	long long notify_window; /* when the current second of notify lines began */
+	int notify_lines;        /* lines told in it */
 };
 
 /* proxy_loop.c: a proxy serving cfg's sockets, its resolver threads

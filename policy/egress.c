@@ -5,6 +5,7 @@
  * been checked against that buffer. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "egress.h"
@@ -221,17 +222,24 @@ static bool prefix_equal(const unsigned char *a, const unsigned char *b, unsigne
 	return (a[whole] & mask) == (b[whole] & mask);
 }
 
+/* r names an address or range that holds addr (of family), on port. */
+static bool addr_rule_matches(const struct net_rule *r, int family, const unsigned char *addr, unsigned short port)
+{
+	if (!r->family || r->family != family)
+		return false;
+	if (r->port != 0 && r->port != port)
+		return false;
+	/* Compared as addresses, not text, so two spellings of the same
+	 * IPv6 address cannot disagree. */
+	return prefix_equal(r->addr, addr, r->prefix_len);
+}
+
 static bool rule_matches(const struct net_rule *r, const struct egress_target *t)
 {
 	if (r->port != 0 && r->port != t->port)
 		return false;
-	if (r->family) {
-		/* Compared as addresses, not text, so two spellings of the
-		 * same IPv6 address cannot disagree. */
-		if (!t->is_ip || t->family != r->family)
-			return false;
-		return prefix_equal(r->addr, t->addr, r->prefix_len);
-	}
+	if (r->family)
+		return t->is_ip && addr_rule_matches(r, t->family, t->addr, t->port);
 	if (t->is_ip)
 		return false; /* a name pattern never allows an address */
 	size_t tl = strnlen(t->host, sizeof(t->host));
@@ -245,29 +253,46 @@ static bool rule_matches(const struct net_rule *r, const struct egress_target *t
 	return tl > sl + 1 && t->host[tl - sl - 1] == '.' && mem_ieq(t->host + tl - sl, r->host, sl);
 }
 
-bool egress_allowed(const struct net_plan *np, const struct egress_target *t, const char **reason)
+static void verdict(struct egress_verdict *v, enum egress_refusal kind, const char *reason, const struct net_rule *rule)
 {
-	const char *dummy;
-	if (!reason)
-		reason = &dummy;
+	v->kind = kind;
+	v->reason = reason;
+	v->rule = rule;
+}
+
+bool egress_decide(const struct net_plan *np, const struct egress_target *t, struct egress_verdict *v)
+{
+	struct egress_verdict dummy;
+	if (!v)
+		v = &dummy;
+	memset(v, 0, sizeof(*v));
 	if (!np || !t) {
-		*reason = "not in the allow list";
+		verdict(v, EGRESS_NOT_LISTED, "not in the allow list", NULL);
 		return false;
 	}
 	for (size_t i = 0; i < np->n_deny; i++) {
 		if (rule_matches(&np->deny[i], t)) {
-			*reason = "denied by deny pattern";
+			verdict(v, EGRESS_DENY_RULE, "denied by deny pattern", &np->deny[i]);
 			return false;
 		}
 	}
 	for (size_t i = 0; i < np->n_allow; i++) {
 		if (rule_matches(&np->allow[i], t)) {
-			*reason = "allowed by allow pattern";
+			verdict(v, EGRESS_OK, "allowed by allow pattern", &np->allow[i]);
 			return true;
 		}
 	}
-	*reason = t->is_ip ? "IP literal not allowed literally" : "not in the allow list";
+	verdict(v, EGRESS_NOT_LISTED, t->is_ip ? "IP literal not allowed literally" : "not in the allow list", NULL);
 	return false;
+}
+
+bool egress_allowed(const struct net_plan *np, const struct egress_target *t, const char **reason)
+{
+	struct egress_verdict v;
+	bool ok = egress_decide(np, t, &v);
+	if (reason)
+		*reason = v.reason;
+	return ok;
 }
 
 /* ---- private addresses ---- */
@@ -343,10 +368,18 @@ static bool all_zero(const unsigned char *p, size_t n)
 	return true;
 }
 
+/* The IPv4 addresses an IPv6 address embeds, as v6_is_private finds them. */
+struct embedded_v4 {
+	unsigned char a[2][4];
+	size_t n;
+};
+
 /* An IPv6 form embedding an IPv4 address: private when the embedded
- * address is, and then named after both. */
-static bool embedded(const unsigned char v4[4], const char *const names[V4_N], const char **what)
+ * address is, and then named after both. The address goes to e. */
+static bool embedded(const unsigned char v4[4], const char *const names[V4_N], const char **what, struct embedded_v4 *e)
 {
+	if (e && e->n < N_ELEMENTS(e->a))
+		memcpy(e->a[e->n++], v4, 4);
 	int r = v4_range(v4);
 	if (r < 0)
 		return false;
@@ -354,7 +387,7 @@ static bool embedded(const unsigned char v4[4], const char *const names[V4_N], c
 	return true;
 }
 
-static bool v6_is_private(const unsigned char a[16], const char **what)
+static bool v6_is_private(const unsigned char a[16], const char **what, struct embedded_v4 *e)
 {
 	static const unsigned char nat64[12] = {0x00, 0x64, 0xff, 0x9b};
 
@@ -367,16 +400,16 @@ static bool v6_is_private(const unsigned char a[16], const char **what)
 		return true;
 	}
 	if (all_zero(a, 10) && a[10] == 0xff && a[11] == 0xff)
-		return embedded(a + 12, mapped_what, what); /* ::ffff:a.b.c.d is that IPv4 address */
+		return embedded(a + 12, mapped_what, what, e); /* ::ffff:a.b.c.d is that IPv4 address */
 	if (all_zero(a, 12)) {
 		/* ::a.b.c.d, deprecated by RFC 4291 and never a real
 		 * destination: refused even with a public IPv4 inside. */
-		if (!embedded(a + 12, compat_what, what))
+		if (!embedded(a + 12, compat_what, what, e))
 			*what = "IPv4-compatible (deprecated)";
 		return true;
 	}
 	if (all_zero(a, 8) && a[8] == 0xff && a[9] == 0xff && a[10] == 0 && a[11] == 0) {
-		if (!embedded(a + 12, translated_what, what))
+		if (!embedded(a + 12, translated_what, what, e))
 			*what = "reserved (::/8)";
 		return true;
 	}
@@ -385,19 +418,25 @@ static bool v6_is_private(const unsigned char a[16], const char **what)
 		return true;
 	}
 	if (memcmp(a, nat64, 12) == 0)
-		return embedded(a + 12, nat64_what, what); /* 64:ff9b::/96 */
+		return embedded(a + 12, nat64_what, what, e); /* 64:ff9b::/96 */
 	if (memcmp(a, nat64, 4) == 0 && a[4] == 0 && a[5] == 1) {
 		*what = "NAT64 local-use (64:ff9b:1::/48)";
 		return true;
 	}
 	if (a[0] == 0x20 && a[1] == 0x02)
-		return embedded(a + 2, sixto4_what, what); /* 2002:aabb:ccdd::/48 */
+		return embedded(a + 2, sixto4_what, what, e); /* 2002:aabb:ccdd::/48 */
 	if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0 && a[3] == 0) {
 		/* Teredo 2001::/32: the server's IPv4 address, then the
 		 * client's, inverted. */
 		unsigned char client[4] = {(unsigned char)~a[12], (unsigned char)~a[13], (unsigned char)~a[14],
 		                           (unsigned char)~a[15]};
-		return embedded(a + 4, teredo_what, what) || embedded(client, teredo_what, what);
+		const char *client_what = NULL;
+		bool client_private = embedded(client, teredo_what, &client_what, e);
+		if (embedded(a + 4, teredo_what, what, e))
+			return true;
+		if (client_private)
+			*what = client_what;
+		return client_private;
 	}
 	if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0x0d && a[3] == 0xb8) {
 		*what = "documentation (2001:db8::/32)";
@@ -463,10 +502,240 @@ bool egress_addr_is_private(const struct sockaddr *sa, const char **what)
 		memcpy(&sin6, sa, sizeof(sin6));
 		unsigned char a[16];
 		memcpy(a, &sin6.sin6_addr, 16);
-		return v6_is_private(a, what);
+		return v6_is_private(a, what, NULL);
 	}
 	*what = "not an IP address"; /* fail closed */
 	return true;
+}
+
+/* ---- the addresses a request may reach ---- */
+
+enum addr_class { AC_PUBLIC, AC_PRIVATE, AC_LINK_LOCAL, AC_METADATA };
+
+/* Cloud metadata services: AWS, GCP, Azure, Oracle (169.254.169.254),
+ * Alibaba (100.100.100.200), AWS over IPv6 (fd00:ec2::254). */
+static const unsigned char metadata_v4[][4] = {{169, 254, 169, 254}, {100, 100, 100, 200}};
+static const unsigned char metadata_v6[16] = {0xfd, 0x00, 0x0e, 0xc2, [14] = 0x02, [15] = 0x54};
+
+static enum addr_class v4_class(const unsigned char a[4], const char **what)
+{
+	for (size_t i = 0; i < N_ELEMENTS(metadata_v4); i++) {
+		if (memcmp(a, metadata_v4[i], 4) == 0) {
+			*what = "cloud metadata address";
+			return AC_METADATA;
+		}
+	}
+	int range = v4_range(a);
+	if (range < 0)
+		return AC_PUBLIC;
+	*what = v4_what[range];
+	return range == V4_LINK_LOCAL ? AC_LINK_LOCAL : AC_PRIVATE;
+}
+
+/* An IPv6 address is as bad as the worst IPv4 address it embeds. */
+static enum addr_class v6_class(const unsigned char a[16], const char **what)
+{
+	struct embedded_v4 e = {.n = 0};
+	if (memcmp(a, metadata_v6, 16) == 0) {
+		*what = "cloud metadata address";
+		return AC_METADATA;
+	}
+	if (!v6_is_private(a, what, &e))
+		return AC_PUBLIC;
+	enum addr_class worst = AC_PRIVATE;
+	for (size_t i = 0; i < e.n; i++) {
+		const char *w = NULL;
+		enum addr_class c = v4_class(e.a[i], &w);
+		if (c > worst) {
+			worst = c;
+			if (c == AC_METADATA)
+				*what = w;
+		}
+	}
+	if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)
+		worst = AC_LINK_LOCAL;
+	return worst;
+}
+
+/* The ranges a refusal suggests for allow_private, as written there; an
+ * address in none of them is suggested alone (/32, /128). */
+static const struct {
+	int family;
+	unsigned char addr[16];
+	unsigned prefix_len;
+	const char *text;
+} suggest_ranges[] = {
+    {AF_INET, {0}, 8, "0.0.0.0/8"},
+    {AF_INET, {127}, 8, "127.0.0.0/8"},
+    {AF_INET, {10}, 8, "10.0.0.0/8"},
+    {AF_INET, {172, 16}, 12, "172.16.0.0/12"},
+    {AF_INET, {192, 168}, 16, "192.168.0.0/16"},
+    {AF_INET, {100, 64}, 10, "100.64.0.0/10"},
+    {AF_INET, {169, 254}, 16, "169.254.0.0/16"},
+    {AF_INET, {192, 0, 0}, 24, "192.0.0.0/24"},
+    {AF_INET, {192, 0, 2}, 24, "192.0.2.0/24"},
+    {AF_INET, {198, 51, 100}, 24, "198.51.100.0/24"},
+    {AF_INET, {203, 0, 113}, 24, "203.0.113.0/24"},
+    {AF_INET, {198, 18}, 15, "198.18.0.0/15"},
+    {AF_INET, {224}, 4, "224.0.0.0/4"},
+    {AF_INET, {240}, 4, "240.0.0.0/4"},
+    {AF_INET6, {0x20, 0x01, 0x0d, 0xb8}, 32, "2001:db8::/32"},
+    {AF_INET6, {0x3f, 0xff}, 20, "3fff::/20"},
+    {AF_INET6, {0x20, 0x01, 0, 0x02}, 48, "2001:2::/48"},
+    {AF_INET6, {0x01}, 64, "100::/64"},
+    {AF_INET6, {0, 0x64, 0xff, 0x9b, 0, 1}, 48, "64:ff9b:1::/48"},
+    {AF_INET6, {0xfc}, 7, "fc00::/7"},
+    {AF_INET6, {0xfe, 0x80}, 10, "fe80::/10"},
+    {AF_INET6, {0xfe, 0xc0}, 10, "fec0::/10"},
+    {AF_INET6, {0xff}, 8, "ff00::/8"},
+};
+
+static void suggest_range(struct egress_verdict *v, int family, const unsigned char *a)
+{
+	for (size_t i = 0; i < N_ELEMENTS(suggest_ranges); i++) {
+		if (suggest_ranges[i].family == family &&
+		    prefix_equal(suggest_ranges[i].addr, a, suggest_ranges[i].prefix_len)) {
+			snprintf(v->range, sizeof(v->range), "%s", suggest_ranges[i].text);
+			return;
+		}
+	}
+	snprintf(v->range, sizeof(v->range), "%s/%u", v->addr, family == AF_INET ? 32u : 128u);
+}
+
+bool egress_addr_allowed(const struct net_plan *np, const struct egress_target *t, const struct sockaddr *sa,
+                         struct egress_verdict *v)
+{
+	struct egress_verdict dummy;
+	unsigned char a[16] = {0};
+	int family = sa ? sa->sa_family : AF_UNSPEC;
+	unsigned short port = t ? t->port : 0;
+	const char *what = NULL;
+	if (!v)
+		v = &dummy;
+	memset(v, 0, sizeof(*v));
+	if (!np || (family != AF_INET && family != AF_INET6)) {
+		verdict(v, EGRESS_PRIVATE, "not an IP address", NULL); /* fail closed */
+		v->what = "not an IP address";
+		return false;
+	}
+	if (family == AF_INET) {
+		struct sockaddr_in sin;
+		memcpy(&sin, sa, sizeof(sin));
+		memcpy(a, &sin.sin_addr, 4);
+	} else {
+		struct sockaddr_in6 sin6;
+		memcpy(&sin6, sa, sizeof(sin6));
+		memcpy(a, &sin6.sin6_addr, 16);
+	}
+	if (!inet_ntop(family, a, v->addr, sizeof(v->addr)))
+		v->addr[0] = '\0';
+	for (size_t i = 0; i < np->n_deny; i++) {
+		if (addr_rule_matches(&np->deny[i], family, a, port)) {
+			verdict(v, EGRESS_DENY_RULE, "denied by deny pattern", &np->deny[i]);
+			return false;
+		}
+	}
+	enum addr_class cls = family == AF_INET ? v4_class(a, &what) : v6_class(a, &what);
+	unsigned full = family == AF_INET ? 32 : 128;
+	for (size_t i = 0; i < np->n_allow; i++) {
+		const struct net_rule *r = &np->allow[i];
+		/* A metadata address only to a rule naming exactly it: a
+		 * range granted for a subnet never opens it by accident. */
+		if (cls == AC_METADATA && r->prefix_len != full)
+			continue;
+		if (addr_rule_matches(r, family, a, port)) {
+			verdict(v, EGRESS_OK, "allowed by allow pattern", r);
+			return true;
+		}
+	}
+	v->what = what;
+	switch (cls) {
+	case AC_PUBLIC:
+		verdict(v, EGRESS_OK, "public address", NULL);
+		return true;
+	case AC_METADATA:
+		verdict(v, EGRESS_METADATA, "cloud metadata address, not named by an allow rule", NULL);
+		return false;
+	case AC_LINK_LOCAL:
+		verdict(v, EGRESS_LINK_LOCAL, "link-local address, not named by an allow rule", NULL);
+		return false;
+	case AC_PRIVATE:
+		break;
+	}
+	if (np->allow_private) {
+		verdict(v, EGRESS_OK, "allow_private", NULL);
+		return true;
+	}
+	for (size_t i = 0; i < np->n_private_ok; i++) {
+		if (addr_rule_matches(&np->private_ok[i], family, a, port)) {
+			verdict(v, EGRESS_OK, "allow_private range", &np->private_ok[i]);
+			return true;
+		}
+	}
+	suggest_range(v, family, a);
+	verdict(v, EGRESS_PRIVATE, "private address, outside allow_private", NULL);
+	return false;
+}
+
+/* s with anything but printable ASCII as '?': a policy's file name may
+ * hold anything, and this text goes to a terminal. */
+static void put_printable(buf_t *b, const char *s)
+{
+	for (; *s; s++)
+		buf_add(b, *s >= 0x20 && *s < 0x7f ? s : "?", 1);
+}
+
+/* "host:port", "[v6]:port" */
+static void put_authority(buf_t *b, const char *host, bool v6, unsigned port)
+{
+	buf_printf(b, v6 ? "[%s]:%u" : "%s:%u", host, port);
+}
+
+void egress_refusal_text(buf_t *b, const struct net_plan *np, const struct egress_target *t,
+                         const struct egress_verdict *v)
+{
+	const char *name = np && np->policy_name ? np->policy_name : "?";
+	bool v6 = strchr(v->addr, ':') != NULL;
+	const char *subject = t && t->is_ip ? "" : "resolves to ";
+	switch (v->kind) {
+	case EGRESS_NOT_LISTED:
+		buf_puts(b, "not in the allow list of policy '");
+		put_printable(b, name);
+		buf_puts(b, "'; add: allow = ");
+		put_authority(b, t ? t->host : "?", t && t->is_ip && t->family == AF_INET6, t ? t->port : 0);
+		return;
+	case EGRESS_DENY_RULE:
+		buf_puts(b, "denied by deny = ");
+		if (v->rule)
+			net_rule_text(b, v->rule);
+		buf_printf(b, " (line %d) of policy '", v->rule ? v->rule->line : 0);
+		put_printable(b, name);
+		buf_puts(b, "'");
+		return;
+	case EGRESS_METADATA:
+	case EGRESS_LINK_LOCAL:
+		buf_printf(b, "%s%s (%s), which policy '", subject, v->addr, v->what ? v->what : "link-local");
+		put_printable(b, name);
+		buf_printf(b, "' opens only to an allow rule naming %s; add: allow = ",
+		           v->kind == EGRESS_METADATA ? "exactly that address" : "the address");
+		put_authority(b, v->addr, v6, t ? t->port : 0);
+		return;
+	case EGRESS_PRIVATE:
+		if (!v->range[0]) {
+			buf_printf(b, "%s (policy '", v->what ? v->what : "refused");
+			put_printable(b, name);
+			buf_puts(b, "')");
+			return;
+		}
+		buf_printf(b, "%s%s in %s (%s, private), which policy '", subject, v->addr, v->range,
+		           v->what ? v->what : "private");
+		put_printable(b, name);
+		buf_printf(b, "' does not allow; add: allow_private = %s", v->range);
+		return;
+	case EGRESS_OK:
+		break;
+	}
+	buf_puts(b, "allowed");
 }
 
 /* ---- HTTP request heads ---- */

@@ -39,12 +39,52 @@ bool egress_check_host(const char *host, size_t len, struct egress_target *t, co
 #define EGRESS_PORT_REQUIRED (-1)
 bool egress_parse_authority(const char *s, size_t len, int default_port, struct egress_target *t, const char **why);
 
-/* The net plan's decision: deny rules first, then allow; default deny.
- * Names match case-insensitively; "*.suffix" matches subdomains only; an
- * IP literal only matches a rule naming an address, compared as binary
- * addresses over the rule's prefix length. *reason is static text for the
- * audit record and the 403 page. */
+/* Why the policy refused a request, or which rule allowed it. */
+enum egress_refusal {
+	EGRESS_OK,
+	EGRESS_NOT_LISTED, /* no allow rule matches the requested host:port */
+	EGRESS_DENY_RULE,  /* rule: the deny rule that matched */
+	EGRESS_PRIVATE,    /* a private address, outside allow_private */
+	EGRESS_LINK_LOCAL, /* link-local: only an allow rule naming the address opens it */
+	EGRESS_METADATA,   /* a cloud metadata address: only an allow rule naming exactly it */
+};
+
+struct egress_verdict {
+	enum egress_refusal kind;
+	const char *reason;          /* static, short: "not in the allow list", ... */
+	const struct net_rule *rule; /* EGRESS_DENY_RULE: the deny rule; EGRESS_OK: the allow rule, if any */
+	const char *what;            /* an address refusal: the range's name ("RFC 1918") */
+	char range[64];              /* EGRESS_PRIVATE: the range as allow_private would name it */
+	char addr[46];               /* an address refusal: the address, as text */
+};
+
+/* The net plan's decision on the requested host:port: deny rules first,
+ * then allow; default deny. Names match case-insensitively; "*.suffix"
+ * matches subdomains only; an IP literal only matches a rule naming an
+ * address or range, compared as binary addresses over the rule's prefix
+ * length. v (may be NULL) says why. */
+bool egress_decide(const struct net_plan *np, const struct egress_target *t, struct egress_verdict *v);
+/* The same, with v's short reason only. */
 bool egress_allowed(const struct net_plan *np, const struct egress_target *t, const char **reason);
+
+/* Whether the proxy may connect to sa (an address the target resolved
+ * to, or its literal) for a request egress_decide allowed. In order: a
+ * deny rule naming the address (or a range around it) refuses it; a cloud
+ * metadata address (169.254.169.254, fd00:ec2::254, 100.100.100.200, and
+ * IPv6 forms embedding the IPv4 ones) is reached only through an allow
+ * rule naming exactly that address; an allow rule naming the address or a
+ * range around it (with the port) grants it, private or not; a public
+ * address is allowed; a link-local one (169.254/16, fe80::/10) is refused
+ * (allow_private never opens it); any other private address is allowed by
+ * allow_private = true or by an allow_private range around it. */
+bool egress_addr_allowed(const struct net_plan *np, const struct egress_target *t, const struct sockaddr *sa,
+                         struct egress_verdict *v);
+
+/* The refusal as one sentence, for the 403 page, the audit record and the
+ * notify line: what was refused and the policy line that would allow it,
+ * e.g. "not in the allow list of policy 'pi'; add: allow = host:443". */
+void egress_refusal_text(buf_t *b, const struct net_plan *np, const struct egress_target *t,
+                         const struct egress_verdict *v);
 
 /* True for addresses a sandbox must not reach unless allow_private:
  * unspecified, loopback, RFC 1918, CGNAT (100.64/10), link-local

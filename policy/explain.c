@@ -105,7 +105,18 @@ static void network_text(buf_t *b, const struct net_plan *np)
 		net_rule_text(b, &np->deny[i]);
 		buf_puts(b, "\n");
 	}
-	buf_printf(b, "  private addresses %s\n", np->allow_private ? "allowed" : "refused");
+	if (np->allow_private)
+		buf_puts(b, "  private addresses allowed (link-local and metadata only to allow rules naming them)\n");
+	else if (np->n_private_ok) {
+		buf_puts(b, "  private addresses refused, except");
+		for (size_t i = 0; i < np->n_private_ok; i++) {
+			buf_puts(b, i ? ", " : " ");
+			net_rule_text(b, &np->private_ok[i]);
+		}
+		buf_puts(b, "\n");
+	} else
+		buf_puts(b, "  private addresses refused (except those allow rules name)\n");
+	buf_printf(b, "  notify     %s\n", np->notify ? "stderr: each denied host:port once" : "off");
 	buf_printf(b, "  timeouts   connect %llu ms, idle %llu ms\n", (unsigned long long)np->connect_timeout_ms,
 	           (unsigned long long)np->idle_timeout_ms);
 	buf_puts(b, "  byte caps  request ");
@@ -362,6 +373,9 @@ static void network_json(buf_t *b, const struct net_plan *np)
 	json_rules(b, np->allow, np->n_allow);
 	buf_puts(b, ",\"deny\":");
 	json_rules(b, np->deny, np->n_deny);
+	buf_puts(b, ",\"allow_private_ranges\":");
+	json_rules(b, np->private_ok, np->n_private_ok);
+	buf_printf(b, ",\"notify\":\"%s\"", np->notify ? "stderr" : "off");
 	buf_printf(b,
 	           ",\"allow_private\":%s,\"max_request_bytes\":%llu,\"max_response_bytes\":%llu,"
 	           "\"connect_timeout_ms\":%llu,\"idle_timeout_ms\":%llu}",

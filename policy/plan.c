@@ -1031,6 +1031,20 @@ static bool sane_term(const char *t)
 	       strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-") == n;
 }
 
+/* The value [env] set gives name (the last one, as env_set applies them),
+ * or NULL. */
+static const char *set_value(const struct policy *p, const char *name)
+{
+	const char *found = NULL;
+	size_t n = strlen(name);
+	for (size_t i = 0; i < p->env_set.n; i++) {
+		const char *v = p->env_set.v[i].value;
+		if (strncmp(v, name, n) == 0 && v[n] == '=')
+			found = v + n + 1;
+	}
+	return found;
+}
+
 static void build_env(struct builder *b)
 {
 	const struct policy *p = b->p;
@@ -1071,8 +1085,16 @@ static void build_env(struct builder *b)
 			env_set(b, names[i], strlen(names[i]), http);
 		env_set(b, "ALL_PROXY", 9, socks);
 		env_set(b, "all_proxy", 9, socks);
-		env_set(b, "NO_PROXY", 8, "localhost,127.0.0.1,::1");
-		env_set(b, "no_proxy", 8, "localhost,127.0.0.1,::1");
+		/* A NO_PROXY or no_proxy of [env] set replaces cordon's, in
+		 * both spellings (clients read one or the other), so that, say,
+		 * NO_PROXY= sends 127.0.0.1 through the proxy to the host's
+		 * loopback that an `allow = 127.0.0.1:PORT` grants. */
+		const char *upper = set_value(p, "NO_PROXY"), *lower = set_value(p, "no_proxy");
+		const char *dflt = "localhost,127.0.0.1,::1";
+		upper = upper ? upper : lower ? lower : dflt;
+		lower = lower ? lower : upper;
+		env_set(b, "NO_PROXY", 8, upper);
+		env_set(b, "no_proxy", 8, lower);
 	}
 	if (!env_has(b, "TERM")) {
 		const char *term = NULL;
@@ -1365,7 +1387,10 @@ struct plan *plan_build(const struct policy *p, const struct invocation *inv, co
 	refuse_unrunnable(&b);
 	build_seccomp(&b);
 	build_landlock(&b);
-	pl->audit_log = p->audit_log.value ? expand_home(&b, p->audit_log.value) : NULL;
+	if (p->audit_log.value && strcmp(p->audit_log.value, AUDIT_STDERR) == 0)
+		pl->audit_log = xstrdup(AUDIT_STDERR);
+	else
+		pl->audit_log = p->audit_log.value ? expand_home(&b, p->audit_log.value) : NULL;
 	pl->notes = b.notes.v ? b.notes.v : xcalloc(1, sizeof(char *));
 	b.notes.v = NULL;
 	pl->warnings = b.warnings.v ? b.warnings.v : xcalloc(1, sizeof(char *));

@@ -510,12 +510,55 @@ static void check_rules(struct vctx *c, const struct plist *raw, const char *key
 	}
 }
 
+/* allow_private: one true or false, or address ranges (netplan.c parses
+ * them with the same function), never both. */
+static void check_allow_private(struct vctx *c)
+{
+	struct policy *p = c->p;
+	const struct plist *l = &p->allow_private_v;
+	for (size_t i = 0; i < l->n; i++) {
+		const char *why = NULL;
+		bool b;
+		struct net_rule r;
+		if (parse_bool(l->v[i].value, &b, &why)) {
+			if (l->n > 1)
+				BAD(c, l->v[i].line,
+				    "allow_private: %s cannot be combined with other allow_private lines (true opens "
+				    "every "
+				    "private range; ranges open only themselves)",
+				    l->v[i].value);
+			p->allow_private = b;
+			continue;
+		}
+		if (!net_cidr_parse(l->v[i].value, &r, &why))
+			BAD(c, l->v[i].line, "allow_private: %s: %s", l->v[i].value, why);
+	}
+}
+
 static void check_network(struct vctx *c)
 {
 	struct policy *p = c->p;
 	check_rules(c, &p->allow, "allow");
 	check_rules(c, &p->deny, "deny");
+	check_allow_private(c);
+	p->notify = true;
+	if (p->notify_v.value) {
+		if (strcmp(p->notify_v.value, "off") == 0)
+			p->notify = false;
+		else if (strcmp(p->notify_v.value, "stderr") != 0)
+			BAD(c, p->notify_v.line, "notify: expected stderr or off");
+	}
 	check_network_keys(c);
+}
+
+/* [audit] log: a path, or stderr for the launcher's standard error. */
+static void check_audit(struct vctx *c)
+{
+	struct pval *v = &c->p->audit_log;
+	if (!v->value || strcmp(v->value, AUDIT_STDERR) == 0)
+		return;
+	struct plist one = {.v = v, .n = 1};
+	check_path_list(c, &one, "log", false, true);
 }
 
 static void check_env(struct vctx *c)
@@ -606,6 +649,7 @@ struct policy *policy_parse(const char *file, const char *text, size_t len, stru
 	check_home_copy(&c);
 	check_filesystem(&c);
 	check_network(&c);
+	check_audit(&c);
 	check_env(&c);
 	check_misc(&c);
 	return p;

@@ -42,11 +42,13 @@ struct policy {
 	size_t n_users;
 
 	/* [network] */
-	struct pval net_mode_v, allow_private_v, socket, max_request_v, max_response_v;
-	struct pval connect_timeout_v, idle_timeout_v;
-	struct plist allow, deny; /* as written; parsed into the net plan (netplan.h) */
+	struct pval net_mode_v, socket, max_request_v, max_response_v;
+	struct pval connect_timeout_v, idle_timeout_v, notify_v;
+	struct plist allow, deny;     /* as written; parsed into the net plan (netplan.h) */
+	struct plist allow_private_v; /* true, false, or CIDRs (parsed into the net plan) */
 	enum net_mode net_mode;
-	bool allow_private;
+	bool allow_private;         /* allow_private = true */
+	bool notify;                /* notify = stderr (the default) */
 	uint64_t max_request_bytes; /* 0 = no limit */
 	uint64_t max_response_bytes;
 	uint64_t connect_timeout_ms; /* the proxy's connect to a vetted address */

@@ -59,8 +59,9 @@ const struct policy_key policy_keys[] = {
     {TYPED("network", "mode", KT_ENUM, net_mode_v, ENUM_OUT(net_mode)), .values = net_mode_values, .dflt = "none"},
     {TEXT_LIST("network", "allow", allow), .net = NET_OWN_PROXY},
     {TEXT_LIST("network", "deny", deny), .net = NET_OWN_PROXY},
-    {TYPED("network", "allow_private", KT_BOOL, allow_private_v, BOOL_OUT(allow_private)), .dflt = "false",
-     .net = NET_OWN_PROXY},
+    /* true, false or CIDRs: policy.c reads it, netplan.c builds the ranges. */
+    {TEXT_LIST("network", "allow_private", allow_private_v), .dflt = "false", .net = NET_OWN_PROXY},
+    {TEXT("network", "notify", notify_v), .dflt = "stderr", .net = NET_OWN_PROXY},
     {PATH("network", "socket", socket, PATHS_ABSOLUTE), .net = NET_PROXY_MODE},
     {TYPED("network", "max_request_bytes", KT_SIZE, max_request_v, U64_OUT(max_request_bytes)), .net = NET_OWN_PROXY},
     {TYPED("network", "max_response_bytes", KT_SIZE, max_response_v, U64_OUT(max_response_bytes)),
@@ -92,7 +93,8 @@ const struct policy_key policy_keys[] = {
     {TYPED("limits", "nofile", KT_UINT, nofile_v, U64_OUT(nofile)), .min = 3, .max = 1 << 20,
      .range = "must be at least 3"},
 
-    {PATH("audit", "log", audit_log, PATHS_ABSOLUTE)},
+    /* A path, or `stderr` (policy.c). */
+    {TEXT("audit", "log", audit_log)},
 };
 
 const size_t n_policy_keys = N_ELEMENTS(policy_keys);

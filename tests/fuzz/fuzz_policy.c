@@ -407,6 +407,11 @@ static void check_round_trip(const struct plan *pl, const char *json)
 		FUZZ_CHECK(allow->items[i].type == J_STR && strstr(allow->items[i].str, pl->net.allow[i].host));
 	for (size_t i = 0; i < deny->n; i++)
 		FUZZ_CHECK(deny->items[i].type == J_STR && strstr(deny->items[i].str, pl->net.deny[i].host));
+	const struct jv *ranges = member(net, "allow_private_ranges");
+	FUZZ_CHECK(ranges->type == J_ARR && ranges->n == pl->net.n_private_ok);
+	for (size_t i = 0; i < ranges->n; i++)
+		FUZZ_CHECK(ranges->items[i].type == J_STR && strstr(ranges->items[i].str, pl->net.private_ok[i].host));
+	same_str(member(net, "notify"), pl->net.notify ? "stderr" : "off");
 	same_strv(member(&doc, "environment"), pl->envp);
 	same_str(member(&doc, "audit_log"), pl->audit_log);
 	jv_free(&doc);

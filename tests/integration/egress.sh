@@ -129,7 +129,7 @@ t_environment_alone_sends_clients_through_the_proxy() {
 	# proxy answers 403 for it, which shows the request went there.
 	p=$(egress_policy envonly)
 	sh_in "$p" "curl -sS --max-time 20 http://notallowed.example:$PORT/ 2>&1"
-	contains "the proxy answered" "$SB_OUT" "does not allow notallowed.example"
+	contains "the proxy answered" "$SB_OUT" "egress denied notallowed.example:$PORT"
 }
 
 # ---- denials ----
@@ -147,7 +147,7 @@ t_host_not_allowed_gets_403_naming_policy_and_host() {
 	a=$(cat "$WORK/deny.audit")
 	contains "audit deny" "$a" '"event":"egress_deny"'
 	contains "audit host" "$a" '"host":"other.test"'
-	contains "audit reason" "$a" '"reason":"not in the allow list"'
+	contains "audit reason" "$a" "\"reason\":\"not in the allow list of policy 'deny'; add: allow = other.test:$PORT\""
 	contains "audit sandbox start" "$a" '"event":"sandbox_start"'
 }
 
@@ -164,7 +164,7 @@ t_deny_wins_over_allow() {
 	local p
 	p=$(egress_policy denywins "deny = localhost")
 	sh_in "$p" "$CURL -x $PROXY http://localhost:$PORT/"
-	contains "denied" "$SB_OUT" "denied by deny pattern"
+	contains "denied, naming the deny line" "$SB_OUT" "egress denied localhost:$PORT (denied by deny = localhost (line $(grep -n '^deny = localhost$' "$p" | cut -d: -f1)) of policy 'denywins')"
 	p=$(egress_policy denyother "deny = other.test")
 	sh_in "$p" "$CURL -x $PROXY http://localhost:$PORT/"
 	eq "control: with a deny pattern that does not match, allowed" "$SB_OUT" "hello from httpd"
@@ -217,43 +217,213 @@ EOF
 	done
 	for e in $deny; do
 		contains "deny entry $e is refused by the deny rule" "$SB_OUT" \
-			"deny $e: cordon: policy 'explained' does not allow $e: denied by deny pattern"
+			"deny $e: cordon: egress denied $e (denied by deny = $e (line $(grep -n "^deny = " "$p" | cut -d: -f1)) of policy 'explained')"
 	done
 }
 
 t_private_addresses_refused_without_allow_private() {
+	# A name resolving to loopback, and cloud metadata even under an
+	# allow range around it: refused before any connect (nothing leaves
+	# this machine), each with the policy line that would allow it.
 	local p
 	p=$(policy private <<EOF
 [network]
 mode = proxy
 allow = localhost:$PORT
-allow = 127.0.0.1:$PORT
-allow = 169.254.169.254:80
+allow = 169.254.0.0/16:80
 [audit]
 log = $WORK/private.audit
 EOF
 )
 	# Each answer on a line with its status. The proxy's own refusal is
 	# matched, not the host alone: a 502 or 504 page names it too.
-	sh_in "$p" "for u in http://127.0.0.1:$PORT/ http://169.254.169.254/latest/meta-data/ http://localhost:$PORT/; do $CURL -x $PROXY -w '[%{http_code}]\n' \$u; done"
+	sh_in "$p" "for u in http://169.254.169.254/latest/meta-data/ http://localhost:$PORT/; do $CURL -x $PROXY -w '[%{http_code}]\n' \$u; done"
 	lacks "server not reached" "$SB_OUT" "hello from httpd"
-	local refused="policy 'private' does not allow"
-	contains "loopback literal refused" "$SB_OUT" "$refused 127.0.0.1:$PORT: resolves to a private address (127.0.0.1: loopback) and allow_private is off"$'\n'"[403]"
-	contains "metadata refused" "$SB_OUT" "$refused 169.254.169.254:80: resolves to a private address (169.254.169.254: link-local) and allow_private is off"$'\n'"[403]"
-	contains "name resolving to loopback refused" "$SB_OUT" "$refused localhost:$PORT: resolves to a private address"
-	eq "three refusals" "$(grep -c '^\[403\]$' <<<"$SB_OUT")" 3
+	contains "metadata refused under a range" "$SB_OUT" "cordon: egress denied 169.254.169.254:80 (169.254.169.254 (cloud metadata address), which policy 'private' opens only to an allow rule naming exactly that address; add: allow = 169.254.169.254:80)"$'\n'"[403]"
+	contains "name resolving to loopback refused" "$SB_OUT" "cordon: egress denied localhost:$PORT (resolves to 127.0.0.1 in 127.0.0.0/8 (loopback, private), which policy 'private' does not allow; add: allow_private = 127.0.0.0/8)"$'\n'"[403]"
+	eq "two refusals" "$(grep -c '^\[403\]$' <<<"$SB_OUT")" 2
 	contains "audit" "$(cat "$WORK/private.audit")" '"event":"egress_deny"'
-	# Control: the same policy with allow_private reaches the server.
+	# Control: allow_private = true reaches the server by its name, and
+	# still does not open the metadata address.
 	sed -i 's/^mode = proxy$/mode = proxy\nallow_private = true/' "$p"
+	sh_in "$p" "$CURL -x $PROXY http://localhost:$PORT/; $CURL -x $PROXY -w '[%{http_code}]' http://169.254.169.254/"
+	contains "control: with allow_private" "$SB_OUT" "hello from httpd"
+	contains "metadata still refused" "$SB_OUT" "(cloud metadata address)"
+	contains "with a 403" "$SB_OUT" "[403]"
+}
+
+t_address_allow_reaches_the_hosts_loopback() {
+	# allow = 127.0.0.1:PORT is an explicit grant, without allow_private:
+	# the proxy, in the host's network namespace, reaches the server on
+	# the host's loopback. With [env] set = NO_PROXY= clients send
+	# 127.0.0.1 to the proxy on their own (cordon's default NO_PROXY
+	# would send it to the sandbox's own loopback, where nothing listens).
+	local p q
+	p=$(policy hostlo <<EOF
+[network]
+mode = proxy
+allow = 127.0.0.1:$PORT
+[env]
+set = NO_PROXY=
+EOF
+)
+	sh_in "$p" "curl -sS --max-time 20 http://127.0.0.1:$PORT/; echo; env | grep -i '^no_proxy='"
+	contains "reached through the environment's proxy" "$SB_OUT" "hello from httpd"
+	eq "NO_PROXY replaced" "$(grep -cx 'NO_PROXY=' <<<"$SB_OUT")" 1
+	eq "no_proxy follows it" "$(grep -cx 'no_proxy=' <<<"$SB_OUT")" 1
+	lacks "cordon's default gone" "$SB_OUT" "localhost,127.0.0.1"
+	# Control: another port of the same address is not granted.
+	sh_in "$p" "$CURL -x $PROXY -w '[%{http_code}]' http://127.0.0.1:1/"
+	contains "another port refused" "$SB_OUT" "egress denied 127.0.0.1:1 (not in the allow list of policy 'hostlo'; add: allow = 127.0.0.1:1)"
+	# Control: without the rule (and with cordon's NO_PROXY), refused.
+	q=$(policy nohostlo <<EOF
+[network]
+mode = proxy
+allow = localhost:1
+EOF
+)
+	sh_in "$q" "$CURL -x $PROXY -w '[%{http_code}]' http://127.0.0.1:$PORT/; env | grep '^NO_PROXY='"
+	contains "without the rule, a 403" "$SB_OUT" "[403]"
+	contains "naming the rule to add" "$SB_OUT" "add: allow = 127.0.0.1:$PORT)"
+	contains "cordon's default NO_PROXY" "$SB_OUT" "NO_PROXY=localhost,127.0.0.1,::1"
+	lacks "not reached" "$SB_OUT" "hello from httpd"
+}
+
+t_address_range_allow_and_deny() {
+	# A range in allow grants what it holds (on its port); a range in
+	# deny refuses names that resolve into it too.
+	local p
+	p=$(policy ranges <<EOF
+[network]
+mode = proxy
+allow = 127.0.0.0/8:$PORT
+EOF
+)
+	sh_in "$p" "$CURL -x $PROXY http://127.0.0.1:$PORT/; echo; $CURL -x $PROXY -w '[%{http_code}]' http://127.0.0.1:1/"
+	contains "the range grants an address in it" "$SB_OUT" "hello from httpd"
+	contains "not another port" "$SB_OUT" "egress denied 127.0.0.1:1 (not in the allow list"
+	p=$(policy denyrange <<EOF
+[network]
+mode = proxy
+allow = localhost:$PORT
+allow_private = true
+deny = 127.0.0.0/8
+deny = [::1]
+EOF
+)
+	sh_in "$p" "$CURL -x $PROXY -w '[%{http_code}]' http://localhost:$PORT/"
+	contains "a name resolving into a denied range is refused" "$SB_OUT" "egress denied localhost:$PORT (denied by deny = "
+	lacks "not reached" "$SB_OUT" "hello from httpd"
+	sed -i -e '/^deny = 127.0.0.0\/8$/d' -e '/^deny = \[::1\]$/d' "$p"
 	sh_in "$p" "$CURL -x $PROXY http://localhost:$PORT/"
-	eq "control: with allow_private" "$SB_OUT" "hello from httpd"
+	eq "control: without the deny ranges" "$SB_OUT" "hello from httpd"
+}
+
+t_allow_private_range_lets_names_resolve_into_it() {
+	local p
+	p=$(policy privrange <<EOF
+[network]
+mode = proxy
+allow = localhost:$PORT
+allow_private = 127.0.0.0/8
+allow_private = fd00::/8
+EOF
+)
+	sh_in "$p" "$CURL -x $PROXY http://localhost:$PORT/"
+	eq "a name resolving into the range" "$SB_OUT" "hello from httpd"
+	sed -i 's|^allow_private = 127.0.0.0/8$|allow_private = 10.0.0.0/8|' "$p"
+	sh_in "$p" "$CURL -x $PROXY -w '[%{http_code}]' http://localhost:$PORT/"
+	contains "control: another range does not open it" "$SB_OUT" "resolves to 127.0.0.1 in 127.0.0.0/8 (loopback, private), which policy 'privrange' does not allow; add: allow_private = 127.0.0.0/8)"
+	contains "a 403" "$SB_OUT" "[403]"
+}
+
+t_notify_tells_each_denied_host_once_on_stderr() {
+	local p n
+	p=$(egress_policy notify)
+	sh_in "$p" "for h in other.test other.test second.test other.test; do $CURL -x $PROXY http://\$h:$PORT/ >/dev/null; done; $CURL -x $PROXY http://localhost:$PORT/"
+	eq "control: the allowed host answers" "$SB_OUT" "hello from httpd"
+	eq "one line for other.test" "$(grep -cxF "cordon: egress denied other.test:$PORT (not in the allow list of policy 'notify'; add: allow = other.test:$PORT)" <<<"$SB_ERR")" 1
+	eq "one line for second.test" "$(grep -c "^cordon: egress denied second.test:$PORT " <<<"$SB_ERR")" 1
+	lacks "nothing about the allowed host" "$SB_ERR" "localhost:$PORT"
+	# Rate: at most 5 lines a second, whatever the number of hosts.
+	sh_in "$p" "for i in \$(seq 30); do echo url = http://h\$i.test:$PORT/; done >/tmp/urls; $CURL -K /tmp/urls -x $PROXY >/dev/null 2>&1; true"
+	n=$(grep -c "^cordon: egress denied h[0-9]*.test:" <<<"$SB_ERR")
+	[ "$n" -ge 5 ] && [ "$n" -lt 30 ] || failed "rate-limited lines: $n of 30 ($SB_ERR)"
+	# Control: notify = off says nothing.
+	p=$(egress_policy quiet "notify = off")
+	sh_in "$p" "$CURL -x $PROXY http://other.test:$PORT/"
+	contains "the 403 page still says it" "$SB_OUT" "egress denied other.test:$PORT"
+	lacks "nothing on stderr" "$SB_ERR" "egress denied"
+}
+
+t_audit_log_stderr() {
+	local p
+	p=$(policy auditerr <<EOF
+[network]
+mode = proxy
+allow = localhost:$PORT
+allow_private = true
+notify = off
+[audit]
+log = stderr
+EOF
+)
+	sh_in "$p" "$CURL -x $PROXY http://other.test:$PORT/ >/dev/null; $CURL -x $PROXY http://localhost:$PORT/"
+	eq "control: allowed" "$SB_OUT" "hello from httpd"
+	contains "the launcher's start record" "$SB_ERR" '"event":"sandbox_start"'
+	contains "the proxy's deny record" "$SB_ERR" '"event":"egress_deny"'
+	contains "the proxy's allow record" "$SB_ERR" '"event":"egress_allow"'
+	contains "the exit record" "$SB_ERR" '"event":"sandbox_exit"'
+	lacks "not on stdout" "$SB_OUT" '"event"'
+}
+
+t_explain_and_check_show_ranges_and_notify() {
+	local p out rc
+	p=$(policy explranges <<EOF
+[network]
+mode = proxy
+allow = 10.0.0.0/8:443
+allow = [FD00::]/8
+allow_private = 192.168.0.0/16
+allow_private = fd00::/8
+notify = off
+EOF
+)
+	out=$(cd "$WORK/proj" && "$CORDON" explain "$p")
+	contains "v4 range" "$out" "allow      10.0.0.0/8:443"
+	contains "v6 range" "$out" "allow      [fd00::]/8"
+	contains "allow_private ranges" "$out" "private addresses refused, except 192.168.0.0/16, [fd00::]/8"
+	contains "notify" "$out" "notify     off"
+	out=$(cd "$WORK/proj" && "$CORDON" explain "$p" --json)
+	contains "json ranges" "$out" '"allow_private_ranges":["192.168.0.0/16","[fd00::]/8"],"notify":"off"'
+	p=$(policy badranges <<EOF
+[network]
+mode = proxy
+allow = 10.1.0.0/8
+allow = fd00::/8
+allow = example.com/8
+allow_private = true
+allow_private = 10.0.0.0/8
+allow_private = 10.0.0.0/8:443
+notify = loud
+EOF
+)
+	out=$("$CORDON" check "$p" 2>&1)
+	rc=$?
+	eq "check exits 2" "$rc" 2
+	contains "host bits" "$out" "allow: 10.1.0.0/8: the address has bits set past its prefix"
+	contains "brackets" "$out" "allow: fd00::/8: an IPv6 address must be written in brackets"
+	contains "names" "$out" "allow: example.com/8: a /PREFIX applies to IP addresses"
+	contains "true with ranges" "$out" "allow_private: true cannot be combined"
+	contains "no port" "$out" "allow_private: 10.0.0.0/8:443: a range of allow_private has no port"
+	contains "notify" "$out" "notify: expected stderr or off"
 }
 
 t_ip_literal_needs_a_literal_allow() {
 	local p
 	p=$(egress_policy literal)
 	sh_in "$p" "$CURL -x $PROXY http://127.0.0.1:$PORT/; $CURL -x $PROXY http://localhost:$PORT/"
-	contains "refused" "$SB_OUT" "IP literal"
+	contains "refused, naming the rule to add" "$SB_OUT" "egress denied 127.0.0.1:$PORT (not in the allow list of policy 'literal'; add: allow = 127.0.0.1:$PORT)"
 	eq "control: by its name, in the same run" "$(printf '%s\n' "$SB_OUT" | tail -n 1)" "hello from httpd"
 }
 
@@ -1082,7 +1252,7 @@ EOF
 	sh_in "$p" "$CURL -x $PROXY http://rebind.test:$vport/first; $CURL -x $PROXY http://rebind.test:$vport/second"
 	eq "rc" "$SB_RC" 0
 	contains "control: the name is served at the address it resolved to" "$SB_OUT" "hello from httpd"
-	contains "asked again, the private answer is refused" "$SB_OUT" "resolves to a private address (127.0.0.1: loopback)"
+	contains "asked again, the private answer is refused" "$SB_OUT" "resolves to 127.0.0.1 in 127.0.0.0/8 (loopback, private)"
 	stop_shared_proxy
 	eq "the loopback server heard only the control" "$(grep -o 'GET /[a-z]*' "$WORK/loopback.record")" "GET /control"
 	contains "the vetted address got the request" "$(cat "$WORK/vetted.record")" "GET /first "
@@ -1090,7 +1260,7 @@ EOF
 	a=$(cat "$WORK/rebind.audit")
 	contains "the record names the vetted address" "$a" '"host":"rebind.test","port":'"$vport"',"address":"192.88.99.7"'
 	contains "the refusal is recorded" "$a" \
-		'"reason":"resolves to a private address (127.0.0.1: loopback) and allow_private is off"'
+		'"reason":"resolves to 127.0.0.1 in 127.0.0.0/8 (loopback, private), which policy '"'rebind-proxy'"' does not allow; add: allow_private = 127.0.0.0/8"'
 }
 
 t_audit_counts_the_bytes_each_way() {

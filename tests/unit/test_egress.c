@@ -1667,3 +1667,184 @@ Test(socks5, prefixes_of_refused_requests_never_complete)
 		cr_expect_eq(r, i < 2 ? 0 : -1, "prefix %zu: %d", i, r);
 	}
 }
+
+/* ---- egress_addr_allowed: the addresses a request may reach ---- */
+
+static struct sockaddr_storage SS;
+
+static const struct sockaddr *addr_of(const char *text)
+{
+	memset(&SS, 0, sizeof(SS));
+	if (strchr(text, ':')) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&SS;
+		s6->sin6_family = AF_INET6;
+		cr_assert_eq(inet_pton(AF_INET6, text, &s6->sin6_addr), 1, "%s", text);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&SS;
+		s4->sin_family = AF_INET;
+		cr_assert_eq(inet_pton(AF_INET, text, &s4->sin_addr), 1, "%s", text);
+	}
+	return (const struct sockaddr *)&SS;
+}
+
+/* The proxy's check of addr for a request to host:port; want_kind is
+ * EGRESS_OK when it may connect. */
+static void expect_addr(const struct net_plan *p, const char *host, unsigned short port, const char *addr,
+                        enum egress_refusal want_kind)
+{
+	struct egress_target t = target(host, port);
+	struct egress_verdict v;
+	bool ok = egress_addr_allowed(p, &t, addr_of(addr), &v);
+	cr_expect_eq(v.kind, want_kind, "%s:%u at %s: kind %d (%s), want %d", host, port, addr, v.kind, v.reason,
+	             want_kind);
+	cr_expect_eq(ok, want_kind == EGRESS_OK, "%s:%u at %s", host, port, addr);
+}
+
+Test(allowed, address_allow_is_a_grant_private_or_not)
+{
+	const struct net_plan *p = net_policy("allow = 127.0.0.1:11434\nallow = 10.0.0.0/8:443\nallow = [fd00::]/8\n");
+	expect_decision(p, "127.0.0.1", 11434, true, ALLOWED);
+	expect_addr(p, "127.0.0.1", 11434, "127.0.0.1", EGRESS_OK);
+	expect_decision(p, "127.0.0.1", 11435, false, IP_LIT);
+	expect_decision(p, "10.200.3.4", 443, true, ALLOWED);
+	expect_addr(p, "10.200.3.4", 443, "10.200.3.4", EGRESS_OK);
+	expect_decision(p, "10.200.3.4", 80, false, IP_LIT);
+	expect_decision(p, "11.0.0.1", 443, false, IP_LIT);
+	expect_decision(p, "9.255.255.255", 443, false, IP_LIT);
+	expect_decision(p, "fd12::1", 22, true, ALLOWED);
+	expect_addr(p, "fd12::1", 22, "fd12::1", EGRESS_OK);
+	expect_decision(p, "fe00::1", 22, false, IP_LIT);
+	/* A range's grant covers names that resolve into it too, on its
+	 * port; other private addresses stay refused. */
+	p = net_policy("allow = mirror.corp\nallow = 10.1.0.0/16:443\n");
+	expect_addr(p, "mirror.corp", 443, "10.1.2.3", EGRESS_OK);
+	expect_addr(p, "mirror.corp", 80, "10.1.2.3", EGRESS_PRIVATE);
+	expect_addr(p, "mirror.corp", 443, "10.2.2.3", EGRESS_PRIVATE);
+	expect_addr(p, "mirror.corp", 443, "93.184.216.34", EGRESS_OK);
+}
+
+Test(allowed, prefix_boundaries)
+{
+	const struct net_plan *p =
+	    net_policy("allow = 172.16.0.0/12\nallow = 192.168.1.128/25\nallow = [2001:db8::]/33\n");
+	expect_decision(p, "172.16.0.0", 1, true, ALLOWED);
+	expect_decision(p, "172.31.255.255", 1, true, ALLOWED);
+	expect_decision(p, "172.32.0.0", 1, false, IP_LIT);
+	expect_decision(p, "172.15.255.255", 1, false, IP_LIT);
+	expect_decision(p, "192.168.1.128", 1, true, ALLOWED);
+	expect_decision(p, "192.168.1.255", 1, true, ALLOWED);
+	expect_decision(p, "192.168.1.127", 1, false, IP_LIT);
+	expect_decision(p, "2001:db8:7fff::1", 1, true, ALLOWED);
+	expect_decision(p, "2001:db8:8000::1", 1, false, IP_LIT);
+	p = net_policy("allow = 0.0.0.0/0:443\n");
+	expect_decision(p, "1.2.3.4", 443, true, ALLOWED);
+	expect_decision(p, "::1", 443, false, IP_LIT);
+}
+
+Test(allowed, metadata_only_to_a_rule_naming_it_exactly)
+{
+	const struct net_plan *p = net_policy("allow = 169.254.0.0/16\nallow = [fd00::]/8\nallow = 100.64.0.0/10\n");
+	expect_decision(p, "169.254.169.254", 80, true, ALLOWED);
+	expect_addr(p, "169.254.169.254", 80, "169.254.169.254", EGRESS_METADATA);
+	expect_addr(p, "fd00:ec2::254", 80, "fd00:ec2::254", EGRESS_METADATA);
+	expect_addr(p, "100.100.100.200", 80, "100.100.100.200", EGRESS_METADATA);
+	/* The rest of the range is granted. */
+	expect_addr(p, "169.254.1.2", 80, "169.254.1.2", EGRESS_OK);
+	expect_addr(p, "fd00:ec2::253", 80, "fd00:ec2::253", EGRESS_OK);
+
+	p = net_policy("allow = 169.254.169.254:80\nallow = [fd00:ec2::254]\n");
+	expect_addr(p, "169.254.169.254", 80, "169.254.169.254", EGRESS_OK);
+	expect_addr(p, "169.254.169.254", 8080, "169.254.169.254", EGRESS_METADATA);
+	expect_addr(p, "fd00:ec2::254", 80, "fd00:ec2::254", EGRESS_OK);
+
+	/* allow_private never opens metadata or link-local; nor for names. */
+	p = net_policy("allow = metadata.google.internal\nallow = [::ffff:169.254.0.0]/112\nallow_private = true\n");
+	expect_addr(p, "metadata.google.internal", 80, "169.254.169.254", EGRESS_METADATA);
+	expect_addr(p, "metadata.google.internal", 80, "169.254.1.1", EGRESS_LINK_LOCAL);
+	expect_addr(p, "metadata.google.internal", 80, "fe80::1", EGRESS_LINK_LOCAL);
+	expect_addr(p, "metadata.google.internal", 80, "::ffff:169.254.169.254", EGRESS_METADATA);
+	expect_addr(p, "metadata.google.internal", 80, "64:ff9b::a9fe:a9fe", EGRESS_METADATA);
+	expect_addr(p, "metadata.google.internal", 80, "2002:a9fe:a9fe::1", EGRESS_METADATA);
+	expect_addr(p, "metadata.google.internal", 80, "10.0.0.1", EGRESS_OK);
+	expect_addr(p, "metadata.google.internal", 80, "fd00:ec2::254", EGRESS_METADATA);
+}
+
+Test(allowed, allow_private_ranges_for_names)
+{
+	const struct net_plan *p = net_policy("allow = *.corp\nallow_private = 10.0.0.0/8\nallow_private = fd00::/8\n");
+	expect_addr(p, "a.corp", 443, "10.1.2.3", EGRESS_OK);
+	expect_addr(p, "a.corp", 443, "fd00::1", EGRESS_OK);
+	expect_addr(p, "a.corp", 443, "11.1.2.3", EGRESS_OK); /* public */
+	expect_addr(p, "a.corp", 443, "192.168.1.1", EGRESS_PRIVATE);
+	expect_addr(p, "a.corp", 443, "127.0.0.1", EGRESS_PRIVATE);
+	expect_addr(p, "a.corp", 443, "fe80::1", EGRESS_LINK_LOCAL);
+	expect_addr(p, "a.corp", 443, "::ffff:10.1.2.3", EGRESS_PRIVATE);
+	/* A range around link-local does not open it either. */
+	p = net_policy("allow = a.corp\nallow_private = 169.254.0.0/16\n");
+	expect_addr(p, "a.corp", 443, "169.254.3.3", EGRESS_LINK_LOCAL);
+}
+
+Test(allowed, deny_ranges_refuse_resolved_addresses)
+{
+	const struct net_plan *p = net_policy("allow = *.corp\nallow_private = true\ndeny = 10.9.0.0/16\n");
+	expect_addr(p, "a.corp", 443, "10.8.0.1", EGRESS_OK);
+	expect_addr(p, "a.corp", 443, "10.9.0.1", EGRESS_DENY_RULE);
+	p = net_policy("allow = 10.0.0.0/8\ndeny = 10.9.0.0/16:22\n");
+	expect_decision(p, "10.9.0.1", 22, false, DENIED);
+	expect_decision(p, "10.9.0.1", 443, true, ALLOWED);
+}
+
+static char *refusal(const struct net_plan *p, const char *host, unsigned short port, const char *addr)
+{
+	struct egress_target t = target(host, port);
+	struct egress_verdict v;
+	if (!addr)
+		cr_assert_not(egress_decide(p, &t, &v));
+	else
+		cr_assert_not(egress_addr_allowed(p, &t, addr_of(addr), &v));
+	buf_t b = {0};
+	egress_refusal_text(&b, p, &t, &v);
+	return b.p;
+}
+
+Test(allowed, refusals_name_the_line_that_would_allow)
+{
+	const struct net_plan *p = net_policy("allow = a.corp\nallow = 169.254.0.0/16\ndeny = gist.github.com\n");
+	cleanup_free char *a = refusal(p, "registry.example.org", 443, NULL);
+	cr_expect_str_eq(a, "not in the allow list of policy 'test'; add: allow = registry.example.org:443");
+	cleanup_free char *b = refusal(p, "::1", 8080, NULL);
+	cr_expect_str_eq(b, "not in the allow list of policy 'test'; add: allow = [::1]:8080");
+	cleanup_free char *c = refusal(p, "gist.github.com", 443, NULL);
+	cr_expect_str_eq(c, "denied by deny = gist.github.com (line 5) of policy 'test'");
+	cleanup_free char *d = refusal(p, "a.corp", 443, "10.1.2.3");
+	cr_expect_str_eq(d, "resolves to 10.1.2.3 in 10.0.0.0/8 (RFC 1918, private), which policy 'test' does not "
+	                    "allow; add: allow_private = 10.0.0.0/8");
+	cleanup_free char *e = refusal(p, "a.corp", 443, "fd12::1");
+	cr_expect_str_eq(e, "resolves to fd12::1 in fc00::/7 (ULA, private), which policy 'test' does not allow; "
+	                    "add: allow_private = fc00::/7");
+	cleanup_free char *f = refusal(p, "169.254.169.254", 80, "169.254.169.254");
+	cr_expect_str_eq(f, "169.254.169.254 (cloud metadata address), which policy 'test' opens only to an allow "
+	                    "rule naming exactly that address; add: allow = 169.254.169.254:80");
+	cleanup_free char *g = refusal(p, "a.corp", 80, "fe80::1");
+	cr_expect_str_eq(g, "resolves to fe80::1 (link-local), which policy 'test' opens only to an allow rule "
+	                    "naming the address; add: allow = [fe80::1]:80");
+	cleanup_free char *h = refusal(p, "a.corp", 80, "::ffff:10.1.2.3");
+	cr_expect(strstr(h, "add: allow_private = ::ffff:10.1.2.3/128"), "%s", h);
+}
+
+Test(allowed, suggested_allow_private_range_allows_it)
+{
+	/* What a refusal says to add does allow the address. */
+	static const char *const addrs[] = {"10.1.2.3",   "172.20.1.1", "192.168.9.9",  "127.0.0.5",
+	                                    "100.64.1.1", "192.0.2.7",  "198.51.100.1", "203.0.113.9",
+	                                    "198.19.1.1", "fd12::1",    "2001:db8::5",  "::ffff:10.1.2.3"};
+	for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
+		const struct net_plan *p = net_policy("allow = a.corp\n");
+		cleanup_free char *r = refusal(p, "a.corp", 443, addrs[i]);
+		const char *add = strstr(r, "add: allow_private = ");
+		cr_assert_not_null(add, "%s: %s", addrs[i], r);
+		cleanup_free char *lines = xasprintf("allow = a.corp\nallow_private = %s\n", add + 21);
+		p = net_policy(lines);
+		expect_addr(p, "a.corp", 443, addrs[i], EGRESS_OK);
+	}
+}

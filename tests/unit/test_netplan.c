@@ -265,6 +265,18 @@ Test(rule, ip_literals_are_binary_with_a_full_prefix)
 	cr_expect_eq(r.family, 0);
 }
 
+/* in parses (with parse) to a rule that net_rule_text writes as want. */
+static void reads_back(bool (*parse)(const char *, struct net_rule *, const char **), const char *in, const char *want)
+{
+	struct net_rule r;
+	const char *why = NULL;
+	cr_assert(parse(in, &r, &why), "%s: %s", in, why);
+	buf_t b = {0};
+	net_rule_text(&b, &r);
+	cr_expect_str_eq(b.p, want);
+	buf_free(&b);
+}
+
 Test(rule, text_reads_back_as_written_canonically)
 {
 	static const char *const cases[][2] = {
@@ -275,15 +287,8 @@ Test(rule, text_reads_back_as_written_canonically)
 	    {"[2001:DB8:0:0::1]:443", "[2001:db8::1]:443"},
 	    {"[::1]", "[::1]"},
 	};
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct net_rule r;
-		const char *why = NULL;
-		cr_assert(net_rule_parse(cases[i][0], &r, &why), "%s: %s", cases[i][0], why);
-		buf_t b = {0};
-		net_rule_text(&b, &r);
-		cr_expect_str_eq(b.p, cases[i][1]);
-		buf_free(&b);
-	}
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		reads_back(net_rule_parse, cases[i][0], cases[i][1]);
 }
 
 /* ---- the net plan ---- */
@@ -427,4 +432,99 @@ Test(netplan, printed_rules_are_the_enforced_rules)
 		cr_expect_not(egress_allowed(np, &t, &why), "deny rule %zu (%s)", i, t.host);
 		cr_expect_str_eq(why, "denied by deny pattern");
 	}
+}
+
+/* ---- address ranges ---- */
+
+Test(rule, ranges_parse_and_read_back)
+{
+	static const char *const cases[][2] = {
+	    {"10.0.0.0/8", "10.0.0.0/8"},
+	    {"10.0.0.0/8:443", "10.0.0.0/8:443"},
+	    {"192.168.1.128/25", "192.168.1.128/25"},
+	    {"10.1.2.3/32", "10.1.2.3"},
+	    {"0.0.0.0/0", "0.0.0.0/0"},
+	    {"[FD00::]/8", "[fd00::]/8"},
+	    {"[fd00::]/8:443", "[fd00::]/8:443"},
+	    {"[::1]/128", "[::1]"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		reads_back(net_rule_parse, cases[i][0], cases[i][1]);
+	struct net_rule r;
+	const char *why = NULL;
+	cr_assert(net_rule_parse("172.16.0.0/12:443", &r, &why));
+	cr_expect_eq(r.prefix_len, 12);
+	cr_expect_eq(r.port, 443);
+	cr_expect_eq(r.family, AF_INET);
+}
+
+Test(rule, bad_ranges)
+{
+	host_bad("10.0.0.0/33");
+	host_bad("[::]/129");
+	host_bad("10.1.0.0/8"); /* bits past the prefix */
+	host_bad("192.168.1.129/25");
+	host_bad("[fd00::1]/8");
+	host_bad("fd00::/8"); /* brackets in allow and deny */
+	host_bad("example.com/8");
+	host_bad("*.example.com/8");
+	host_bad("10.0.0.0/");
+	host_bad("10.0.0.0/08");
+	host_bad("10.0.0.0/8/8");
+	host_bad("10.0.0.0/8:");
+	host_bad("10.0.0.0/8x");
+	host_bad("[fd00::/8]");
+	host_bad("/8");
+}
+
+Test(rule, allow_private_ranges)
+{
+	static const char *const ok[][2] = {
+	    {"10.0.0.0/8", "10.0.0.0/8"}, {"fd00::/8", "[fd00::]/8"}, {"[fd00::]/8", "[fd00::]/8"},
+	    {"10.1.2.3", "10.1.2.3"},     {"::1", "[::1]"},
+	};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		reads_back(net_cidr_parse, ok[i][0], ok[i][1]);
+	static const char *const bad[] = {"10.0.0.0/8:443", "example.com", "*.corp",
+	                                  "[fd00::]/8:443", "10.1.0.0/8",  "maybe"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct net_rule r;
+		const char *why = NULL;
+		cr_expect_not(net_cidr_parse(bad[i], &r, &why), "%s accepted", bad[i]);
+	}
+}
+
+Test(netplan, allow_private_ranges_notify_and_audit_stderr)
+{
+	const struct net_plan *np =
+	    plan_of("p.ini", "[network]\nmode = proxy\nallow = a.corp\nallow_private = 10.0.0.0/8\n"
+	                     "allow_private = fd00::/8\nnotify = off\n[audit]\nlog = stderr\n");
+	cr_expect_not(np->allow_private);
+	cr_assert_eq(np->n_private_ok, 2);
+	cr_expect_eq(np->private_ok[0].prefix_len, 8);
+	cr_expect_eq(np->private_ok[0].line, 4);
+	cr_expect_eq(np->private_ok[1].family, AF_INET6);
+	cr_expect_not(np->notify);
+	cr_expect_str_eq(np->audit_log, AUDIT_STDERR);
+	teardown();
+	np = plan_of("p.ini", "[network]\nmode = proxy\nallow_private = false\n");
+	cr_expect_not(np->allow_private);
+	cr_expect_eq(np->n_private_ok, 0);
+	cr_expect(np->notify, "notify = stderr is the default");
+}
+
+Test(netplan, allow_private_true_with_ranges_is_refused)
+{
+	const char *text = "[network]\nmode = proxy\nallow_private = true\nallow_private = 10.0.0.0/8\n";
+	P = policy_parse("p.ini", text, strlen(text), &D);
+	cr_assert_eq(D.n, 1);
+	cr_expect_eq(D.v[0].line, 3);
+	cr_expect(strstr(D.v[0].msg, "cannot be combined"), "%s", D.v[0].msg);
+	diags_free(&D);
+	policy_free(P);
+	text = "[network]\nmode = proxy\nnotify = loud\n[audit]\nlog = relative/file\n";
+	P = policy_parse("p.ini", text, strlen(text), &D);
+	cr_assert_eq(D.n, 2);
+	cr_expect(strstr(D.v[0].msg, "notify: expected stderr or off"), "%s", D.v[0].msg);
+	cr_expect(strstr(D.v[1].msg, "log: "), "%s", D.v[1].msg);
 }

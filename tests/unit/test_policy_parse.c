@@ -193,7 +193,8 @@ Test(parse, contract_example_network_section)
 	pval_is(&P->allow.v[0], "github.com:443", 24);
 	cr_assert_eq(P->deny.n, 1);
 	pval_is(&P->deny.v[0], "gist.github.com", 25);
-	pval_is(&P->allow_private_v, "false", 26);
+	cr_assert_eq(P->allow_private_v.n, 1);
+	pval_is(&P->allow_private_v.v[0], "false", 26);
 	cr_expect_not(P->allow_private);
 	cr_expect_null(P->socket.value);
 	cr_expect_eq(P->max_request_bytes, 10485760);

@@ -218,7 +218,10 @@ Test(proxy, host_not_allowed_gets_403_and_a_record)
 	say(c, "CONNECT other.test:443 HTTP/1.1\r\n\r\n");
 	char *r = hear(c);
 	cr_expect(strncmp(r, "HTTP/1.1 403 Forbidden\r\n", 24) == 0, "%s", r);
-	cr_expect(strstr(r, "policy 'unit' does not allow other.test:443: not in the allow list"), "%s", r);
+	cr_expect(strstr(r,
+	                 "cordon: egress denied other.test:443 (not in the allow list of policy 'unit'; add: allow = "
+	                 "other.test:443)\n"),
+	          "%s", r);
 	cr_expect_eq(hear_all(c), 0);
 	close(c);
 	char *a = audit_text("egress_deny");
