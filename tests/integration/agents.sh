@@ -13,13 +13,6 @@
 . "$(dirname "$0")/lib.sh"
 
 AGENTS=${CORDON_TEST_AGENTS:-/opt/cordon-test-agents}
-# Issue 16's network part (an address in `allow` is a grant without
-# allow_private; `[env] set = NO_PROXY=` replaces cordon's; the launcher
-# names each denied host on stderr) is merged separately. Until it is,
-# NET16=0 reaches the model server the way that works today (127.0.0.2,
-# which NO_PROXY does not send past the proxy, with allow_private = true)
-# and does not assert the stderr line; NET16=1 is the contract's way.
-NET16=${CORDON_TEST_NET16:-0}
 
 command -v python3 >/dev/null || {
 	echo "Bail out! python3 is not installed (scripts/setup installs it)"
@@ -182,26 +175,22 @@ pi_policy() {
   "apiKey": "not-a-key", "compat": {"supportsDeveloperRole": false, "supportsReasoningEffort": false},
   "models": [{"id": "scripted"}]}}}
 EOF
-	local net
-	if [ "$NET16" = 1 ]; then
-		net="allow = $addr:$MODEL_PORT"
-	else
-		net="allow = $addr:$MODEL_PORT
-allow_private = true"
-	fi
+	# The model server on the host's loopback: an address in allow is an
+	# explicit grant (no allow_private), and NO_PROXY= sends loopback
+	# through the proxy too, as a user reaching a local model server does.
 	agent_policy pi "$name" <<EOF
 [sandbox]
 home_copy = $CONF_REL/agent
 [network]
-$net
+allow = $addr:$MODEL_PORT
 [env]
 set = PI_CODING_AGENT_DIR=$MYHOME/$CONF_REL/agent
-$([ "$NET16" = 1 ] && echo "set = NO_PROXY=")
+set = NO_PROXY=
 EOF
 }
 
 model_addr() {
-	if [ "$NET16" = 1 ]; then echo 127.0.0.1; else echo 127.0.0.2; fi
+	echo 127.0.0.1
 }
 
 # ---- the shipped policies ----
@@ -320,11 +309,9 @@ EOF
 	[ -n "$(find "$STATE/$TAG-pi" -name '*.jsonl' 2>/dev/null)" ] ||
 		failed "no pi session in the persistent home $STATE/$TAG-pi"
 	[ ! -e "$MYHOME/$CONF_REL/agent/sessions" ] || failed "pi wrote its session into the invoker's home"
-	if [ "$NET16" = 1 ]; then
-		# The launcher names the denied host, and the line to add.
-		contains "denied host on stderr" "$SB_ERR" "cordon: egress denied blocked.test:80"
-		contains "the fix on stderr" "$SB_ERR" "allow = blocked.test:80"
-	fi
+	# The launcher names the denied host, and the line to add.
+	contains "denied host on stderr" "$SB_ERR" "cordon: egress denied blocked.test:80"
+	contains "the fix on stderr" "$SB_ERR" "allow = blocked.test:80"
 }
 
 # Without the model server allowed, pi cannot reach it: the grant above is
@@ -340,9 +327,7 @@ t_pi_without_the_grant_does_not_reach_the_model() {
 	sb "$p" -- pi -p --provider cordon-test --model scripted "hello"
 	lacks "no answer from the model ($(show))" "$SB_OUT" "unreachable"
 	[ ! -s "$WORK/model.log" ] || failed "the model server got $(wc -l <"$WORK/model.log") requests"
-	if [ "$NET16" = 1 ]; then
-		contains "denied model host on stderr" "$SB_ERR" "cordon: egress denied $addr:$MODEL_PORT"
-	fi
+	contains "denied model host on stderr" "$SB_ERR" "cordon: egress denied $addr:$MODEL_PORT"
 }
 
 # pi's settings are copied in one way: what the agent changes in its copy
