@@ -340,6 +340,17 @@ static char *host_read_user_file(void *ctx, uid_t uid, gid_t gid, const char *di
 	return buf;
 }
 
+static bool host_owner(void *ctx, const char *path, uid_t *uid, gid_t *gid)
+{
+	(void)ctx;
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return false;
+	*uid = st.st_uid;
+	*gid = st.st_gid;
+	return true;
+}
+
 const struct plan_host host_ops = {
     .ctx = NULL,
     .resolve = host_resolve,
@@ -350,6 +361,7 @@ const struct plan_host host_ops = {
     .list_dir = host_list_dir,
     .realpath = host_realpath,
     .read_user_file = host_read_user_file,
+    .owner = host_owner,
 };
 
 /* An executable regular file at path, to the invoker. */

@@ -275,6 +275,16 @@ char *plan_explain_text(const struct plan *pl, bool verbose)
 	buf_printf(&b, "runs as      %s (uid %u, gid %u), %s\n", pl->run_user, (unsigned)pl->run_uid,
 	           (unsigned)pl->run_gid,
 	           pl->privileged ? "switched to after setup" : "mapped to itself in a user namespace");
+	if (pl->runner)
+		buf_printf(&b, "invoked by   %s (uid %u) through sudo: runner mode\n", pl->invoker_name,
+		           (unsigned)pl->invoker_uid);
+	if (pl->privileged && pl->run_uid == 0)
+		buf_puts(&b, "             uid 0 kept for the command: the policy says user = root (audited)\n");
+	if (pl->idmap)
+		buf_printf(&b,
+		           "idmapped     projects: files of uid %u, gid %u are %s's inside, and what it creates is "
+		           "theirs; set-ID bits refused\n",
+		           (unsigned)pl->idmap_uid, (unsigned)pl->idmap_gid, pl->run_user);
 	home_text(&b, pl);
 
 	buf_puts(&b, "\nmounts, in the order they are made (a fresh tmpfs is the root):\n");
@@ -400,6 +410,14 @@ char *plan_explain_json(const struct plan *pl)
 	json_str_or_null(&b, pl->refusal);
 	json_key(&b, &f, "privileged");
 	buf_puts(&b, pl->privileged ? "true" : "false");
+	json_key(&b, &f, "runner");
+	buf_puts(&b, pl->runner ? "true" : "false");
+	json_key(&b, &f, "idmap");
+	if (pl->idmap)
+		buf_printf(&b, "{\"uid\":%u,\"gid\":%u,\"no_setid\":%s}", (unsigned)pl->idmap_uid,
+		           (unsigned)pl->idmap_gid, pl->no_setid ? "true" : "false");
+	else
+		buf_puts(&b, "null");
 	json_key(&b, &f, "invoker");
 	buf_printf(&b, "{\"uid\":%u,\"gid\":%u,\"name\":", (unsigned)pl->invoker_uid, (unsigned)pl->invoker_gid);
 	buf_json_str(&b, pl->invoker_name);
@@ -457,6 +475,8 @@ char *plan_explain_json(const struct plan *pl)
 		           ro ? "true" : "false", (op->flags & MF_OPTIONAL) ? "true" : "false",
 		           (op->flags & MF_CREATE) ? "true" : "false", (op->flags & MF_PROJECT) ? "true" : "false",
 		           (op->flags & MF_HOME) ? "true" : "false");
+		if (op->flags & MF_IDMAP)
+			buf_puts(&b, ",\"idmapped\":true");
 		buf_puts(&b, ",\"origin\":");
 		buf_json_str(&b, op->origin);
 		buf_printf(&b, ",\"line\":%d", op->line);

@@ -684,6 +684,58 @@ static void found_project(struct builder *b, char *const *allowed, char *const *
 	refuse(b, "cwd %s is outside the allowed project roots (%s)", cwd ? cwd : "(unknown)", list);
 }
 
+/* Who may write the projects. Unprivileged, the command runs as the
+ * invoker and the files are its own. As root with a dedicated account
+ * (user = NAME), the projects are mounted idmapped so that account writes
+ * them as their owner: in runner mode the invoker, whose own directory
+ * each project must be (a sudo caller cannot lend the agent somebody
+ * else's files); otherwise the owner of the project directory (a CI
+ * checkout), one owner for all projects. The account may then not make
+ * set-ID files: one it made would be the owner's on the host. */
+static void plan_idmap(struct builder *b)
+{
+	struct plan *pl = b->plan;
+	if (!pl->privileged || !pl->n_projects || !b->host->owner || pl->run_uid == (uid_t)-1)
+		return;
+	uid_t uid = pl->invoker_uid;
+	gid_t gid = pl->invoker_gid;
+	for (size_t i = 0; i < pl->n_projects; i++) {
+		uid_t u;
+		gid_t g;
+		const char *dir = pl->projects[i].dir;
+		if (!b->host->owner(b->host->ctx, dir, &u, &g)) {
+			refuse(b, "project %s: cannot read its owner", dir);
+			return;
+		}
+		if (pl->runner && u != pl->invoker_uid) {
+			refuse(b,
+			       "project %s is owned by uid %u, not by %s (uid %u): under sudo only your own projects "
+			       "are mounted",
+			       dir, (unsigned)u, pl->invoker_name, (unsigned)pl->invoker_uid);
+			return;
+		}
+		if (!pl->runner && i == 0) {
+			uid = u;
+			gid = g;
+		} else if (!pl->runner && u != uid) {
+			refuse(
+			    b,
+			    "project %s is owned by uid %u and %s by uid %u: one run mounts the projects of one owner",
+			    dir, (unsigned)u, pl->projects[0].dir, (unsigned)uid);
+			return;
+		}
+	}
+	if (uid == pl->run_uid && gid == pl->run_gid)
+		return; /* the account owns them: nothing to map */
+	pl->idmap = true;
+	pl->idmap_uid = uid;
+	pl->idmap_gid = gid;
+	pl->no_setid = true;
+	for (size_t i = 0; i < pl->n_mounts; i++)
+		if (pl->mounts[i].flags & MF_PROJECT)
+			pl->mounts[i].flags |= MF_IDMAP;
+}
+
 static void add_projects(struct builder *b)
 {
 	struct plan *pl = b->plan;
@@ -1312,6 +1364,7 @@ static void set_identity(struct builder *b)
 	const struct invocation *inv = b->inv;
 	struct plan *pl = b->plan;
 	pl->privileged = inv->privileged;
+	pl->runner = inv->runner;
 	pl->invoker_uid = inv->uid;
 	pl->invoker_gid = inv->gid;
 	pl->invoker_name = xstrdup(inv->user ? inv->user : "unknown");
@@ -1366,6 +1419,7 @@ struct plan *plan_build(const struct policy *p, const struct invocation *inv, co
 	add_home(&b);
 	add_policy_mounts(&b);
 	add_projects(&b);
+	plan_idmap(&b);
 	add_guards(&b);
 	hide_cordon_state(&b);
 	for (size_t i = 0; i < pl->n_projects; i++) {

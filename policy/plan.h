@@ -35,6 +35,9 @@ enum mount_kind {
 #define MF_SELFREF  (1u << 6) /* the placeholder is a git commondir file naming its own directory (".") */
 #define MF_GITDIR   (1u << 7) /* a git directory outside the project, mounted so git works inside */
 #define MF_PERSIST  (1u << 8) /* home = persist: the launcher creates the source (plan.home_state_root) */
+/* Mounted idmapped (plan.idmap): files of plan.idmap_uid/gid on disk are
+ * the command's account's inside, and what it creates is theirs. */
+#define MF_IDMAP (1u << 9)
 
 struct mount_op {
 	enum mount_kind kind;
@@ -106,6 +109,9 @@ struct plan {
 	char *policy_name;
 
 	bool privileged; /* launcher is root: no user namespace */
+	/* Runner mode: root under sudo (SUDO_UID set); the invoker is the
+	 * sudo caller, hostile input. */
+	bool runner;
 	uid_t invoker_uid;
 	gid_t invoker_gid;
 	char *invoker_name;
@@ -114,6 +120,15 @@ struct plan {
 	gid_t run_gid;
 	char *run_user;
 	char *run_home;
+	/* The projects (and their outside git directories) are mounted
+	 * idmapped when the command's account is not their owner: the owner's
+	 * files (idmap_uid, idmap_gid on disk) are the account's inside, and
+	 * what it creates is the owner's on the host. Set-user/group-ID bits
+	 * cannot be set then (no_setid: a seccomp layer). */
+	bool idmap;
+	uid_t idmap_uid;
+	gid_t idmap_gid;
+	bool no_setid;
 
 	unsigned long clone_flags;
 	char *hostname;
@@ -206,10 +221,14 @@ struct plan_host {
 	 * regular file of at most max bytes. Optional. */
 	char *(*read_user_file)(void *ctx, uid_t uid, gid_t gid, const char *dir, const char *rel, size_t max,
 	                        size_t *len);
+	/* The owner of path, not following a final symlink; false with errno.
+	 * Optional (absent: no idmapped mounts are planned). */
+	bool (*owner)(void *ctx, const char *path, uid_t *uid, gid_t *gid);
 };
 
 struct invocation {
 	bool privileged;
+	bool runner; /* root under sudo: uid, gid, user, home are the sudo caller's */
 	uid_t uid;
 	gid_t gid;
 	const char *user;
