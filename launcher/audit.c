@@ -111,7 +111,13 @@ void audit_sandbox_start(struct audit *a)
 	const struct plan *pl = a->plan;
 	buf_t b = {0};
 	begin(&b, a, "sandbox_start");
-	buf_printf(&b, ",\"run_uid\":%u,\"cwd\":", (unsigned)pl->run_uid);
+	buf_printf(&b, ",\"run_uid\":%u,\"run_user\":", (unsigned)pl->run_uid);
+	buf_json_str(&b, pl->run_user);
+	/* uid 0 kept for the command is the policy's explicit choice
+	 * (user = root): recorded so an auditor sees it. */
+	buf_printf(&b, ",\"runner\":%s,\"root_kept\":%s,\"idmap\":%s", pl->runner ? "true" : "false",
+	           pl->privileged && pl->run_uid == 0 ? "true" : "false", pl->idmap ? "true" : "false");
+	buf_puts(&b, ",\"cwd\":");
 	buf_json_str(&b, pl->cwd);
 	buf_puts(&b, ",\"argv\":[");
 	for (char **v = pl->argv; *v; v++) {

@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "cordon.h"
@@ -197,6 +198,13 @@ bool parse_explain_options(int argc, char **argv, struct run_options *o)
 
 int main(int argc, char **argv)
 {
+	/* As root (under sudo above all), nobody else may read our memory or
+	 * environment or ptrace us from here to the command's exec, where the
+	 * kernel decides again for the command (bubblewrap CVE-2016-8659). */
+	if (geteuid() == 0 && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		perror("cordon: set non-dumpable");
+		return 125;
+	}
 	if (argc < 2) {
 		fputs(usage_text, stderr);
 		return 2;

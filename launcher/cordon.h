@@ -75,6 +75,11 @@ bool running_under_sudo(void);
  * the problems added to d. The path it was read from goes to *path_out
  * (the caller frees it) unless path_out is NULL. */
 struct policy *policy_open(const char *arg, struct diags *d, char **path_out);
+/* Opens path (absolute) with flags, O_NOFOLLOW, only if it and every
+ * directory above it are root's, not symlinks and not writable by group
+ * or others: what a sudo runner may trust. -1 with errno and *why
+ * (allocated) naming the offending path. */
+int open_root_owned(const char *path, int flags, char **why);
 
 /* ns.c: entering namespaces. */
 pid_t spawn_sandbox(unsigned long clone_flags);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <grp.h>
 #include <linux/openat2.h>
 #include <pwd.h>
 #include <stdint.h>
@@ -169,7 +170,19 @@ static enum path_state host_lstat(void *ctx, const char *path)
 static char *host_read_file(void *ctx, const char *path, size_t *len, char **why)
 {
 	(void)ctx;
-	cleanup_fd int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	cleanup_fd int fd = -1;
+	/* Under sudo what the policy reads in (env files, a seccomp profile
+	 * by path) must be as much root's as the policy itself. */
+	if (running_under_sudo()) {
+		cleanup_free char *bad = NULL;
+		fd = open_root_owned(path, O_RDONLY, &bad);
+		if (fd < 0) {
+			*why = xasprintf("under sudo it must be root's: %s", bad);
+			return NULL;
+		}
+	} else {
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	}
 	if (fd < 0) {
 		*why = xstrdup(strerror(errno));
 		return NULL;
@@ -422,9 +435,57 @@ void command_host_lookup(struct plan *pl, char *const *env)
 	pl->command_host_path = steal_pointer(&found);
 }
 
+/* Runner mode: root with SUDO_UID in the environment, as sudo sets it
+ * for the command it runs. SUDO_UID set by anyone else changes nothing:
+ * a caller that is not root gets no privilege from it, and root is who
+ * it claims to be either way. SUDO_UID=0 (root using sudo) is plain root. */
 bool running_under_sudo(void)
 {
-	return geteuid() == 0 && getenv("SUDO_UID") != NULL;
+	const char *v = getenv("SUDO_UID");
+	return geteuid() == 0 && v != NULL && strcmp(v, "0") != 0;
+}
+
+static uid_t parse_id(const char *name)
+{
+	const char *v = getenv(name);
+	if (!v || !*v || strspn(v, "0123456789") != strlen(v) || strlen(v) > 10)
+		die("runner: %s=%s is not a numeric id", name, v ? v : "");
+	unsigned long long id = strtoull(v, NULL, 10);
+	if (id >= (uid_t)-1)
+		die("runner: %s=%s is out of range", name, v);
+	return (uid_t)id;
+}
+
+/* The sudo caller: SUDO_UID must name an account, and SUDO_GID (the
+ * group sudo ran from) must be one of that account's groups. */
+static void runner_identity(struct invocation *inv)
+{
+	uid_t uid = parse_id("SUDO_UID");
+	gid_t gid = getenv("SUDO_GID") ? (gid_t)parse_id("SUDO_GID") : (gid_t)-1;
+	struct passwd *pw = getpwuid(uid);
+	if (!pw)
+		die("runner: SUDO_UID %u is not in the password database", (unsigned)uid);
+	const char *sudo_user = getenv("SUDO_USER");
+	if (sudo_user && strcmp(sudo_user, pw->pw_name) != 0) {
+		struct passwd *alias = getpwnam(sudo_user);
+		if (!alias || alias->pw_uid != uid)
+			die("runner: SUDO_USER %s is not the account of SUDO_UID %u (%s)", sudo_user, (unsigned)uid,
+			    pw->pw_name);
+	}
+	if (gid != (gid_t)-1 && gid != pw->pw_gid) {
+		int n = 64;
+		gid_t groups[64];
+		if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) < 0)
+			n = 0; /* more groups than that: SUDO_GID must be the primary one */
+		bool member = false;
+		for (int i = 0; i < n && !member; i++)
+			member = groups[i] == gid;
+		if (!member)
+			die("runner: SUDO_GID %u is not a group of %s", (unsigned)gid, pw->pw_name);
+	}
+	inv->runner = true;
+	inv->uid = uid;
+	inv->gid = gid != (gid_t)-1 ? gid : pw->pw_gid;
 }
 
 void invocation_gather(struct invocation_storage *s, const struct policy *p, char *const *argv, char *const *projects)
@@ -435,6 +496,8 @@ void invocation_gather(struct invocation_storage *s, const struct policy *p, cha
 	inv->privileged = geteuid() == 0;
 	inv->uid = getuid();
 	inv->gid = getgid();
+	if (running_under_sudo())
+		runner_identity(inv);
 	struct passwd *pw = getpwuid(inv->uid);
 	if (pw) {
 		s->user = xstrdup(pw->pw_name);

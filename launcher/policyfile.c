@@ -40,9 +40,95 @@ static char *policy_locate(const char *arg)
 	return xasprintf("%s/%s.ini", CORDON_POLICY_DIR, arg);
 }
 
+/* Why st (of path) cannot be trusted under sudo, or NULL. */
+static char *untrusted_why(const char *path, const struct stat *st)
+{
+	if (S_ISLNK(st->st_mode))
+		return xasprintf("%s is a symlink", path);
+	if (st->st_uid != 0)
+		return xasprintf("%s is owned by uid %u, not root", path, (unsigned)st->st_uid);
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		return xasprintf("%s is %s-writable", path, (st->st_mode & S_IWOTH) ? "world" : "group");
+	return NULL;
+}
+
+int open_root_owned(const char *path, int flags, char **why)
+{
+	if (path[0] != '/') {
+		*why = xasprintf("%s is not an absolute path", path);
+		errno = EINVAL;
+		return -1;
+	}
+	cleanup_fd int dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct stat st;
+	if (dir < 0 || fstat(dir, &st) < 0) {
+		*why = xasprintf("/: %s", strerror(errno));
+		return -1;
+	}
+	if ((*why = untrusted_why("/", &st)) != NULL) {
+		errno = EPERM;
+		return -1;
+	}
+	cleanup_free char *rest = xstrdup(path);
+	size_t done = 0;
+	for (char *comp = rest, *next; comp; comp = next) {
+		while (*comp == '/')
+			comp++;
+		next = strchr(comp, '/');
+		if (next)
+			*next++ = '\0';
+		while (next && *next == '/')
+			next++;
+		if (next && !*next)
+			next = NULL;
+		if (!*comp || strcmp(comp, ".") == 0 || strcmp(comp, "..") == 0) {
+			*why = xasprintf("%s: . and .. are not allowed", path);
+			errno = EINVAL;
+			return -1;
+		}
+		done += strlen(comp) + 1;
+		cleanup_free char *shown = xstrndup(path, done);
+		bool last = next == NULL;
+		int fd = openat(dir, comp, (last ? flags : O_PATH | O_DIRECTORY) | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0) {
+			int err = errno;
+			struct stat lst;
+			if (fstatat(dir, comp, &lst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(lst.st_mode))
+				*why = xasprintf("%s is a symlink", shown);
+			else
+				*why = xasprintf("%s: %s", shown, strerror(err));
+			errno = err;
+			return -1;
+		}
+		close(dir);
+		dir = fd;
+		if (fstat(dir, &st) < 0) {
+			*why = xasprintf("%s: %s", shown, strerror(errno));
+			return -1;
+		}
+		if ((*why = untrusted_why(shown, &st)) != NULL) {
+			errno = EPERM;
+			return -1;
+		}
+	}
+	return steal_fd(&dir);
+}
+
 static struct policy *policy_load(const char *path, struct diags *d)
 {
-	cleanup_fd int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	cleanup_fd int fd = -1;
+	if (running_under_sudo()) {
+		/* Under sudo the policy is the administrator's: the file and
+		 * every directory above it root's, written by root alone. */
+		cleanup_free char *why = NULL;
+		fd = open_root_owned(path, O_RDONLY, &why);
+		if (fd < 0) {
+			diags_add(d, path, 0, "under sudo a policy must be root's: %s", why);
+			return NULL;
+		}
+	} else {
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	}
 	if (fd < 0) {
 		diags_add(d, path, 0, "cannot open policy: %s", strerror(errno));
 		return NULL;
@@ -82,6 +168,15 @@ static struct policy *policy_load(const char *path, struct diags *d)
 
 struct policy *policy_open(const char *arg, struct diags *d, char **path_out)
 {
+	/* A sudoers rule names the policy; a path would let the invoker
+	 * write their own. */
+	if (running_under_sudo() && !is_bare_name(arg)) {
+		diags_add(d, arg, 0, "under sudo --policy takes a bare name (a policy in %s), not a path",
+		          CORDON_POLICY_DIR);
+		if (path_out)
+			*path_out = xstrdup(arg);
+		return NULL;
+	}
 	char *path = policy_locate(arg);
 	size_t before = d->n;
 	struct policy *p = policy_load(path, d);

@@ -218,6 +218,42 @@ static void add_home_copies(struct builder *b, const char *home)
 	}
 }
 
+/* home_managed: the administrator's files over the agent's home, read-only
+ * (mounted after the home and its copies: the plan orders a directory
+ * before what lies beneath it). Under sudo they must be root's, like the
+ * policy. */
+static void add_home_managed(struct builder *b)
+{
+	const struct plist *l = &b->p->home_managed;
+	const char *home = b->plan->run_home;
+	if (!l->n || !home || home[0] != '/')
+		return;
+	for (size_t i = 0; i < l->n; i++) {
+		const char *v = l->v[i].value;
+		const char *colon = strchr(v, ':');
+		cleanup_free char *rel = xstrndup(v, (size_t)(colon - v));
+		cleanup_free char *dest = xasprintf("%s/%s", home, rel);
+		cleanup_free char *src = resolve_source(b, "home_managed", colon + 1, l->v[i].line, false);
+		if (!src)
+			continue;
+		if (b->host->lstat(b->host->ctx, src) != PATH_FILE) {
+			refuse(b, "%s:%d: home_managed %s: not a regular file", b->p->file, l->v[i].line, src);
+			continue;
+		}
+		if (b->inv->runner) {
+			size_t len = 0;
+			cleanup_free char *why = NULL;
+			cleanup_free char *text = b->host->read_file(b->host->ctx, src, &len, &why);
+			if (!text) {
+				refuse(b, "%s:%d: home_managed %s: %s", b->p->file, l->v[i].line, src,
+				       why ? why : "cannot read");
+				continue;
+			}
+		}
+		claim(b, MOUNT_BIND, MF_RO, dest, src, "home_managed", l->v[i].line);
+	}
+}
+
 static void add_home(struct builder *b)
 {
 	const struct policy *p = b->p;
@@ -575,7 +611,16 @@ static void collect_roots(struct builder *b, strv_t *allowed, strv_t *configured
 		strv_push(configured, path);
 		cleanup_free char *why = NULL;
 		errno = 0;
-		char *canon = b->host->resolve(b->host->ctx, path, b->untrusted.v, &why);
+		char *canon = NULL;
+		/* Under sudo a root that is itself a symlink is not followed,
+		 * whoever owns it: the roots are the administrator's words, and
+		 * a link makes them mean whatever its target becomes. */
+		if (b->inv->runner && b->host->lstat(b->host->ctx, path) == PATH_SYMLINK) {
+			why = xstrdup("a symlink (under sudo a project root must be the directory itself)");
+			errno = ELOOP;
+		} else {
+			canon = b->host->resolve(b->host->ctx, path, b->untrusted.v, &why);
+		}
 		int err = errno;
 		if (canon && b->host->lstat(b->host->ctx, canon) != PATH_DIR) {
 			free(canon);
@@ -745,7 +790,13 @@ static void add_projects(struct builder *b)
 	collect_roots(b, &allowed, &configured, &skipped, &n_skipped);
 
 	bool named = b->inv->projects && b->inv->projects[0];
-	if (named)
+	if (b->inv->runner && root_list(b)->n == 0)
+		refuse(
+		    b,
+		    "no project roots for %s: under sudo the policy must give them ([user:%s] project_root = ..., or "
+		    "project_root in [filesystem])",
+		    b->inv->user ? b->inv->user : "the invoking user", b->inv->user ? b->inv->user : "NAME");
+	else if (named)
 		named_projects(b, allowed.v);
 	else if (root_list(b)->n > 0)
 		found_project(b, allowed.v, configured.v, skipped, n_skipped);
@@ -1009,6 +1060,9 @@ static const char *inv_getenv(struct builder *b, const char *name)
 {
 	size_t n = strlen(name);
 	const char *found = NULL;
+	/* Under sudo the invoker's variables choose nothing cordon does. */
+	if (b->inv->runner)
+		return NULL;
 	for (char *const *e = b->inv->environ; e && *e; e++)
 		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
 			found = *e + n + 1;
@@ -1369,7 +1423,21 @@ static void set_identity(struct builder *b)
 	pl->invoker_gid = inv->gid;
 	pl->invoker_name = xstrdup(inv->user ? inv->user : "unknown");
 	pl->invoker_home = xstrdup(inv->home ? inv->home : "/");
+	if (inv->privileged && !b->p->user.value)
+		refuse(b, inv->runner
+		              ? "under sudo the policy must name the account the command runs as: set [sandbox] user "
+		                "= ACCOUNT (a dedicated one, not root and not the invoking user)"
+		              : "as root the policy must name the account the command runs as: set [sandbox] user = "
+		                "ACCOUNT, or user = root to keep uid 0");
 	if (inv->privileged && b->p->user.value) {
+		if (inv->runner && inv->run_user && inv->run_uid == 0)
+			refuse(b, "%s:%d: user %s: under sudo the command never runs as root", b->p->file,
+			       b->p->user.line, b->p->user.value);
+		else if (inv->runner && inv->run_user && inv->run_uid == inv->uid)
+			refuse(
+			    b,
+			    "%s:%d: user %s is the invoking user: under sudo the command runs as a dedicated account",
+			    b->p->file, b->p->user.line, b->p->user.value);
 		if (!inv->run_user) {
 			refuse(b, "%s:%d: user %s: no such account", b->p->file, b->p->user.line, b->p->user.value);
 			pl->run_uid = (uid_t)-1;
@@ -1417,6 +1485,7 @@ struct plan *plan_build(const struct policy *p, const struct invocation *inv, co
 	push_op(&b, MOUNT_PROC, 0, "/proc", NULL, "proc", 0);
 	push_op(&b, MOUNT_DEV, 0, "/dev", NULL, "dev", 0);
 	add_home(&b);
+	add_home_managed(&b);
 	add_policy_mounts(&b);
 	add_projects(&b);
 	plan_idmap(&b);

@@ -467,6 +467,42 @@ static void check_home_copy(struct vctx *c)
 				    l->v[j].line);
 }
 
+/* home_managed = REL:/ABS: the administrator's file ABS is shown
+ * read-only at REL in the agent's home, over whatever home_copy put
+ * there, so managed settings win. */
+static void check_home_managed(struct vctx *c)
+{
+	struct plist *l = &c->p->home_managed;
+	for (size_t i = 0; i < l->n; i++) {
+		const char *why = NULL;
+		const char *v = l->v[i].value;
+		const char *colon = strchr(v, ':');
+		if (!colon || colon == v || colon[1] != '/') {
+			BAD(c, l->v[i].line,
+			    "home_managed: '%s' must be REL:/ABSOLUTE "
+			    "(.pi/agent/settings.json:/etc/cordon/pi-settings.json)",
+			    v);
+			continue;
+		}
+		cleanup_free char *rel = xstrndup(v, (size_t)(colon - v));
+		if (rel[0] == '/' || rel[0] == '~' || !valid_policy_path(rel, true, &why) ||
+		    !valid_policy_path(colon + 1, false, &why)) {
+			BAD(c, l->v[i].line, "home_managed: %s: %s", v,
+			    why ? why : "the first half must be relative to the home");
+			continue;
+		}
+		cleanup_free char *nrel = normalize_path(rel);
+		cleanup_free char *nabs = normalize_path(colon + 1);
+		if (strcmp(nrel, ".") == 0) {
+			BAD(c, l->v[i].line, "home_managed: %s: names the home itself", v);
+			continue;
+		}
+		char *n = xasprintf("%s:%s", nrel, nabs);
+		free(l->v[i].value);
+		l->v[i].value = n;
+	}
+}
+
 static void check_filesystem(struct vctx *c)
 {
 	struct policy *p = c->p;
@@ -647,6 +683,7 @@ struct policy *policy_parse(const char *file, const char *text, size_t len, stru
 		check_typed(&c, &policy_keys[i]);
 	check_sandbox(&c);
 	check_home_copy(&c);
+	check_home_managed(&c);
 	check_filesystem(&c);
 	check_network(&c);
 	check_audit(&c);

@@ -34,6 +34,7 @@ struct policy {
 	/* [sandbox] */
 	struct pval name, command, user, hostname, home, die_with_parent;
 	struct plist home_copy; /* relative to the invoker's home */
+	struct plist home_managed; /* REL:/ABS: an administrator's file, read-only at ~/REL */
 	bool die_with_parent_on;
 
 	/* [filesystem] */

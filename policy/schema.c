@@ -44,6 +44,8 @@ const struct policy_key policy_keys[] = {
     {TEXT("sandbox", "hostname", hostname), .dflt = "cordon"},
     {TEXT("sandbox", "home", home), .dflt = "tmpfs"},
     {TEXT_LIST("sandbox", "home_copy", home_copy)},
+    /* REL:/ABS (policy.c checks both halves). */
+    {TEXT_LIST("sandbox", "home_managed", home_managed)},
     {TYPED("sandbox", "die_with_parent", KT_BOOL, die_with_parent, BOOL_OUT(die_with_parent_on)), .dflt = "true"},
 
     {PATH_LIST("filesystem", "ro", ro, PATHS_ABSOLUTE)},

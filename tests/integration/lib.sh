@@ -64,11 +64,16 @@ not() { # not WHAT COMMAND...
 
 # The system part every test policy starts from: the host's /usr and /etc
 # read-only, the usr-merge symlinks mirrored, /tmp a tmpfs, one project.
+# As root a policy must name its account (issue 17): the base keeps uid 0
+# with `user = root` unless the test names one (NO_BASE_USER=1).
 base_policy() {
 	cat <<EOF
 [sandbox]
 name = ${1:-test}
 hostname = cordon-test
+EOF
+	[ "$(id -u)" -eq 0 ] && [ -z "${NO_BASE_USER:-}" ] && echo "user = root"
+	cat <<EOF
 
 [filesystem]
 ro = /usr
@@ -89,10 +94,15 @@ EOF
 
 # policy NAME: writes $WORK/NAME.ini from the base plus stdin, prints path.
 policy() {
-	local f="$WORK/$1.ini"
+	local f="$WORK/$1.ini" rest
+	rest=$(cat)
 	{
-		base_policy "$1"
-		cat
+		if grep -q '^user *=' <<<"$rest"; then
+			NO_BASE_USER=1 base_policy "$1"
+		else
+			base_policy "$1"
+		fi
+		printf '%s\n' "$rest"
 	} >"$f"
 	echo "$f"
 }

@@ -636,6 +636,8 @@ $MYUID"
 t_mount_order_does_not_depend_on_file_order() {
 	# The project lives under /tmp; tmpfs = /tmp is listed after it here.
 	cat >"$WORK/order.ini" <<EOF
+[sandbox]
+$([ "$(id -u)" -eq 0 ] && echo "user = root")
 [filesystem]
 project_root = $WORK/proj
 ro = /usr
