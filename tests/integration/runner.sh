@@ -529,6 +529,47 @@ edit"
 	eq "cwd outside the roots" "$SB_RC" 125
 }
 
+# The terminal through sudo (which puts its own pty in between, use_pty):
+# job control, Ctrl-C and window resizes as without sudo.
+t_root_runner_terminal_works_through_sudo() {
+	local p
+	[ -x "$HELPERS/ptyrun" ] || failed "ptyrun helper missing"
+	p=$(rpolicy tty <<<"")
+	install_sudoers "$p"
+	cd "$ROOTS/$INV/proj" || failed "cd"
+	"$HELPERS/ptyrun" -t 30 -- setpriv --reuid="$INV" --regid="$INV" --init-groups -- \
+		env -i PATH=/usr/bin:/bin HOME="$INV_HOME" TERM=xterm sudo -n "$CORDON" run --policy "$p" -- \
+		/bin/bash --norc --noprofile -i >"$WORK/tty.out" 2>&1 <<'EOF'
+sleep 500
+send PS1='P> '\n
+expect P> 
+send sleep 30 &\n
+expect P> 
+send jobs; echo "flags=$-"; [ -t 0 ] && echo stdin-is-tty; id -u\n
+expect stdin-is-tty
+resize 41 101
+sleep 300
+send stty size\n
+expect 41 101
+send sleep 20\n
+sleep 300
+send \x03
+expect P> 
+send echo after-interrupt\n
+expect after-interrupt
+send exit\n
+EOF
+	local rc=$? out
+	out=$(cat "$WORK/tty.out")
+	eq "ptyrun exit ($out)" "$rc" 0
+	contains "the agent account" "$out" "$AGENT_UID"
+	contains "job listed" "$out" "Running"
+	contains "monitor mode" "$out" "flags=himBHs"
+	lacks "no job control warning" "$out" "no job control"
+	contains "resize reached the sandbox" "$out" "41 101"
+	contains "shell survived Ctrl-C" "$out" "after-interrupt"
+}
+
 # The agent wrapper: through sudo when the rule is there, else as the
 # user, the arguments untouched either way.
 t_root_runner_agent_wrapper_picks_sudo_when_the_rule_exists() {
