@@ -503,6 +503,24 @@ log = $WORK/a.jsonl")
 	contains "explain says so" "$out" "uid 0 kept for the command"
 }
 
+# ci.ini as a CI container runs it: root, a root-owned checkout. The job
+# runs as nobody, writes the checkout as its owner, and cannot make a
+# set-user-ID file there.
+t_root_shipped_ci_policy_runs_jobs_as_nobody_on_an_idmapped_checkout() {
+	local co=$WORK/builds/repo
+	mkdir -p "$co"
+	echo 'all:; @echo built > out.txt; id -u' >"$co/Makefile"
+	sed "s|^project_root = .*|project_root = $WORK/builds|" "${CORDON_EXAMPLES:?}/ci.ini" >"$WORK/ci.ini"
+	grep -q '^user = nobody$' "$WORK/ci.ini" || failed "the shipped ci.ini does not say user = nobody"
+	SB_CWD=$co sb "$WORK/ci.ini" -- /bin/sh -c 'make -s all && cat out.txt && chmod 4755 out.txt 2>&1; stat -c %a out.txt; true'
+	eq "exit ($(show))" "$SB_RC" 0
+	eq "inside: nobody, the file, no set-ID bit" "$SB_OUT" "$(id -u nobody)
+built
+chmod: changing permissions of 'out.txt': Operation not permitted
+644"
+	eq "on the host the file is the checkout's owner's" "$(stat -c %u "$co/out.txt")" 0
+}
+
 # ---- through the real sudo ----
 
 t_root_runner_through_real_sudo() {
