@@ -77,6 +77,11 @@ if [ "$(id -u)" -eq 0 ] && [ -x "$stage/bin/try" ]; then
 		chmod 4755 "$stage/bin/try-suid" || fail "setuid helper"
 fi
 
+# `sudo scripts/test` leaves SUDO_UID in the environment, which would turn
+# every root run into the sudo runner (runner.sh sets it where it tests
+# that mode).
+unset SUDO_UID SUDO_GID SUDO_USER SUDO_COMMAND
+
 case "$who" in
 root)
 	[ "$(id -u)" -eq 0 ] || skip "the root variant needs root; run the suite as root"
