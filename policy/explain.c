@@ -270,6 +270,9 @@ char *plan_explain_text(const struct plan *pl, bool verbose)
 		buf_printf(&b, " %s", *a);
 	if (!pl->argv[0])
 		buf_puts(&b, " (none)");
+	if (pl->command_sha256)
+		buf_printf(&b, "\n  sha256     %s: run executes only a file with this hash (125 otherwise)",
+		           pl->command_sha256);
 	buf_printf(&b, "\ncwd          %s\n", pl->cwd);
 	projects_text(&b, pl);
 	buf_printf(&b, "runs as      %s (uid %u, gid %u), %s\n", pl->run_user, (unsigned)pl->run_uid,
@@ -457,6 +460,8 @@ char *plan_explain_json(const struct plan *pl)
 	buf_json_str(&b, pl->hostname);
 	json_key(&b, &f, "command");
 	json_strv(&b, pl->argv);
+	json_key(&b, &f, "command_sha256");
+	json_str_or_null(&b, pl->command_sha256);
 	json_key(&b, &f, "cwd");
 	buf_json_str(&b, pl->cwd);
 

@@ -1432,6 +1432,7 @@ struct plan *plan_build(const struct policy *p, const struct invocation *inv, co
 
 	build_env(&b);
 	build_argv(&b);
+	pl->command_sha256 = p->command_sha256.value ? xstrdup(p->command_sha256.value) : NULL;
 
 	pl->die_with_parent = p->die_with_parent_on;
 	pl->timeout_ms = p->timeout_ms;
@@ -1501,6 +1502,7 @@ void plan_free(struct plan *pl)
 	free(pl->cwd);
 	strv_clear(pl->argv);
 	strv_clear(pl->envp);
+	free(pl->command_sha256);
 	free(pl->seccomp_profile);
 	profile_free(pl->seccomp);
 	for (size_t i = 0; i < pl->n_ll_rules; i++)

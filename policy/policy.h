@@ -33,7 +33,8 @@ struct policy {
 
 	/* [sandbox] */
 	struct pval name, command, user, hostname, home, die_with_parent;
-	struct plist home_copy; /* relative to the invoker's home */
+	struct pval command_sha256; /* 64 hex digits, lowercased by the parser */
+	struct plist home_copy;     /* relative to the invoker's home */
 	bool die_with_parent_on;
 
 	/* [filesystem] */
