@@ -153,7 +153,8 @@ bool no_capabilities(void); /* effective, permitted and inheritable all empty */
  * received by pid 1, loaded by the command as its last step before exec.
  * validate (for check and explain) and export (for run) report what
  * libseccomp or the kernel's limits refuse the same way, as FILE:LINE. */
-#define SECCOMP_MAX_LAYERS SC_MAX_LAYERS
+/* A profile's layers, and the no-set-ID layer in front of them. */
+#define SECCOMP_MAX_LAYERS (SC_MAX_LAYERS + 1)
 struct sock_filter;
 struct seccomp_job {
 	struct sock_filter *prog[SECCOMP_MAX_LAYERS];

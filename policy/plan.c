@@ -1441,6 +1441,10 @@ struct plan *plan_build(const struct policy *p, const struct invocation *inv, co
 	pl->nofile = p->nofile;
 	refuse_unrunnable(&b);
 	build_seccomp(&b);
+	if (pl->no_setid) /* after every step that may set it */
+		pl->seccomp = profile_add_no_setid(pl->seccomp, pl->seccomp_profile, d);
+	if (pl->command_sha256)
+		profile_require_execveat(pl->seccomp, "[sandbox] command_sha256 pins its hash", d);
 	build_landlock(&b);
 	if (p->audit_log.value && strcmp(p->audit_log.value, AUDIT_STDERR) == 0)
 		pl->audit_log = xstrdup(AUDIT_STDERR);
