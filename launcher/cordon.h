@@ -186,6 +186,14 @@ __attribute__((noreturn)) void init_main(const struct plan *pl, pid_t child, con
 __attribute__((noreturn)) void exec_command(const struct plan *pl, const sigset_t *saved_mask,
                                             const struct seccomp_job *filters);
 
+/* cmdhash.c: with [sandbox] command_sha256, in the command's process
+ * before its filters: the command's file found as execvp finds it (the
+ * environment's PATH), opened and hashed. Returns the descriptor to
+ * execveat; dies (125) naming the file and both hashes when it has another
+ * hash; -1 with errno as execvp would fail (ENOENT, EACCES, ...) when
+ * there is no executable file to hash. */
+int command_open_pinned(const struct plan *pl);
+
 /* audit.c */
 struct audit {
 	int fd;
