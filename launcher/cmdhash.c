@@ -65,11 +65,11 @@ static int find_command(const char *name, char out[PATH_MAX])
 		return -1;
 	}
 	if (strchr(name, '/')) {
-		if (strlen(name) >= PATH_MAX) {
+		int len = snprintf(out, PATH_MAX, "%s", name);
+		if (len < 0 || len >= PATH_MAX) {
 			errno = ENAMETOOLONG;
 			return -1;
 		}
-		strcpy(out, name);
 		return open_candidate(out);
 	}
 	const char *path = getenv("PATH");
