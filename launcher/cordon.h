@@ -158,7 +158,8 @@ bool no_capabilities(void); /* effective, permitted and inheritable all empty */
  * received by pid 1, loaded by the command as its last step before exec.
  * validate (for check and explain) and export (for run) report what
  * libseccomp or the kernel's limits refuse the same way, as FILE:LINE. */
-#define SECCOMP_MAX_LAYERS SC_MAX_LAYERS
+/* A profile's layers, and the no-set-ID layer in front of them. */
+#define SECCOMP_MAX_LAYERS (SC_MAX_LAYERS + 1)
 struct sock_filter;
 struct seccomp_job {
 	struct sock_filter *prog[SECCOMP_MAX_LAYERS];
@@ -189,6 +190,14 @@ void add_forwarded_signals(sigset_t *mask);
 __attribute__((noreturn)) void init_main(const struct plan *pl, pid_t child, const sigset_t *saved_mask);
 __attribute__((noreturn)) void exec_command(const struct plan *pl, const sigset_t *saved_mask,
                                             const struct seccomp_job *filters);
+
+/* cmdhash.c: with [sandbox] command_sha256, in the command's process
+ * before its filters: the command's file found as execvp finds it (the
+ * environment's PATH), opened and hashed. Returns the descriptor to
+ * execveat; dies (125) naming the file and both hashes when it has another
+ * hash; -1 with errno as execvp would fail (ENOENT, EACCES, ...) when
+ * there is no executable file to hash. */
+int command_open_pinned(const struct plan *pl);
 
 /* audit.c */
 struct audit {

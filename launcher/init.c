@@ -171,16 +171,32 @@ void exec_command(const struct plan *pl, const sigset_t *saved_mask, const struc
 	landlock_apply(pl);
 	if (sigprocmask(SIG_SETMASK, saved_mask, NULL) < 0)
 		die_with_error("restore signal mask");
+	/* A pinned hash: the file is found, opened and hashed now, with the
+	 * command's rights and before the filter (which need not allow what
+	 * hashing uses), and executed from that descriptor below. With no
+	 * file to hash, the error is execvp's; execvp itself must not run
+	 * then, or a file that appeared since would run unhashed. */
+	int pinned = -1, pinned_err = 0;
+	if (pl->command_sha256) {
+		pinned = command_open_pinned(pl);
+		pinned_err = errno;
+	}
 	/* The filter comes last, so that a profile cannot keep any step of
 	 * ours from running (an allowlist without rt_sigprocmask, say): after
 	 * it only the seccomp() calls that load its later layers and execve
-	 * run, and profile_load refuses a profile whose layers would refuse
-	 * those. execvp makes no other call: it tries execve on each PATH
-	 * entry, and on ENOEXEC runs /bin/sh with execve too. (If execve
-	 * fails, the report below is written under the filter: a profile that
-	 * refuses write loses the words, not the status.) */
+	 * (execveat for a pinned hash) run, and profile_load refuses a
+	 * profile whose layers would refuse those (profile_require_execveat).
+	 * execvp makes no other call: it tries execve on each PATH entry, and
+	 * on ENOEXEC runs /bin/sh with execve too. (If the exec fails, the
+	 * report below is written under the filter: a profile that refuses
+	 * write loses the words, not the status.) */
 	seccomp_load_programs(filters);
-	execvp(pl->argv[0], pl->argv);
+	if (pinned >= 0)
+		execveat(pinned, "", pl->argv, environ, AT_EMPTY_PATH);
+	else if (!pl->command_sha256)
+		execvp(pl->argv[0], pl->argv);
+	else
+		errno = pinned_err;
 
 	int err = errno;
 	int code = (err == ENOENT || err == ENOTDIR) ? EXIT_NOTFOUND : EXIT_NOEXEC;

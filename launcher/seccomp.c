@@ -130,8 +130,9 @@ static bool generate_layer(const struct sc_profile *p, size_t l, int fd, uint32_
 		return false;
 	}
 	/* The kernel refuses a longer program (EINVAL at load): say so now,
-	 * in words. With at most SC_MAX_LAYERS layers the total stays under
-	 * its limit for all filters together (MAX_INSNS_PER_PATH). */
+	 * in words. With at most SECCOMP_MAX_LAYERS (5) layers the total stays
+	 * under its limit for all filters together (MAX_INSNS_PER_PATH, 32768
+	 * instructions, 4 more counted per filter). */
 	size_t insns = (size_t)(end - start) / sizeof(struct sock_filter);
 	if (insns > BPF_MAXINSNS) {
 		diags_add(d, ly->file, ly->line,
@@ -173,7 +174,7 @@ void seccomp_prepare(const struct sc_profile *p, struct seccomp_job *job)
 	job->memfd = job->sizes_r = job->sizes_w = -1;
 	if (!p)
 		return;
-	if (p->n_layers > SECCOMP_MAX_LAYERS) /* profile_parse refuses more */
+	if (p->n_layers > SECCOMP_MAX_LAYERS) /* profile_parse refuses more, plan.c adds one */
 		die("seccomp: profile %s has more than %d layers", p->name, SECCOMP_MAX_LAYERS);
 	job->n = p->n_layers;
 	int pfd[2];

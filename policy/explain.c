@@ -178,38 +178,50 @@ static void landlock_text(buf_t *b, const struct plan *pl)
 		buf_puts(b, "  scoped       abstract unix sockets and signals stay inside the sandbox\n");
 }
 
-/* Folded (the default), one line: the profile, and each layer's rule
- * count and default action. The rule list is long (about a hundred
- * lines for the default profile) and rarely what a reader is after. */
-static void seccomp_text(buf_t *b, const struct plan *pl, bool verbose)
+static void seccomp_layers_text(buf_t *b, const struct sc_profile *sp, bool verbose)
 {
-	buf_printf(b, "\nseccomp      profile %s", pl->seccomp_profile);
-	if (!pl->seccomp) {
-		buf_puts(b, " (no syscall filter)\n");
-		return;
-	}
 	if (!verbose) {
 		char tmp[32];
-		for (size_t l = 0; l < pl->seccomp->n_layers; l++) {
-			const struct sc_layer *ly = &pl->seccomp->layers[l];
-			if (pl->seccomp->n_layers > 1)
+		for (size_t l = 0; l < sp->n_layers; l++) {
+			const struct sc_layer *ly = &sp->layers[l];
+			if (sp->n_layers > 1)
 				buf_printf(b, "%s layer %zu", l ? ";" : ":", l + 1);
-			buf_printf(b, "%s %zu rule%s, default %s", pl->seccomp->n_layers > 1 ? "" : ":", ly->n_rules,
+			buf_printf(b, "%s %zu rule%s, default %s", sp->n_layers > 1 ? "" : ":", ly->n_rules,
 			           ly->n_rules == 1 ? "" : "s", sc_action_text(&ly->def, tmp, sizeof(tmp)));
 		}
 		buf_puts(b, "; other ABIs (i386, x32): ENOSYS (--verbose lists the rules)\n");
 		return;
 	}
-	buf_printf(b, ", %zu layer%s; other ABIs (i386, x32): ENOSYS\n", pl->seccomp->n_layers,
-	           pl->seccomp->n_layers == 1 ? "" : "s");
-	for (size_t l = 0; l < pl->seccomp->n_layers; l++) {
-		const struct sc_layer *ly = &pl->seccomp->layers[l];
+	buf_printf(b, ", %zu layer%s; other ABIs (i386, x32): ENOSYS\n", sp->n_layers, sp->n_layers == 1 ? "" : "s");
+	for (size_t l = 0; l < sp->n_layers; l++) {
+		const struct sc_layer *ly = &sp->layers[l];
 		char tmp[32];
 		buf_printf(b, "  layer %zu: default %s, %zu rules\n", l + 1, sc_action_text(&ly->def, tmp, sizeof(tmp)),
 		           ly->n_rules);
 		for (size_t i = 0; i < ly->n_rules; i++)
 			buf_printf(b, "    %-58s %s:%d\n", ly->rules[i].text, ly->rules[i].file, ly->rules[i].line);
 	}
+}
+
+/* Folded (the default), one line: the profile, and each layer's rule
+ * count and default action. The rule list is long (about a hundred
+ * lines for the default profile) and rarely what a reader is after. The
+ * no-set-ID layer, when there is one, is layer 1 and has its own line. */
+static void seccomp_text(buf_t *b, const struct plan *pl, bool verbose)
+{
+	const struct sc_profile *sp = pl->seccomp;
+	buf_printf(b, "\nseccomp      profile %s", pl->seccomp_profile);
+	if (!sp)
+		buf_puts(b, " (no syscall filter)\n");
+	else if (sp->no_setid && sp->n_layers == 1)
+		buf_puts(b, " (no filter of its own)");
+	if (sp)
+		seccomp_layers_text(b, sp, verbose);
+	if (sp && sp->no_setid)
+		buf_puts(b,
+		         "  no-setid   layer 1, cordon's, as the projects are idmapped: set-user-ID and set-group-ID "
+		         "bits refused (EPERM) to chmod, fchmod, fchmodat, fchmodat2, and to open, openat, creat, "
+		         "mknod, mknodat making a file; openat2 and io_uring_setup: ENOSYS\n");
 }
 
 /* What the agent finds in its home: the mount at run_home, and the
@@ -270,6 +282,9 @@ char *plan_explain_text(const struct plan *pl, bool verbose)
 		buf_printf(&b, " %s", *a);
 	if (!pl->argv[0])
 		buf_puts(&b, " (none)");
+	if (pl->command_sha256)
+		buf_printf(&b, "\n  sha256     %s: run executes only a file with this hash (125 otherwise)",
+		           pl->command_sha256);
 	buf_printf(&b, "\ncwd          %s\n", pl->cwd);
 	projects_text(&b, pl);
 	buf_printf(&b, "runs as      %s (uid %u, gid %u), %s\n", pl->run_user, (unsigned)pl->run_uid,
@@ -457,6 +472,8 @@ char *plan_explain_json(const struct plan *pl)
 	buf_json_str(&b, pl->hostname);
 	json_key(&b, &f, "command");
 	json_strv(&b, pl->argv);
+	json_key(&b, &f, "command_sha256");
+	json_str_or_null(&b, pl->command_sha256);
 	json_key(&b, &f, "cwd");
 	buf_json_str(&b, pl->cwd);
 
@@ -553,6 +570,8 @@ char *plan_explain_json(const struct plan *pl)
 	json_key(&b, &f, "seccomp");
 	buf_puts(&b, "{\"profile\":");
 	buf_json_str(&b, pl->seccomp_profile);
+	/* true: layers[0] is cordon's no-set-ID layer (profile_add_no_setid). */
+	buf_printf(&b, ",\"no_setid\":%s", pl->seccomp && pl->seccomp->no_setid ? "true" : "false");
 	buf_puts(&b, ",\"layers\":[");
 	for (size_t l = 0; pl->seccomp && l < pl->seccomp->n_layers; l++) {
 		const struct sc_layer *ly = &pl->seccomp->layers[l];

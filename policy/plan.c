@@ -1501,6 +1501,7 @@ struct plan *plan_build(const struct policy *p, const struct invocation *inv, co
 
 	build_env(&b);
 	build_argv(&b);
+	pl->command_sha256 = p->command_sha256.value ? xstrdup(p->command_sha256.value) : NULL;
 
 	pl->die_with_parent = p->die_with_parent_on;
 	pl->timeout_ms = p->timeout_ms;
@@ -1509,6 +1510,10 @@ struct plan *plan_build(const struct policy *p, const struct invocation *inv, co
 	pl->nofile = p->nofile;
 	refuse_unrunnable(&b);
 	build_seccomp(&b);
+	if (pl->no_setid) /* after every step that may set it */
+		pl->seccomp = profile_add_no_setid(pl->seccomp, pl->seccomp_profile, d);
+	if (pl->command_sha256)
+		profile_require_execveat(pl->seccomp, "[sandbox] command_sha256 pins its hash", d);
 	build_landlock(&b);
 	if (p->audit_log.value && strcmp(p->audit_log.value, AUDIT_STDERR) == 0)
 		pl->audit_log = xstrdup(AUDIT_STDERR);
@@ -1570,6 +1575,7 @@ void plan_free(struct plan *pl)
 	free(pl->cwd);
 	strv_clear(pl->argv);
 	strv_clear(pl->envp);
+	free(pl->command_sha256);
 	free(pl->seccomp_profile);
 	profile_free(pl->seccomp);
 	for (size_t i = 0; i < pl->n_ll_rules; i++)

@@ -160,6 +160,10 @@ struct plan {
 	char *cwd; /* inside the sandbox */
 	char **argv;
 	char **envp;
+	/* [sandbox] command_sha256, lowercase hex, or NULL: the command's
+	 * process hashes the file it is about to execute and refuses (125)
+	 * another (init.c). */
+	char *command_sha256;
 
 	bool die_with_parent;
 	uint64_t timeout_ms, memory_bytes, pids, nofile;

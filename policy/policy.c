@@ -423,6 +423,12 @@ static void check_sandbox(struct vctx *c)
 		BAD(c, p->name.line, "name: use letters, digits, '.', '_' or '-' (at most 64)");
 	if (p->command.value && !*p->command.value)
 		BAD(c, p->command.line, "command: empty");
+	char *sha = p->command_sha256.value;
+	if (sha && (strlen(sha) != 64 || strspn(sha, "0123456789abcdefABCDEF") != 64))
+		BAD(c, p->command_sha256.line, "command_sha256: expected the file's SHA-256, 64 hexadecimal digits");
+	else
+		for (; sha && *sha; sha++)
+			*sha = (char)tolower((unsigned char)*sha);
 	if (p->user.value && !valid_account_name(p->user.value))
 		BAD(c, p->user.line, "user: '%s' is not a valid account name", p->user.value);
 	if (p->hostname.value && (strlen(p->hostname.value) > 64 || !valid_hostname_label_chars(p->hostname.value)))

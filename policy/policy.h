@@ -33,8 +33,9 @@ struct policy {
 
 	/* [sandbox] */
 	struct pval name, command, user, hostname, home, die_with_parent;
-	struct plist home_copy; /* relative to the invoker's home */
-	struct plist home_managed; /* REL:/ABS: an administrator's file, read-only at ~/REL */
+	struct pval command_sha256; /* 64 hex digits, lowercased by the parser */
+	struct plist home_copy;     /* relative to the invoker's home */
+	struct plist home_managed;  /* REL:/ABS: an administrator's file, read-only at ~/REL */
 	bool die_with_parent_on;
 
 	/* [filesystem] */

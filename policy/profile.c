@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/personality.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "util.h"
 
@@ -51,6 +53,10 @@ static const struct {
     {"AF_INET6", AF_INET6},
     {"AF_NETLINK", AF_NETLINK},
     {"AF_PACKET", AF_PACKET},
+    {"S_ISUID", S_ISUID},
+    {"S_ISGID", S_ISGID},
+    {"O_CREAT", O_CREAT},
+    {"O_TMPFILE", O_TMPFILE},
 };
 
 /* The errno values a filter can return: SECCOMP_RET_ERRNO carries at most
@@ -565,6 +571,88 @@ struct sc_profile *profile_load(const char *name, const char *policy_file, int l
 	}
 	cleanup_free char *file = xasprintf("seccomp-profiles/%s.profile", name);
 	return usable(profile_parse(name, file, text, d), d);
+}
+
+/* The layer the command gets when the projects are idmapped (plan.h,
+ * no_setid): what it creates there is their owner's on the host, so it
+ * must not make a set-user-ID or set-group-ID file. Changing the mode
+ * (the mode argument of the chmod calls), and creating a file with the
+ * bits (open and openat with O_CREAT or O_TMPFILE, creat, mknod), are
+ * refused with EPERM; openat2 passes its mode in a struct a filter cannot
+ * read, and io_uring can open files with no system call to filter, so
+ * both answer ENOSYS (libc falls back to openat). The masks test the low
+ * bits only, so whatever the caller leaves in the upper half of a mode
+ * register does not matter. A file made without the bits keeps none:
+ * writing to a set-ID file clears them, and chown clears them too. */
+static const char no_setid_text[] = "default allow\n"
+                                    "chmod deny arg1&S_ISUID==S_ISUID\n"
+                                    "chmod deny arg1&S_ISGID==S_ISGID\n"
+                                    "fchmod deny arg1&S_ISUID==S_ISUID\n"
+                                    "fchmod deny arg1&S_ISGID==S_ISGID\n"
+                                    "fchmodat deny arg2&S_ISUID==S_ISUID\n"
+                                    "fchmodat deny arg2&S_ISGID==S_ISGID\n"
+                                    "fchmodat2 deny arg2&S_ISUID==S_ISUID\n"
+                                    "fchmodat2 deny arg2&S_ISGID==S_ISGID\n"
+                                    "open deny arg1&O_CREAT==O_CREAT arg2&S_ISUID==S_ISUID\n"
+                                    "open deny arg1&O_CREAT==O_CREAT arg2&S_ISGID==S_ISGID\n"
+                                    "open deny arg1&O_TMPFILE==O_TMPFILE arg2&S_ISUID==S_ISUID\n"
+                                    "open deny arg1&O_TMPFILE==O_TMPFILE arg2&S_ISGID==S_ISGID\n"
+                                    "openat deny arg2&O_CREAT==O_CREAT arg3&S_ISUID==S_ISUID\n"
+                                    "openat deny arg2&O_CREAT==O_CREAT arg3&S_ISGID==S_ISGID\n"
+                                    "openat deny arg2&O_TMPFILE==O_TMPFILE arg3&S_ISUID==S_ISUID\n"
+                                    "openat deny arg2&O_TMPFILE==O_TMPFILE arg3&S_ISGID==S_ISGID\n"
+                                    "creat deny arg1&S_ISUID==S_ISUID\n"
+                                    "creat deny arg1&S_ISGID==S_ISGID\n"
+                                    "mknod deny arg1&S_ISUID==S_ISUID\n"
+                                    "mknod deny arg1&S_ISGID==S_ISGID\n"
+                                    "mknodat deny arg2&S_ISUID==S_ISUID\n"
+                                    "mknodat deny arg2&S_ISGID==S_ISGID\n"
+                                    "openat2 enosys\n"
+                                    "io_uring_setup enosys\n";
+
+const char *profile_no_setid_text(void)
+{
+	return no_setid_text;
+}
+
+struct sc_profile *profile_add_no_setid(struct sc_profile *p, const char *name, struct diags *d)
+{
+	/* Names are resolved by libseccomp, fchmodat2 too (Debian 12's
+	 * knows it though its kernel headers do not): one it did not know
+	 * is a diagnostic, never a rule left out. */
+	struct sc_profile *ns = profile_parse("no-setid", NO_SETID_FILE, no_setid_text, d);
+	if (!ns) {
+		profile_free(p);
+		return NULL;
+	}
+	if (!p) {
+		free(ns->name);
+		ns->name = xstrdup(name);
+		ns->no_setid = true;
+		return ns;
+	}
+	/* First: it allows seccomp, so the profile's layers load after it
+	 * as they would alone, and the profile's last layer stays last. */
+	struct sc_layer *layers = xcalloc(p->n_layers + 1, sizeof(*layers));
+	layers[0] = ns->layers[0];
+	memcpy(layers + 1, p->layers, p->n_layers * sizeof(*layers));
+	free(p->layers);
+	p->layers = layers;
+	p->n_layers++;
+	p->no_setid = true;
+	ns->n_layers = 0;
+	profile_free(ns);
+	return p;
+}
+
+void profile_require_execveat(const struct sc_profile *p, const char *why, struct diags *d)
+{
+	for (size_t l = 0; p && l < p->n_layers; l++)
+		if (!layer_lets_through(&p->layers[l], "execveat", NULL, 0))
+			diags_add(d, p->layers[l].file, p->layers[l].line,
+			          "this layer may refuse execveat, which starts the command when %s (allow execveat, "
+			          "without conditions)",
+			          why);
 }
 
 void profile_free(struct sc_profile *p)

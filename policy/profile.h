@@ -76,6 +76,7 @@ struct sc_profile {
 	char *name;
 	struct sc_layer *layers;
 	size_t n_layers;
+	bool no_setid; /* layers[0] is the no-set-ID layer (profile_add_no_setid) */
 };
 
 /* Built-in profiles (seccomp-profiles/, compiled in). NULL if unknown. */
@@ -101,6 +102,18 @@ typedef char *(*profile_read_fn)(void *ctx, const char *path, size_t *len, char 
 struct sc_profile *profile_load(const char *name, const char *policy_file, int line, profile_read_fn read_file,
                                 void *ctx, struct diags *d);
 void profile_free(struct sc_profile *p);
+
+/* The no-set-ID layer (plan.no_setid; its rules in profile.c): put first,
+ * in front of p's layers, or alone in a profile called name when p is
+ * NULL (profile = none). Takes p; NULL (p freed) with a diagnostic if the
+ * layer cannot be built. Its rules name NO_SETID_FILE as their file. At
+ * most SC_MAX_LAYERS + 1 layers then. */
+#define NO_SETID_FILE "cordon's no-set-ID layer"
+struct sc_profile *profile_add_no_setid(struct sc_profile *p, const char *name, struct diags *d);
+const char *profile_no_setid_text(void);
+/* When the command is started with execveat (a pinned command_sha256):
+ * a diagnostic for each layer of p that may refuse it; why says when. */
+void profile_require_execveat(const struct sc_profile *p, const char *why, struct diags *d);
 
 const char *sc_action_text(const struct sc_action *a, char *buf, size_t n);
 

@@ -40,6 +40,8 @@ const char *const landlock_mode_values[] = {"require", "best-effort", "off", NUL
 const struct policy_key policy_keys[] = {
     {TEXT("sandbox", "name", name)},
     {TEXT("sandbox", "command", command)},
+    /* 64 hex digits (policy.c), stored lowercase. */
+    {TEXT("sandbox", "command_sha256", command_sha256)},
     {TEXT("sandbox", "user", user), .sudo = SUDO_REQUIRED},
     {TEXT("sandbox", "hostname", hostname), .dflt = "cordon"},
     {TEXT("sandbox", "home", home), .dflt = "tmpfs"},

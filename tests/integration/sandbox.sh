@@ -1066,4 +1066,121 @@ t_command_only_on_the_host_exits_127_naming_the_key_to_add() {
 	eq "control: it ran" "$SB_OUT" "tool ran"
 }
 
+# ---- command_sha256 and the no-set-ID layer (issue 17) ----
+
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+
+# pinned NAME HASH: a policy pinning HASH (as root, user = root: the
+# command reads the project's files), with an audit log in $WORK.
+pinned() {
+	local who=""
+	[ $IS_ROOT -eq 1 ] && who="user = root"
+	policy "$1" <<EOF
+[sandbox]
+$who
+command_sha256 = $2
+
+[audit]
+log = $WORK/$1.audit
+EOF
+}
+
+t_command_sha256_right_hash_runs_and_passes_the_status() {
+	local p
+	p=$(pinned right "$(sha /bin/sh)")
+	sb "$p" -- /bin/sh -c 'exit 7'
+	eq "the pinned file ran: exit ($(show))" "$SB_RC" 7
+	eq "nothing said" "$SB_ERR" ""
+}
+
+t_command_sha256_wrong_hash_exits_125_with_one_line_and_is_audited() {
+	local p want
+	p=$(pinned wrong "$(sha /bin/true)")
+	sb "$p" -- /bin/false
+	eq "exit ($(show))" "$SB_RC" 125
+	want="command_sha256: /bin/false has sha256 $(sha /bin/false), the policy pins $(sha /bin/true)"
+	eq "the line" "$SB_ERR" "cordon: $want"
+	contains "audited" "$(cat "$WORK/wrong.audit")" '"reason":"setup_failed","detail":"'"$want"'"'
+	sb "$p" -- /bin/true
+	eq "control: the pinned file runs ($(show))" "$SB_RC" 0
+}
+
+t_command_sha256_tampered_command_is_refused() {
+	local p
+	cp /bin/true "$WORK/proj/tool"
+	p=$(pinned tampered "$(sha "$WORK/proj/tool")")
+	sb "$p" -- ./tool
+	eq "control: as pinned, it runs ($(show))" "$SB_RC" 0
+	printf '#!/bin/sh\necho tampered\n' >"$WORK/proj/tool"
+	sb "$p" -- ./tool
+	eq "tampered: exit ($(show))" "$SB_RC" 125
+	contains "tampered: the line" "$SB_ERR" "command_sha256: ./tool has sha256 $(sha "$WORK/proj/tool"), the policy pins"
+	lacks "tampered: it did not run" "$SB_OUT" "tampered"
+}
+
+t_command_sha256_bare_name_is_hashed_as_found_in_path() {
+	local p
+	p=$(pinned bare "$(sha /usr/bin/env)")
+	sb "$p" -- env
+	eq "the file PATH names ran ($(show))" "$SB_RC" 0
+	contains "it is env" "$SB_OUT" "HOME="
+	p=$(pinned bareother "$(sha /bin/true)")
+	sb "$p" -- env
+	eq "another pin: exit ($(show))" "$SB_RC" 125
+	contains "the file found in PATH is named" "$SB_ERR" "/env has sha256 $(sha /usr/bin/env), the policy pins"
+	sb "$p" -- no-such-cordon-command
+	eq "control: missing stays 127 ($(show))" "$SB_RC" 127
+}
+
+t_command_sha256_script_runs_with_its_hash() {
+	local p
+	printf '#!/bin/sh\necho "script ran: $*"\nexit 3\n' >"$WORK/proj/s.sh"
+	chmod 0755 "$WORK/proj/s.sh"
+	p=$(pinned script "$(sha "$WORK/proj/s.sh")")
+	sb "$p" -- ./s.sh a b
+	eq "exit ($(show))" "$SB_RC" 3
+	eq "it ran" "$SB_OUT" "script ran: a b"
+	chmod 0644 "$WORK/proj/s.sh"
+	sb "$p" -- ./s.sh a b
+	eq "control: not executable stays 126 ($(show))" "$SB_RC" 126
+}
+
+t_check_rejects_a_bad_command_sha256() {
+	printf '[sandbox]\nname = x\ncommand_sha256 = xyz\n' >"$WORK/badsha.ini"
+	"$CORDON" check "$WORK/badsha.ini" >"$WORK/o" 2>&1
+	eq "check exit status" "$?" 2
+	contains "diagnostic" "$(cat "$WORK/o")" "$WORK/badsha.ini:3: command_sha256: expected the file's SHA-256, 64 hexadecimal digits"
+	printf '[sandbox]\nname = x\ncommand_sha256 = %s\n' "$(sha /bin/true | tr a-f A-F)" >"$WORK/badsha.ini"
+	"$CORDON" check "$WORK/badsha.ini" >"$WORK/o" 2>&1
+	eq "control: 64 hex digits, either case ($(cat "$WORK/o"))" "$?" 0
+}
+
+# Idmapped projects (the project is cordon-test's, the command runs as
+# the agent): the command cannot make a set-ID file, not even one of its
+# own in /tmp, while other modes work. Control: the agent's own project,
+# nothing idmapped, no layer.
+t_root_idmapped_projects_refuse_set_id_bits() {
+	local agent=${CORDON_AGENT_USER:?} p script
+	p=$(policy nosetid <<<"[sandbox]
+user = $agent
+
+[seccomp]
+profile = none
+")
+	chown cordon-test: "$WORK/proj"
+	cli explain --json "$p"
+	eq "explain ($SB_ERR)" "$SB_RC" 0
+	contains "explain: the layer" "$SB_OUT" '"profile":"none","no_setid":true'
+	script='cd /tmp && touch f && chmod 755 f && echo chmod-755-ok; chmod u+s f 2>&1; chmod g+s f 2>&1; stat -c %a f'
+	sh_in "$p" "$script"
+	contains "chmod 755 works" "$SB_OUT" "chmod-755-ok"
+	contains "chmod u+s refused" "$SB_OUT" "changing permissions of 'f': Operation not permitted"
+	eq "no set-ID bit was set" "${SB_OUT##*$'\n'}" "755"
+	chown "$agent": "$WORK/proj"
+	cli explain --json "$p"
+	contains "control: explain" "$SB_OUT" '"profile":"none","no_setid":false'
+	sh_in "$p" "$script"
+	eq "control: the agent's own project, set-ID bits allowed" "${SB_OUT##*$'\n'}" "6755"
+}
+
 run_tests "${1:-}"

@@ -367,6 +367,28 @@ Test(parse, same_user_section_twice_merges)
 	cr_expect_eq(P->users[0].project_root.n, 2);
 }
 
+Test(parse, command_sha256_is_stored_lowercase)
+{
+	parse_ok("[sandbox]\ncommand_sha256 = "
+	         "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855\n");
+	pval_is(&P->command_sha256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", 2);
+}
+
+Test(parse_errors, command_sha256_must_be_64_hex_digits)
+{
+	expect_diag("[sandbox]\ncommand_sha256 = xyz\n", 2, "command_sha256: expected the file's SHA-256");
+	/* 63 digits, 65 digits, and one that is not hexadecimal. */
+	expect_diag("[sandbox]\n\ncommand_sha256 = "
+	            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b85\n",
+	            3, "64 hexadecimal digits");
+	expect_diag("[sandbox]\ncommand_sha256 = "
+	            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b8555\n",
+	            2, "64 hexadecimal digits");
+	expect_diag("[sandbox]\ncommand_sha256 = "
+	            "g3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n",
+	            2, "64 hexadecimal digits");
+}
+
 Test(parse_errors, unknown_key_in_user_section)
 {
 	expect_diag("[user:alice]\nproject_root = /srv/a\nro = /usr\n", 3, "unknown key");

@@ -1018,6 +1018,52 @@ Test(load, at_most_four_layers)
 	                  "more than 4 layers");
 }
 
+/* A pinned command_sha256 starts the command with execveat: each layer
+ * that may refuse it is a FILE:LINE error (profile_require_execveat). */
+Test(load, a_pinned_hash_needs_execveat)
+{
+	expect_load_ok("default enosys\nexecve allow\n");
+	profile_require_execveat(PR, "pinned", &D);
+	cr_expect_eq(D.n, 1, "one layer refuses execveat");
+	cr_expect_not_null(find_diag("/etc/cordon/mine.profile", 1,
+	                             "may refuse execveat, which starts the command when "
+	                             "pinned"));
+	expect_load_ok("default allow\nexecveat deny arg4==0\n");
+	profile_require_execveat(PR, "pinned", &D);
+	cr_expect_not_null(find_diag("/etc/cordon/mine.profile", 1, "execveat"), "a condition that may hold");
+	/* controls: allowed, and every built-in profile */
+	expect_load_ok("default enosys\nexecve allow\nexecveat allow\n");
+	profile_require_execveat(PR, "pinned", &D);
+	cr_expect_eq(D.n, 0);
+	const char *names[] = {"default", "strict", "ci"};
+	for (size_t i = 0; i < N_ELEMENTS(names); i++) {
+		profile_free(PR);
+		PR = profile_load(names[i], POLICY_FILE, POLICY_LINE, fake_read, NULL, &D);
+		cr_assert_not_null(PR);
+		profile_require_execveat(PR, "pinned", &D);
+		cr_expect_eq(D.n, 0, "built-in %s refuses execveat", names[i]);
+	}
+}
+
+/* The no-set-ID layer goes first, even in front of a profile of the most
+ * layers a profile may have; with profile = none it is the only one. */
+Test(load, no_setid_layer_goes_first)
+{
+	expect_load_ok("default allow\ndefault allow\ndefault allow\ndefault enosys\nexecve allow\n");
+	PR = profile_add_no_setid(PR, "mine", &D);
+	cr_assert_not_null(PR);
+	cr_expect_eq(D.n, 0);
+	cr_expect(PR->no_setid);
+	cr_assert_eq(PR->n_layers, SC_MAX_LAYERS + 1);
+	cr_expect_str_eq(PR->layers[0].file, NO_SETID_FILE);
+	cr_expect_eq(PR->layers[4].def.kind, SC_ERRNO, "the profile's last layer stays last");
+	profile_free(PR);
+	PR = profile_add_no_setid(NULL, "none", &D);
+	cr_assert_not_null(PR);
+	cr_expect_str_eq(PR->name, "none");
+	cr_expect_eq(PR->n_layers, 1);
+}
+
 /* ---- sc_action_text ---- */
 
 static const char *action_text(enum sc_action_kind kind, int err, char *buf, size_t n)

@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/personality.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cordon.h"
@@ -589,4 +590,89 @@ Test(filter, the_interpreter_agrees_with_hand_made_profiles)
 	/* Another architecture's syscalls: the bad-architecture answer. */
 	struct seccomp_data d = {.nr = 20, .arch = AUDIT_ARCH_I386};
 	cr_expect_eq(run_bpf(JOB.prog[0], JOB.len[0] / sizeof(struct sock_filter), &d), SECCOMP_RET_ERRNO | ENOSYS);
+}
+
+/* The no-set-ID layer (profile_add_no_setid), alone as with profile =
+ * none: the mode's set-ID bits decide, nothing else. */
+static const struct probe no_setid_probes[] = {
+    {"chmod", {0, 04755}, DENY},
+    {"chmod", {0, 02755}, DENY},
+    {"chmod", {0, 0755}, ALLOW},
+    {"chmod", {0, 01777}, ALLOW},
+    /* Garbage above the mode's 32 bits changes nothing. */
+    {"chmod", {0, (1ULL << 32) | 0755}, ALLOW},
+    {"chmod", {0, (1ULL << 32) | 04755}, DENY},
+    {"fchmod", {3, 04755}, DENY},
+    {"fchmod", {3, 02755}, DENY},
+    {"fchmod", {3, 0644}, ALLOW},
+    {"fchmodat", {AT_FDCWD, 0, 06755, 0}, DENY},
+    {"fchmodat", {AT_FDCWD, 0, 0700, 0}, ALLOW},
+    {"fchmodat2", {AT_FDCWD, 0, 04755, 0}, DENY},
+    {"fchmodat2", {AT_FDCWD, 0, 02755, 0}, DENY},
+    {"fchmodat2", {AT_FDCWD, 0, 0755, 0}, ALLOW},
+    {"open", {0, O_CREAT | O_WRONLY, 04755}, DENY},
+    {"open", {0, O_CREAT | O_WRONLY, 02755}, DENY},
+    {"open", {0, O_TMPFILE | O_RDWR, 04755}, DENY},
+    {"open", {0, O_TMPFILE | O_RDWR, 02755}, DENY},
+    {"open", {0, O_CREAT | O_WRONLY, 0644}, ALLOW},
+    /* Without O_CREAT the mode is not used, whatever is in it. */
+    {"open", {0, O_RDONLY, 04755}, ALLOW},
+    {"openat", {AT_FDCWD, 0, O_CREAT | O_WRONLY, 04755}, DENY},
+    {"openat", {AT_FDCWD, 0, O_CREAT | O_EXCL | O_WRONLY, 02700}, DENY},
+    {"openat", {AT_FDCWD, 0, O_TMPFILE | O_RDWR, 04700}, DENY},
+    {"openat", {AT_FDCWD, 0, O_TMPFILE | O_RDWR, 02700}, DENY},
+    {"openat", {AT_FDCWD, 0, O_CREAT | O_WRONLY, 0755}, ALLOW},
+    {"openat", {AT_FDCWD, 0, O_RDONLY, 04755}, ALLOW},
+    {"creat", {0, 04755}, DENY},
+    {"creat", {0, 02755}, DENY},
+    {"creat", {0, 0755}, ALLOW},
+    {"mknod", {0, S_IFREG | 04755, 0}, DENY},
+    {"mknod", {0, S_IFREG | 02755, 0}, DENY},
+    {"mknod", {0, S_IFIFO | 0644, 0}, ALLOW},
+    {"mknodat", {AT_FDCWD, 0, S_IFREG | 02755, 0}, DENY},
+    {"mknodat", {AT_FDCWD, 0, S_IFREG | 04755, 0}, DENY},
+    {"mknodat", {AT_FDCWD, 0, S_IFREG | 0644, 0}, ALLOW},
+    {"openat2", {0}, NOSYS},
+    {"io_uring_setup", {0}, NOSYS},
+    {"execve", {0}, ALLOW},
+    {"execveat", {3, 0, 0, 0, AT_EMPTY_PATH}, ALLOW},
+    {"seccomp", {SECCOMP_SET_MODE_FILTER, 0}, ALLOW},
+    {"read", {0}, ALLOW},
+};
+
+Test(filter, no_setid_layer_refuses_set_id_modes_only)
+{
+	PROF = profile_add_no_setid(NULL, "none", &D);
+	if (D.n)
+		diags_print(&D, STDERR_FILENO);
+	cr_assert_not_null(PROF);
+	cr_assert(PROF->no_setid);
+	compile(PROF);
+	cr_expect_eq(check_probes(no_setid_probes, N_ELEMENTS(no_setid_probes), skip_none, "no-setid", true), 0);
+	/* Every rule of the layer has its probe. */
+	for (size_t i = 0; i < PROF->layers[0].n_rules; i++) {
+		const struct sc_rule *r = &PROF->layers[0].rules[i];
+		cr_expect(has_probe(r, no_setid_probes, N_ELEMENTS(no_setid_probes)), "%s:%d: \"%s\" has no probe",
+		          r->file, r->line, r->text);
+	}
+}
+
+/* In front of a built-in profile: the layer's answers, and the profile's,
+ * both hold. */
+Test(filter, no_setid_layer_in_front_of_each_builtin)
+{
+	for (size_t b = 0; b < N_ELEMENTS(builtins); b++) {
+		profile_free(PROF);
+		PROF = profile_load(builtins[b], "test.ini", 1, NULL, NULL, &D);
+		cr_assert_not_null(PROF);
+		size_t n = PROF->n_layers;
+		PROF = profile_add_no_setid(PROF, builtins[b], &D);
+		cr_assert_not_null(PROF);
+		cr_assert_eq(PROF->n_layers, n + 1);
+		compile(PROF);
+		const uint64_t suid[6] = {0, 04755}, plain[6] = {0, 0755};
+		cr_expect_eq(verdict(syscall_nr("chmod"), suid), DENY, "profile %s", builtins[b]);
+		cr_expect_eq(verdict(syscall_nr("chmod"), plain), ALLOW, "profile %s", builtins[b]);
+		cr_expect_eq(check_profile(builtins[b], true), 0, "profile %s", builtins[b]);
+	}
 }
