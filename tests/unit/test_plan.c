@@ -60,6 +60,9 @@ static struct {
 	const char *file_text; /* contents of every PATH_FILE read_file opens */
 	const struct fake_user_file *user_files;
 	size_t n_user_files;
+	/* The owner every path has (owner): uid 1000 (alice) unless set. */
+	uid_t owner_uid;
+	bool owner_set;
 } F;
 
 /* A string-only realpath: collapses slashes and resolves "." and "..". */
@@ -147,12 +150,22 @@ static char *fake_read_user_file(void *ctx, uid_t uid, gid_t gid, const char *di
 	return NULL;
 }
 
+static bool fake_owner(void *ctx, const char *path, uid_t *uid, gid_t *gid)
+{
+	(void)ctx;
+	(void)path;
+	*uid = F.owner_set ? F.owner_uid : 1000;
+	*gid = *uid;
+	return true;
+}
+
 static const struct plan_host host = {
     .ctx = NULL,
     .resolve = fake_resolve,
     .lstat = fake_lstat,
     .read_file = fake_read_file,
     .read_user_file = fake_read_user_file,
+    .owner = fake_owner,
 };
 
 /* ---- the invocation ---- */
@@ -1217,11 +1230,95 @@ Test(identity, unprivileged_uses_a_user_namespace)
 	cr_expect_not(PL->privileged);
 }
 
+/* As root, the policy's account: pi-agent (uid 900). */
+static struct invocation inv_root(void)
+{
+	struct invocation inv = inv_default();
+	inv.privileged = true;
+	inv.run_uid = 900;
+	inv.run_gid = 900;
+	inv.run_user = "pi-agent";
+	inv.run_home = "/home/pi-agent";
+	return inv;
+}
+
+/* Under sudo: alice (1000) invoked it. */
+static struct invocation inv_runner(void)
+{
+	struct invocation inv = inv_root();
+	inv.runner = true;
+	return inv;
+}
+
+#define AGENT_CMD "[sandbox]\ncommand = /bin/sh\nuser = pi-agent\n[filesystem]\nro = /usr\n" PROJ
+
+Test(identity, root_without_user_is_refused)
+{
+	struct invocation inv = inv_default();
+	inv.privileged = true;
+	build_ok_inv(FS_BASIC, &inv);
+	expect_refusal("as root the policy must name the account the command runs as");
+	inv.runner = true;
+	build_ok_inv(FS_BASIC, &inv);
+	expect_refusal("under sudo the policy must name the account");
+}
+
+Test(identity, runner_refuses_root_and_the_invoker_as_user)
+{
+	struct invocation inv = inv_runner();
+	inv.run_uid = 0;
+	build_ok_inv(AGENT_CMD, &inv);
+	expect_refusal("under sudo the command never runs as root");
+	inv.run_uid = 1000;
+	build_ok_inv(AGENT_CMD, &inv);
+	expect_refusal("is the invoking user");
+	inv = inv_runner();
+	build_clean_inv(AGENT_CMD, &inv);
+}
+
+Test(identity, runner_without_roots_is_refused)
+{
+	struct invocation inv = inv_runner();
+	build_ok_inv("[sandbox]\ncommand = /bin/sh\nuser = pi-agent\n[filesystem]\nro = /usr\n[user:bob]\n" PROJ, &inv);
+	expect_refusal("no project roots for alice");
+}
+
+Test(identity, runner_maps_the_invokers_project_to_the_account)
+{
+	struct invocation inv = inv_runner();
+	build_clean_inv(AGENT_CMD, &inv);
+	cr_expect(PL->idmap && PL->no_setid);
+	cr_expect_eq(PL->idmap_uid, 1000);
+	const struct mount_op *op = need_mount("/home/alice/src/proj", MOUNT_BIND);
+	cr_expect(op->flags & MF_IDMAP);
+	F.owner_set = true;
+	F.owner_uid = 1001;
+	build_ok_inv(AGENT_CMD, &inv);
+	expect_refusal("is owned by uid 1001, not by alice");
+}
+
+Test(identity, plain_root_maps_the_project_owner_unless_it_is_the_account)
+{
+	struct invocation inv = inv_root();
+	F.owner_set = true;
+	F.owner_uid = 0;
+	build_clean_inv(AGENT_CMD, &inv);
+	cr_expect(PL->idmap);
+	cr_expect_eq(PL->idmap_uid, 0);
+	F.owner_uid = 900;
+	build_clean_inv(AGENT_CMD, &inv);
+	cr_expect_not(PL->idmap);
+	cr_expect_not(PL->no_setid);
+	inv = inv_default();
+	build_clean_inv(AGENT_CMD, &inv);
+	cr_expect_not(PL->idmap, "unprivileged: never");
+}
+
 Test(identity, privileged_has_no_user_namespace)
 {
 	struct invocation inv = inv_default();
 	inv.privileged = true;
-	build_clean_inv(FS_BASIC, &inv);
+	build_clean_inv("[sandbox]\nuser = root\n" FS_BASIC, &inv);
 	cr_expect_eq(PL->clone_flags, NS_ALWAYS | CLONE_NEWNET);
 	cr_expect(PL->privileged);
 }
@@ -1248,7 +1345,7 @@ Test(identity, unprivileged_runs_as_the_invoker)
 	cr_expect_str_eq(PL->run_home, "/home/alice");
 }
 
-static struct invocation inv_runner(void)
+static struct invocation inv_root_agent(void)
 {
 	struct invocation inv = inv_default();
 	inv.privileged = true;
@@ -1263,7 +1360,7 @@ static struct invocation inv_runner(void)
 
 Test(identity, privileged_runs_as_the_policy_user)
 {
-	struct invocation inv = inv_runner();
+	struct invocation inv = inv_root_agent();
 	build_clean_inv(RUNNER, &inv);
 	cr_expect_eq(PL->run_uid, 990);
 	cr_expect_eq(PL->run_gid, 980);
@@ -1276,7 +1373,7 @@ Test(identity, privileged_runs_as_the_policy_user)
 
 Test(identity, privileged_home_and_env_follow_the_run_account)
 {
-	struct invocation inv = inv_runner();
+	struct invocation inv = inv_root_agent();
 	build_clean_inv(RUNNER, &inv);
 	cr_expect(need_mount("/var/lib/pi-agent", MOUNT_TMPFS)->flags & MF_HOME);
 	cr_expect_null(mount_at("/home/alice"));
@@ -1289,7 +1386,7 @@ Test(identity, privileged_home_and_env_follow_the_run_account)
 
 Test(identity, privileged_with_unknown_account_is_refused)
 {
-	struct invocation inv = inv_runner();
+	struct invocation inv = inv_root_agent();
 	inv.run_user = NULL;
 	inv.run_home = NULL;
 	build_ok_inv(RUNNER, &inv);
