@@ -521,6 +521,30 @@ chmod: changing permissions of 'out.txt': Operation not permitted
 	eq "on the host the file is the checkout's owner's" "$(stat -c %u "$co/out.txt")" 0
 }
 
+# The invoker names the command after --; with a pinned hash nothing but
+# the pinned file runs.
+t_root_runner_pinned_command_refuses_any_other() {
+	local p sum
+	sum=$(sha256sum /bin/true | cut -d' ' -f1)
+	p=$(rpolicy pin <<<"command_sha256 = $sum
+[audit]
+log = $WORK/pin.jsonl")
+	rsb "$p" -- /bin/true
+	eq "control: the pinned file runs ($(show))" "$SB_RC" 0
+	rsb "$p" -- /bin/sh -c 'echo ran'
+	eq "another command" "$SB_RC" 125
+	lacks "it did not run" "$SB_OUT" "ran"
+	contains "why" "$SB_ERR" "command_sha256: /bin/sh has sha256"
+	cp /bin/true "$ROOTS/$INV/proj/true"
+	chown "$INV:" "$ROOTS/$INV/proj/true"
+	rsb "$p" -- ./true
+	eq "control: an identical copy runs ($(show))" "$SB_RC" 0
+	printf '#!/bin/sh\necho tampered\n' >"$ROOTS/$INV/proj/true"
+	rsb "$p" -- ./true
+	eq "the tampered copy" "$SB_RC" 125
+	grep -q '"reason":"setup_failed".*command_sha256' "$WORK/pin.jsonl" || failed "audit: $(cat "$WORK/pin.jsonl")"
+}
+
 # ---- through the real sudo ----
 
 t_root_runner_through_real_sudo() {
