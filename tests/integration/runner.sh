@@ -26,6 +26,11 @@ INV_UID=$(id -u "$INV")
 INV_GID=$(id -g "$INV")
 INV_HOME=$(getent passwd "$INV" | cut -d: -f6)
 INV2_UID=$(id -u "$INV2")
+# A sanitizer build's settings, through env -i and sudo's env_reset.
+SAN_ENV=()
+for v in ASAN_OPTIONS UBSAN_OPTIONS; do
+	[ -n "${!v:-}" ] && SAN_ENV+=("$v=${!v}")
+done
 POLDIR=/etc/cordon/policies
 PREFIX=cordon-suite-$$
 ROOTS=$WORK/users
@@ -96,7 +101,7 @@ as_sudo() {
 	out=$(mktemp "$WORK/out.XXXXXX")
 	err=$(mktemp "$WORK/err.XXXXXX")
 	(cd "${SB_CWD:-$ROOTS/$who/proj}" && env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin TERM=dumb \
-		SUDO_UID="$(id -u "$who")" SUDO_GID="$(id -g "$who")" SUDO_USER="$who" "${vars[@]}" \
+		SUDO_UID="$(id -u "$who")" SUDO_GID="$(id -g "$who")" SUDO_USER="$who" "${SAN_ENV[@]}" "${vars[@]}" \
 		"$CORDON" "$@") >"$out" 2>"$err" </dev/null
 	SB_RC=$?
 	SB_OUT=$(cat "$out")
@@ -119,7 +124,7 @@ via_sudo() {
 	err=$(mktemp "$WORK/err.XXXXXX")
 	chmod 0666 "$out" "$err"
 	(cd "${SB_CWD:-$ROOTS/$INV/proj}" && setpriv --reuid="$INV" --regid="$INV" --init-groups -- \
-		env -i PATH=/usr/bin:/bin HOME="$INV_HOME" TERM=dumb "${VIA_ENV[@]}" sudo -n "$CORDON" "$@") \
+		env -i PATH=/usr/bin:/bin HOME="$INV_HOME" TERM=dumb "${SAN_ENV[@]}" "${VIA_ENV[@]}" sudo -n "$CORDON" "$@") \
 		>"$out" 2>"$err" </dev/null
 	SB_RC=$?
 	SB_OUT=$(cat "$out")
@@ -132,7 +137,12 @@ VIA_ENV=()
 # The sudoers rule an administrator writes, for the policy named NAME.
 install_sudoers() {
 	command -v sudo >/dev/null || failed "sudo is not installed (scripts/setup installs it)"
-	printf '%s ALL=(root) NOPASSWD: %s run --policy %s *\n' "$INV" "$CORDON" "$1" >"$SUDOERS.tmp"
+	{
+		printf '%s ALL=(root) NOPASSWD: %s run --policy %s *\n' "$INV" "$CORDON" "$1"
+		# Only a sanitizer build's settings, so its die paths are not
+		# reported as leaks (run-as.sh sets them for every suite).
+		[ ${#SAN_ENV[@]} -gt 0 ] && echo 'Defaults env_keep += "ASAN_OPTIONS UBSAN_OPTIONS"'
+	} >"$SUDOERS.tmp"
 	chmod 0440 "$SUDOERS.tmp"
 	visudo -cqf "$SUDOERS.tmp" || failed "visudo refuses the rule: $(cat "$SUDOERS.tmp")"
 	mv "$SUDOERS.tmp" "$SUDOERS"
@@ -462,7 +472,7 @@ t_root_runner_launcher_is_not_dumpable() {
 	p=$(rpolicy dump <<<"[env]
 file = $fifo")
 	# The launcher, with the capabilities of the process that attaches.
-	(cd "$ROOTS/$INV/proj" && "${NOPTRACE[@]}" env -i PATH=/usr/bin:/bin SUDO_UID="$INV_UID" SUDO_GID="$INV_GID" \
+	(cd "$ROOTS/$INV/proj" && "${NOPTRACE[@]}" env -i PATH=/usr/bin:/bin SUDO_UID="$INV_UID" SUDO_GID="$INV_GID" "${SAN_ENV[@]}" \
 		"$CORDON" run --policy "$p" -- /bin/true >/dev/null 2>&1) &
 	local bg=$!
 	for _ in $(seq 50); do
@@ -580,7 +590,7 @@ t_root_runner_terminal_works_through_sudo() {
 	install_sudoers "$p"
 	cd "$ROOTS/$INV/proj" || failed "cd"
 	"$HELPERS/ptyrun" -t 30 -- setpriv --reuid="$INV" --regid="$INV" --init-groups -- \
-		env -i PATH=/usr/bin:/bin HOME="$INV_HOME" TERM=xterm sudo -n "$CORDON" run --policy "$p" -- \
+		env -i PATH=/usr/bin:/bin HOME="$INV_HOME" TERM=xterm "${SAN_ENV[@]}" sudo -n "$CORDON" run --policy "$p" -- \
 		/bin/bash --norc --noprofile -i >"$WORK/tty.out" 2>&1 <<'EOF'
 sleep 500
 send PS1='P> '\n
@@ -626,7 +636,7 @@ ro = $real")
 	printf '#!/bin/sh\nid -u\nfor a in "$@"; do echo "[$a]"; done\n' >"$real/$name"
 	chmod 0755 "$wbin/$name" "$real/$name" "$wbin" "$real"
 	local run=(setpriv --reuid="$INV" --regid="$INV" --init-groups -- env -i HOME="$INV_HOME" TERM=dumb
-		PATH="$wbin:$real:/usr/bin:/bin" CORDON_BIN="$CORDON" "$name" "a b" '$c')
+		"${SAN_ENV[@]}" PATH="$wbin:$real:/usr/bin:/bin" CORDON_BIN="$CORDON" "$name" "a b" '$c')
 	# No rule: the user's own sandbox (uid of the user), the real one found
 	# after the wrapper's directory.
 	rm -f "$SUDOERS"
