@@ -369,12 +369,14 @@ t_root_mixed_root_and_user_sandboxes_share_placeholders() {
 	id "$u" >/dev/null 2>&1 || failed "test user $u missing"
 	mkdir -p "$SRC"
 	mkrepo "$SRC/app"
+	# The root sandbox's project is idmapped (the owner's files are
+	# root's inside): a directory of another owner is not writable there.
+	mkdir -p "$SRC/app/signals" && chmod 0777 "$SRC/app/signals"
 	chown -R "$u" "$SRC"
 	chmod 0755 "$WORK"
 	local p pu root_pid user_pid
 	p=$(ppolicy mixed <<<"$PH_GUARDS")
 	chmod 0644 "$p"
-	mkdir -p "$SRC/app/signals" && chmod 0777 "$SRC/app/signals"
 	start_bg "$p" "$SRC/app" root "touch signals/ready-root; $(await signals/go-root); echo x >.mcp.json 2>/dev/null && echo WROTE; echo finished"
 	root_pid=$BG_PID
 	wait_for "$SRC/app/signals/ready-root"
