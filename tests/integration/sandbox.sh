@@ -730,7 +730,8 @@ user = $agent
 	contains "uid" "$SB_OUT" "$auid"
 	contains "groups reset" "$SB_OUT" "$(id -g "$agent")"$'\n'
 	contains "home" "$SB_OUT" "$(getent passwd "$agent" | cut -d: -f6) $agent"
-	eq "owner on host" "$(stat -c %u "$WORK/proj/by-agent")" "$auid"
+	# The project is mounted idmapped: what the agent makes is its owner's.
+	eq "owner on host" "$(stat -c %u "$WORK/proj/by-agent")" "$(stat -c %u "$WORK/proj")"
 	contains "no caps" "$SB_OUT" "CapEff:	0000000000000000"
 }
 
