@@ -135,8 +135,19 @@ void placeholders_create(const struct plan *pl, struct guard_state *gs, const ch
  * placeholders, now or through a helper that waits for the other runs. */
 void guards_finish(struct guard_state *gs);
 
-/* mounts.c: the new root. */
-void mounts_apply(const struct plan *pl);
+/* mounts.c: the new root. userns: idmap_userns()'s fd when plan.idmap
+ * (the MF_IDMAP binds are idmapped with it), else -1. */
+void mounts_apply(const struct plan *pl, int userns);
+
+/* idmap.c: idmapped projects. A user namespace (an O_CLOEXEC fd) mapping
+ * inside_uid/gid, the ids on disk, to outside_uid/gid, the ids seen through
+ * the mount; -1 with errno and the step that failed in *step. */
+int idmap_userns(uid_t inside_uid, gid_t inside_gid, uid_t outside_uid, gid_t outside_gid, const char **step);
+/* Idmaps the detached tree with userns, submounts too; false with errno. */
+bool idmap_tree(int tree, int userns);
+/* A name for statfs's f_type ("ext4", "nfs", "fuse"), else its hex in buf. */
+#define FS_NAME_MAX 48
+const char *fs_type_name(long f_type, char buf[FS_NAME_MAX]);
 
 /* home.c: the agent's home, in pid 1 before pivot_root. home = persist:
  * the persistent directory, made and checked without following a symlink,

@@ -23,6 +23,9 @@
 
 #include "cordon.h"
 
+/* The overflow id, for a mapping made only to be tried. */
+#define NOBODY_ID 65534
+
 struct check {
 	const char *name;
 	bool ok;
@@ -153,44 +156,41 @@ static void check_cgroups(struct report *r)
 	    v1_mem ? "; v1 memory" : "", v1_pids ? "; v1 pids" : "");
 }
 
-static void check_idmap(struct report *r)
+#define IDMAP_IMPACT "a root run with user = NAME refuses a project here: the account cannot be made its owner"
+
+/* Idmapped projects are a root run's (user = NAME), made as root: the
+ * user namespace of a mapping is made for real, and each project root's
+ * file system tried with it (check_root). Returns its fd, or -1. */
+static int check_idmap(struct report *r)
 {
-	struct utsname u;
-	int maj = 0, min = 0;
-	if (uname(&u) == 0) {
-		char *end;
-		maj = (int)strtol(u.release, &end, 10);
-		if (*end == '.')
-			min = (int)strtol(end + 1, NULL, 10);
+	if (geteuid() != 0) {
+		add(r, "idmapped_mounts", true, false, NULL,
+		    "not tried: they are made as root (user = NAME, the sudo runner); run doctor as root to try them");
+		return -1;
 	}
-	bool kernel_ok = maj > 5 || (maj == 5 && min >= 12);
+	const char *step = NULL;
+	int userns = idmap_userns(NOBODY_ID, NOBODY_ID, NOBODY_ID, NOBODY_ID, &step);
+	if (userns < 0)
+		add(r, "idmapped_mounts", false, false, IDMAP_IMPACT, "making a mapping FAILED: %s: %s", step,
+		    strerror(errno));
+	else
+		add(r, "idmapped_mounts", true, false, NULL,
+		    "making a mapping works; each project root is tried below");
+	return userns;
+}
+
+/* An idmapped clone of root, as a run makes it, detached and dropped. */
+static void check_root_idmap(struct report *r, const char *root, int userns)
+{
 	struct statfs sf;
-	const char *fs = "unknown";
-	cleanup_free char *cwd = getcwd(NULL, 0);
-	if (cwd && statfs(cwd, &sf) == 0) {
-		switch (sf.f_type) {
-		case EXT4_SUPER_MAGIC:
-			fs = "ext4";
-			break;
-		case XFS_SUPER_MAGIC:
-			fs = "xfs";
-			break;
-		case BTRFS_SUPER_MAGIC:
-			fs = "btrfs";
-			break;
-		case TMPFS_MAGIC:
-			fs = "tmpfs";
-			break;
-		case OVERLAYFS_SUPER_MAGIC:
-			fs = "overlayfs";
-			break;
-		default:
-			fs = "other";
-		}
-	}
-	add(r, "idmapped_mounts", kernel_ok, false,
-	    "runner mode cannot make the agent's files belong to the invoking user",
-	    "kernel %s; filesystem of the current directory: %s", kernel_ok ? "supports them" : "too old", fs);
+	char buf[FS_NAME_MAX];
+	const char *fs = statfs(root, &sf) == 0 ? fs_type_name(sf.f_type, buf) : "an unknown file system";
+	cleanup_fd int tree = open_tree(AT_FDCWD, root, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	if (tree >= 0 && idmap_tree(tree, userns))
+		add(r, "project_idmap", true, false, NULL, "%s: an idmapped mount works (%s)", root, fs);
+	else
+		add(r, "project_idmap", false, false, IDMAP_IMPACT,
+		    "%s: an idmapped mount FAILED on %s (or below it): %s", root, fs, strerror(errno));
 }
 
 /* libmount, loaded here only: linked into cordon, it and what it needs
@@ -239,8 +239,10 @@ static struct libmnt_table *mount_table(struct libmount *m, const char **why)
 	"server does, and idmapped mounts (runner mode) do not work on them"
 
 /* One project root: its filesystem (libmount: the mount it is on, the
- * last mounted if several), and whether flock works there (tried). */
-static void check_root(struct report *r, const struct libmount *m, struct libmnt_table *tb, const char *root)
+ * last mounted if several), whether flock works there (tried), and as
+ * root whether it can be idmapped (tried). */
+static void check_root(struct report *r, const struct libmount *m, struct libmnt_table *tb, const char *root,
+                       int userns)
 {
 	struct libmnt_fs *fs = m->find_mountpoint(tb, root, MNT_ITER_BACKWARD);
 	const char *type = fs ? m->fstype(fs) : NULL;
@@ -254,11 +256,13 @@ static void check_root(struct report *r, const struct libmount *m, struct libmnt
 	    type ? type : "unknown filesystem", target ? target : "an unknown mount",
 	    remote ? " (a network or FUSE filesystem)" : "", lock_error ? "; flock FAILED: " : "",
 	    lock_error ? lock_error : "");
+	if (userns >= 0)
+		check_root_idmap(r, root, userns);
 }
 
 /* The project roots of the policy run uses without --policy ("default"),
  * as a run from here would allow them. */
-static void check_project_roots(struct report *r)
+static void check_project_roots(struct report *r, int userns)
 {
 	struct diags d = {0};
 	cleanup_free char *path = NULL;
@@ -289,7 +293,7 @@ static void check_project_roots(struct report *r)
 		add(r, "project_root", false, false, ROOT_FS_IMPACT, "%s; not checked", why);
 	else
 		for (char **root = pl->allowed_roots; *root; root++)
-			check_root(r, &m, tb, *root);
+			check_root(r, &m, tb, *root, userns);
 	if (tb)
 		m.unref_table(tb);
 	if (m.handle)
@@ -313,9 +317,11 @@ int cmd_doctor(int argc, char **argv)
 	check_seccomp(&r);
 	check_landlock(&r);
 	check_cgroups(&r);
-	check_idmap(&r);
+	int userns = check_idmap(&r);
 	check_pidfd(&r);
-	check_project_roots(&r);
+	check_project_roots(&r, userns);
+	if (userns >= 0)
+		close(userns);
 
 	bool all = true;
 	for (size_t i = 0; i < r.n; i++)

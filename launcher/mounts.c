@@ -7,7 +7,9 @@
  *     view, from an O_PATH fd opened without following symlinks. The clone
  *     is of that exact inode: a path swapped later cannot redirect it.
  *     Read-only is set on the detached clone with AT_RECURSIVE, so every
- *     submount is read-only too, without reading the mount table.
+ *     submount is read-only too, without reading the mount table. A
+ *     project mounted for another account is idmapped the same way
+ *     (idmap.c); the self-binds cloned from it later keep the mapping.
  *  3. A scratch tmpfs becomes the new root. Mount points are created and
  *     opened beneath it with RESOLVE_NO_SYMLINKS, and trees are attached by
  *     fd, so a symlink planted inside a bound project directory cannot send
@@ -23,6 +25,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -58,9 +61,35 @@ static void set_attr(int fd, const char *what, unsigned long long set, bool recu
 
 /* ---- host trees ---- */
 
+/* Idmaps the clone of a project (idmap.c). A file system that cannot be
+ * idmapped ends the run: mounted as it is, the project's files would not
+ * be the account's, and what it made would not be the owner's. The
+ * clone is recursive, so a file system mounted below the project counts
+ * too; a second clone of the top alone tells which one failed. */
+static void idmap_clone(const struct mount_op *op, int src, int tree, int userns)
+{
+	if (userns < 0)
+		die("idmap: %s %s: no user namespace for the mapping", op->origin, op->source);
+	if (idmap_tree(tree, userns))
+		return;
+	int saved = errno;
+	struct statfs sf;
+	char buf[FS_NAME_MAX];
+	const char *fs = fstatfs(src, &sf) == 0 ? fs_type_name(sf.f_type, buf) : "an unknown file system";
+	cleanup_fd int top = open_tree(src, "", AT_EMPTY_PATH | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns};
+	if (top >= 0 && mount_setattr(top, "", AT_EMPTY_PATH, &attr, sizeof(attr)) == 0)
+		die("idmap: %s %s is on %s, but a file system mounted below it does not support idmapped mounts (%s); "
+		    "it is not mounted without the mapping",
+		    op->origin, op->source, fs, strerror(saved));
+	die("idmap: %s %s is on %s, which does not support idmapped mounts (%s); it is not mounted without the "
+	    "mapping",
+	    op->origin, op->source, fs, strerror(saved));
+}
+
 /* Clones the host tree at source into a detached mount and records what
  * the source was. Returns -1 if it is optional and absent. */
-static int clone_host_tree(const struct plan *pl, const struct mount_op *op, struct stat *st)
+static int clone_host_tree(const struct plan *pl, const struct mount_op *op, int userns, struct stat *st)
 {
 	if (!op->source && (op->flags & MF_OPTIONAL))
 		return -1; /* absent when the plan was made */
@@ -81,6 +110,8 @@ static int clone_host_tree(const struct plan *pl, const struct mount_op *op, str
 	int tree = open_tree(src, "", AT_EMPTY_PATH | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
 	if (tree < 0)
 		die_with_error("%s %s: clone %s", op->origin, op->dest, op->source);
+	if (op->flags & MF_IDMAP)
+		idmap_clone(op, src, tree, userns);
 	unsigned long long attr = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
 	if (op->flags & MF_RO)
 		attr |= MOUNT_ATTR_RDONLY;
@@ -451,7 +482,7 @@ static bool has_masks(const struct plan *pl)
 	return false;
 }
 
-void mounts_apply(const struct plan *pl)
+void mounts_apply(const struct plan *pl, int userns)
 {
 	/* Directories we create in the new root must be traversable by the
 	 * command whatever umask the invoker had; exec_command restores it. */
@@ -464,7 +495,7 @@ void mounts_apply(const struct plan *pl)
 	cleanup_free struct stat *sts = xcalloc(pl->n_mounts, sizeof(struct stat));
 	cleanup_free char **excludes = xcalloc(pl->n_mounts, sizeof(char *));
 	for (size_t i = 0; i < pl->n_mounts; i++) {
-		trees[i] = pl->mounts[i].kind == MOUNT_BIND ? clone_host_tree(pl, &pl->mounts[i], &sts[i]) : -1;
+		trees[i] = pl->mounts[i].kind == MOUNT_BIND ? clone_host_tree(pl, &pl->mounts[i], userns, &sts[i]) : -1;
 		if (pl->mounts[i].kind == MOUNT_GITEXCLUDE)
 			excludes[i] = read_host_exclude(&pl->mounts[i]);
 	}

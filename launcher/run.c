@@ -35,6 +35,7 @@ struct sandbox_fds {
 	int status_r, status_w; /* setup failures, written by die() inside */
 	int alive_r, alive_w;   /* closes when the launcher dies */
 	int proxy_control;      /* pid 1's end of the built-in proxy's socket, or -1 */
+	int idmap_userns;       /* the mapping of idmapped projects (plan.idmap), or -1 */
 	const char *sandbox_id;
 	const struct guard_state *guards; /* locks pid 1 keeps */
 };
@@ -54,7 +55,8 @@ static void close_inherited_fds(const struct sandbox_fds *f, const struct seccom
 {
 	int keep[64];
 	size_t n = 0;
-	const int fixed[] = {f->status_w, f->alive_r, f->proxy_control, filters->memfd, filters->sizes_r};
+	const int fixed[] = {f->status_w,     f->alive_r,     f->proxy_control,
+	                     f->idmap_userns, filters->memfd, filters->sizes_r};
 	for (size_t i = 0; i < N_ELEMENTS(fixed); i++)
 		if (fixed[i] > 2)
 			keep[n++] = fixed[i];
@@ -109,7 +111,9 @@ static void sandbox_child(const struct plan *pl, struct sandbox_fds *f, const si
 		relay_hand_over(relay, control);
 		close(relay);
 	}
-	mounts_apply(pl);
+	mounts_apply(pl, f->idmap_userns);
+	if (f->idmap_userns >= 0)
+		close(f->idmap_userns);
 	if (chdir(pl->cwd) < 0)
 		die_with_error("chdir %s", pl->cwd);
 	seccomp_receive(filters);
@@ -271,6 +275,20 @@ static pid_t start_builtin_proxy(const struct plan *pl, const struct audit *audi
 	return pid;
 }
 
+/* Idmapped projects: the user namespace of the mapping, made here on the
+ * host side because its maps are written through /proc/PID, which pid 1
+ * (in its own pid namespace, with the host's /proc) could not name. After
+ * the proxy has started, which has no use for it; pid 1 inherits it. */
+static void make_idmap(const struct plan *pl, struct sandbox_fds *f)
+{
+	if (!pl->idmap)
+		return;
+	const char *step = NULL;
+	f->idmap_userns = idmap_userns(pl->idmap_uid, pl->idmap_gid, pl->run_uid, pl->run_gid, &step);
+	if (f->idmap_userns < 0)
+		die_with_error("idmap: map uid %u to %u: %s", (unsigned)pl->idmap_uid, (unsigned)pl->run_uid, step);
+}
+
 /* The launcher's parent when cordon started: die_with_parent watches it. */
 static pid_t original_parent;
 
@@ -324,12 +342,14 @@ static int run_plan(struct plan *pl, struct guard_state *gs)
 	                        .alive_r = ap[0],
 	                        .alive_w = ap[1],
 	                        .proxy_control = -1,
+	                        .idmap_userns = -1,
 	                        .sandbox_id = audit.id,
 	                        .guards = gs};
 	pid_t proxy = start_builtin_proxy(pl, &audit, &f);
 
 	struct seccomp_job filters;
 	seccomp_prepare(pl->seccomp, &filters);
+	make_idmap(pl, &f);
 
 	placeholders_create(pl, gs, audit.id);
 
@@ -351,6 +371,8 @@ static int run_plan(struct plan *pl, struct guard_state *gs)
 	close(f.alive_r);
 	if (f.proxy_control >= 0)
 		close(f.proxy_control);
+	if (f.idmap_userns >= 0)
+		close(f.idmap_userns);
 	audit_sandbox_start(&audit);
 
 	struct wait_result w = wait_sandbox(pl, pid, &proxy, &mask);

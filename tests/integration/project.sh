@@ -369,12 +369,14 @@ t_root_mixed_root_and_user_sandboxes_share_placeholders() {
 	id "$u" >/dev/null 2>&1 || failed "test user $u missing"
 	mkdir -p "$SRC"
 	mkrepo "$SRC/app"
+	# The root sandbox's project is idmapped (the owner's files are
+	# root's inside): a directory of another owner is not writable there.
+	mkdir -p "$SRC/app/signals" && chmod 0777 "$SRC/app/signals"
 	chown -R "$u" "$SRC"
 	chmod 0755 "$WORK"
 	local p pu root_pid user_pid
 	p=$(ppolicy mixed <<<"$PH_GUARDS")
 	chmod 0644 "$p"
-	mkdir -p "$SRC/app/signals" && chmod 0777 "$SRC/app/signals"
 	start_bg "$p" "$SRC/app" root "touch signals/ready-root; $(await signals/go-root); echo x >.mcp.json 2>/dev/null && echo WROTE; echo finished"
 	root_pid=$BG_PID
 	wait_for "$SRC/app/signals/ready-root"
@@ -708,6 +710,134 @@ home = $WORK/data/home")
 rw = $WORK/data")
 	SB_CWD=$SRC/app sb "$r" -- /bin/true
 	eq "control" "$SB_RC" 0
+}
+
+# ---- idmapped projects (root with user =) ----
+
+# idmap_project DIR: DIR as a checkout of the test user's (cordon-test): a
+# file it may write (0644), a private one (0600), and a root-only file.
+# Sets OWNER_UID, OWNER_GID, AGENT_UID, AGENT_GID.
+idmap_project() {
+	local u=cordon-test
+	id "$u" >/dev/null 2>&1 || failed "test user $u missing"
+	OWNER_UID=$(id -u "$u")
+	OWNER_GID=$(id -g "$u")
+	AGENT_UID=$(id -u "${CORDON_AGENT_USER:?}")
+	AGENT_GID=$(id -g "$CORDON_AGENT_USER")
+	mkdir -p "$1/sub"
+	echo shared >"$1/open" && chmod 0644 "$1/open"
+	echo private >"$1/private" && chmod 0600 "$1/private"
+	chown -R "$u:$u" "$1"
+	echo root-secret >"$1/rootonly" && chmod 0600 "$1/rootonly"
+}
+
+t_root_idmapped_project_is_the_accounts_and_its_files_the_owners() {
+	idmap_project "$SRC/app"
+	# Control without an idmapping: a directory of the owner's bound with
+	# rw = is not the project, and the agent cannot write it.
+	mkdir -p "$WORK/data" && chown cordon-test: "$WORK/data" && chmod 0755 "$WORK/data"
+	local p out
+	p=$(ppolicy idmap <<<"rw = $WORK/data
+[sandbox]
+user = $CORDON_AGENT_USER")
+	in_project "$SRC/app" "$p" 'id -u; id -g; stat -c "stat %u:%g" . open private
+echo edited >>open && echo edited >>private && echo made >new && mkdir dir && echo wrote
+cat rootonly || echo rootonly-denied; stat -c "root file %u" rootonly
+echo x >'"$WORK"'/data/new 2>&1 || echo control-denied; stat -c "control %u" '"$WORK"'/data'
+	eq "the sandbox ran ($(show))" "$SB_RC" 0
+	out=$SB_OUT
+	eq "the command runs as the agent" "$(sed -n 1p <<<"$out")" "$AGENT_UID"
+	eq "with the agent's group" "$(sed -n 2p <<<"$out")" "$AGENT_GID"
+	eq "the owner's files are the agent's inside" "$(grep -c "^stat $AGENT_UID:$AGENT_GID$" <<<"$out")" 3
+	contains "the agent edits and creates files" "$out" "wrote"
+	contains "edited 0644" "$(cat "$SRC/app/open")" "edited"
+	contains "edited 0600" "$(cat "$SRC/app/private")" "edited"
+	eq "what it created is the owner's on the host" "$(stat -c %u:%g "$SRC/app/new" "$SRC/app/dir")" \
+		"$OWNER_UID:$OWNER_GID"$'\n'"$OWNER_UID:$OWNER_GID"
+	eq "the edited files stay the owner's" "$(stat -c %u:%g "$SRC/app/private")" "$OWNER_UID:$OWNER_GID"
+	contains "another uid's file is not readable" "$out" "rootonly-denied"
+	lacks "another uid's file is not read" "$out" "root-secret"
+	contains "another uid's file is nobody's inside" "$out" "root file 65534"
+	contains "control: the owner's directory outside the project is not writable" "$out" "control-denied"
+	contains "control: it shows the owner's uid there" "$out" "control $OWNER_UID"
+	[ ! -e "$WORK/data/new" ] || failed "control: the agent wrote the owner's directory outside the project"
+}
+
+t_root_idmapped_project_keeps_its_mapping_under_guards_and_git() {
+	mkrepo "$SRC/app"
+	idmap_project "$SRC/app"
+	echo TOKEN=1 >"$SRC/app/.env" && chown cordon-test: "$SRC/app/.env"
+	local p out
+	p=$(ppolicy idmapguards <<<"$GIT_GUARDS
+mask = .env
+protect = sub
+[sandbox]
+user = $CORDON_AGENT_USER")
+	# git checks that the repository is the caller's: without safe.directory.
+	in_project "$SRC/app" "$p" 'stat -c "stat %u %n" sub .git .git/config; echo x >sub/x 2>/dev/null || echo sub-read-only
+cat .env; echo more >>f && git status --porcelain; git -c user.name=a -c user.email=a@example.org commit -qam agent && echo committed'
+	eq "the sandbox ran ($(show))" "$SB_RC" 0
+	out=$SB_OUT
+	eq "a protected directory and git's files keep the mapping" "$(grep -c "^stat $AGENT_UID " <<<"$out")" 3
+	contains "protect still makes it read-only" "$out" "sub-read-only"
+	lacks "mask still hides" "$out" "TOKEN"
+	contains "git works as the repository's owner" "$out" " M f"
+	contains "the agent commits" "$out" "committed"
+	eq "git's new objects are the owner's on the host" \
+		"$(find "$SRC/app/.git" -newer "$SRC/app/.env" -type f ! -user cordon-test | head -3)" ""
+	eq "the commit is there" "$(cd "$SRC/app" && gitq log -1 --format=%s)" "agent"
+}
+
+# host_fs_name DIR: the name cordon gives DIR's file system (stat names
+# ext4 as "ext2/ext3": the three share a magic number).
+host_fs_name() {
+	local t
+	t=$(stat -f -c %T "$1")
+	[ "$t" = ext2/ext3 ] && t=ext4
+	echo "$t"
+}
+
+# idmap_on_mount FSTYPE WHERE: runs the sandbox in $SRC/app with a FSTYPE
+# file system mounted at WHERE (in a mount namespace of the test's own).
+idmap_on_mount() {
+	local p
+	p=$(ppolicy idmapfs <<<"[sandbox]
+user = $CORDON_AGENT_USER")
+	cat >"$WORK/idmapfs.sh" <<EOF
+mount -t $1 cordon-idmap-test "$2" || exit 99
+chown cordon-test: "$2" || exit 99
+cd "$SRC/app" && exec "$CORDON" run --policy "$p" -- /bin/sh -c 'echo made >"$2/by-agent" && echo ran'
+EOF
+	local out err
+	out=$(mktemp "$WORK/out.XXXXXX")
+	err=$(mktemp "$WORK/err.XXXXXX")
+	unshare -m --propagation private sh "$WORK/idmapfs.sh" >"$out" 2>"$err" </dev/null
+	SB_RC=$?
+	SB_OUT=$(cat "$out")
+	SB_ERR=$(cat "$err")
+	no_sanitizer_report "$SB_ERR"
+	[ "$SB_RC" -ne 99 ] || failed "cannot mount $1 for the test: $SB_ERR"
+}
+
+t_root_project_on_a_file_system_without_idmapping_is_refused() {
+	idmap_project "$SRC/app"
+	# ramfs cannot be idmapped: the run is refused, not mounted unmapped.
+	idmap_on_mount ramfs "$SRC/app"
+	eq "refused ($(show))" "$SB_RC" 125
+	eq "one line" "$(wc -l <<<"$SB_ERR")" 1
+	contains "names the project and its file system" "$SB_ERR" \
+		"idmap: project $SRC/app is on ramfs, which does not support idmapped mounts"
+	lacks "nothing ran" "$SB_OUT" "ran"
+	# The same below the project: a ramfs mounted in it.
+	idmap_on_mount ramfs "$SRC/app/sub"
+	eq "refused below ($(show))" "$SB_RC" 125
+	contains "says it is a file system below it" "$SB_ERR" \
+		"idmap: project $SRC/app is on $(host_fs_name "$SRC"), but a file system mounted below it does not support idmapped mounts"
+	lacks "nothing ran below" "$SB_OUT" "ran"
+	# Control: a tmpfs, which can be idmapped, in the same place.
+	idmap_on_mount tmpfs "$SRC/app/sub"
+	eq "control: tmpfs below the project ($(show))" "$SB_RC" 0
+	contains "control: the agent writes it" "$SB_OUT" "ran"
 }
 
 # ---- symlink =, die_with_parent, pid 1's descriptors ----

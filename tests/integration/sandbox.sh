@@ -732,9 +732,8 @@ user = $agent
 	contains "uid" "$SB_OUT" "$auid"
 	contains "groups reset" "$SB_OUT" "$(id -g "$agent")"$'\n'
 	contains "home" "$SB_OUT" "$(getent passwd "$agent" | cut -d: -f6) $agent"
-	# The project is root's: mounted idmapped, what the account creates
-	# there is root's on the host (the project's owner), not the account's.
-	eq "owner on host" "$(stat -c %u "$WORK/proj/by-agent")" "0"
+	# The project is mounted idmapped: what the agent makes is its owner's.
+	eq "owner on host" "$(stat -c %u "$WORK/proj/by-agent")" "$(stat -c %u "$WORK/proj")"
 	contains "no caps" "$SB_OUT" "CapEff:	0000000000000000"
 }
 
@@ -917,6 +916,34 @@ t_doctor_reports_the_filesystem_of_each_project_root() {
 	contains "control: the policy's problem" "$out" "project_root     policy default: $WORK/pol/default.ini:"
 	contains "control: the policy's problem" "$out" "unknown key 'bogus'"
 	lacks "control: no root checked" "$out" "$WORK/proj: $fstype"
+}
+
+# As root, doctor tries an idmapped mount of each project root (a root run
+# with user = NAME needs one); unprivileged it says it cannot.
+t_doctor_tries_an_idmapped_mount_of_each_project_root() {
+	local out
+	mkdir -p "$WORK/pol"
+	policy default </dev/null >/dev/null
+	mv "$WORK/default.ini" "$WORK/pol/default.ini"
+	out=$(cd "$WORK/proj" && CORDON_POLICY_PATH=$WORK/pol "$CORDON" doctor 2>&1)
+	eq "exit ($out)" "$?" 0
+	if [ $IS_ROOT -eq 0 ]; then
+		contains "unprivileged: not tried" "$out" "ok    idmapped_mounts  not tried: they are made as root"
+		lacks "unprivileged: no root tried" "$out" "project_idmap"
+		return 0
+	fi
+	contains "a mapping is made" "$out" "ok    idmapped_mounts  making a mapping works"
+	contains "the root is tried" "$out" "ok    project_idmap    $WORK/proj: an idmapped mount works ("
+	out=$(cd "$WORK/proj" && CORDON_POLICY_PATH=$WORK/pol "$CORDON" doctor --json 2>&1)
+	eq "--json exit" "$?" 0
+	contains "--json" "$out" "{\"name\":\"project_idmap\",\"ok\":true,\"required\":false,\"detail\":\"$WORK/proj: an idmapped mount works ("
+	# A root on ramfs, which cannot be idmapped, in a mount namespace of
+	# the test's own.
+	out=$(cd / && unshare -m --propagation private sh -c "mount -t ramfs cordon-idmap-test '$WORK/proj' &&
+		cd '$WORK/proj' && CORDON_POLICY_PATH='$WORK/pol' '$CORDON' doctor" 2>&1)
+	eq "ramfs: exit (optional) ($out)" "$?" 0
+	contains "ramfs: the root fails" "$out" "warn  project_idmap    $WORK/proj: an idmapped mount FAILED on ramfs"
+	contains "ramfs: what it costs" "$out" "without it: a root run with user = NAME refuses a project here"
 }
 
 # A path or an argument may hold any byte; an audit record is JSON, which
