@@ -36,10 +36,12 @@ protect = .git/objects/info/alternates'
 
 # ppolicy NAME: the base policy with project_root = $SRC, plus stdin.
 ppolicy() {
-	local f="$WORK/$1.ini"
+	local f="$WORK/$1.ini" rest no_user=
+	rest=$(cat)
+	grep -q '^user *=' <<<"$rest" && no_user=1
 	{
-		base_policy "$1" | sed "s|^project_root = .*|project_root = $SRC|"
-		cat
+		NO_BASE_USER=$no_user base_policy "$1" | sed "s|^project_root = .*|project_root = $SRC|"
+		printf '%s\n' "$rest"
 	} >"$f"
 	echo "$f"
 }
