@@ -205,6 +205,16 @@ int main(int argc, char **argv)
 		perror("cordon: set non-dumpable");
 		return 125;
 	}
+	/* Installed set-user-ID, every user would start it as root with an
+	 * environment and options of their own choosing: the sudo runner is
+	 * the way to hand it out, with sudo's environment reset and a rule
+	 * naming the policy. */
+	if (getuid() != geteuid() || getgid() != getegid()) {
+		fputs("cordon: refusing to run set-user-ID or set-group-ID; hand it out through sudo instead (see "
+		      "docs/sudo-runner.md)\n",
+		      stderr);
+		return 125;
+	}
 	if (argc < 2) {
 		fputs(usage_text, stderr);
 		return 2;

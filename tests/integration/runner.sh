@@ -495,6 +495,27 @@ file = $fifo")
 	[ $attached -eq 0 ] || failed "the launcher can be ptraced while it reads the policy"
 }
 
+t_root_setuid_install_refuses_to_run() {
+	local c= d out rc
+	# A place where set-user-ID works (not a nosuid mount).
+	for d in "$WORK" /var/tmp /opt /root; do
+		findmnt -n -o OPTIONS -T "$d" | grep -qw nosuid && continue
+		c=$(mktemp "$d/cordon-suid.XXXXXX") && break
+	done
+	[ -n "$c" ] || failed "no mount without nosuid among $WORK /var/tmp /opt /root"
+	chmod 0755 "$(dirname "$c")" 2>/dev/null
+	cp "$CORDON" "$c" && chown root:root "$c" && chmod 4755 "$c" || failed "setuid copy"
+	out=$(cd "$ROOTS/$INV/proj" && setpriv --reuid="$INV" --regid="$INV" --init-groups -- "$c" --version 2>&1)
+	rc=$?
+	eq "exit ($out)" "$rc" 125
+	contains "why" "$out" "refusing to run set-user-ID"
+	chmod 0755 "$c"
+	out=$(setpriv --reuid="$INV" --regid="$INV" --init-groups -- "$c" --version 2>&1)
+	rc=$?
+	[ "$c" = "$WORK/${c##*/}" ] || rm -f "$c"
+	eq "control: not setuid, it runs ($out)" "$rc" 0
+}
+
 t_root_root_run_without_user_is_refused_and_user_root_is_audited() {
 	local p out
 	cp "${CORDON_SRC:?}/policy/examples/dev.ini" "$WORK/dev.ini"
