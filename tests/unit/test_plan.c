@@ -236,6 +236,9 @@ TestSuite(explain, .fini = teardown);
 
 static struct plan *build_inv(const char *text, const struct invocation *inv)
 {
+	/* A test may build several plans: each replaces the last. */
+	plan_free(PL);
+	PL = NULL;
 	policy_free(P);
 	diags_free(&D);
 	P = policy_parse(POLICY_FILE, text, strlen(text), &D);
