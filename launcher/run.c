@@ -305,6 +305,31 @@ static void watch_parent(const struct plan *pl, sigset_t *mask)
 		die_with_error("die_with_parent: set parent-death signal");
 }
 
+/* Under sudo the shared proxy the policy names must be root's to replace:
+ * a socket in a directory the invoker can write could be their own proxy,
+ * with their own allow list. */
+static void check_runner_socket(const struct plan *pl)
+{
+	if (!pl->runner || !pl->net.socket)
+		return;
+	cleanup_free char *dir = xstrdup(pl->net.socket);
+	char *slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	cleanup_free char *why = NULL;
+	cleanup_fd int dfd = open_root_owned(dir, O_PATH | O_DIRECTORY, &why);
+	if (dfd < 0)
+		die("egress: under sudo the proxy socket's directory must be root's: %s", why);
+	struct stat st;
+	const char *name = strrchr(pl->net.socket, '/') + 1;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		die_with_error("egress: the proxy socket %s", pl->net.socket);
+	if (!S_ISSOCK(st.st_mode) || st.st_uid != 0)
+		die("egress: under sudo the proxy socket %s must be a socket of root's", pl->net.socket);
+}
+
 static int run_plan(struct plan *pl, struct guard_state *gs)
 {
 	if (pl->memory_bytes || pl->pids)
@@ -318,6 +343,7 @@ static int run_plan(struct plan *pl, struct guard_state *gs)
 		    "without it",
 		    pl->landlock_min_abi, pl->kernel_landlock_abi > 0 ? "less" : "none");
 
+	check_runner_socket(pl);
 	struct audit audit;
 	audit_open(&audit, pl);
 

@@ -576,6 +576,38 @@ log = $WORK/pin.jsonl")
 	grep -q '"reason":"setup_failed".*command_sha256' "$WORK/pin.jsonl" || failed "audit: $(cat "$WORK/pin.jsonl")"
 }
 
+# A shared proxy the policy names must be root's to replace: in a
+# directory the invoker can write it could be the invoker's own.
+t_root_runner_shared_proxy_socket_must_be_roots() {
+	local p pp dir=/run/$PREFIX sock proxy_pid
+	mkdir -p "$dir" && chmod 0755 "$dir"
+	sock=$dir/egress.sock
+	printf '[network]\nmode = proxy\nallow = 127.0.0.1:9\n' >"$WORK/proxy.ini"
+	"$CORDON" proxy --socket "$sock" --policy "$WORK/proxy.ini" >"$WORK/proxy.out" 2>&1 &
+	proxy_pid=$!
+	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
+	p=$(rpolicy sock <<<"[network]
+mode = proxy
+socket = $sock")
+	rsb "$p" -- /bin/sh -c 'echo $HTTP_PROXY'
+	local rc=$SB_RC out=$SB_OUT
+	# The same socket reached through a directory the invoker owns.
+	mkdir -p "$ROOTS/$INV/sockdir"
+	chown "$INV:" "$ROOTS/$INV/sockdir"
+	ln "$sock" "$ROOTS/$INV/sockdir/egress.sock" 2>/dev/null || cp -a "$sock" "$ROOTS/$INV/sockdir/egress.sock"
+	p=$(rpolicy sock2 <<<"[network]
+mode = proxy
+socket = $ROOTS/$INV/sockdir/egress.sock")
+	rsb "$p" -- /bin/true
+	local rc2=$SB_RC err2=$SB_ERR
+	kill "$proxy_pid"
+	wait "$proxy_pid" 2>/dev/null
+	rm -rf "$dir"
+	eq "control: root's socket in root's directory ($out)" "$rc" 0
+	eq "a socket in the invoker's directory" "$rc2" 125
+	contains "why" "$err2" "under sudo the proxy socket's directory must be root's"
+}
+
 # ---- through the real sudo ----
 
 t_root_runner_through_real_sudo() {
