@@ -482,6 +482,11 @@ file = $fifo")
 	"${NOPTRACE[@]}" sleep 3 &
 	local ctl=$!
 	local attached=0 ctl_ok=0
+	# Until it is sleep, it is setpriv still holding every capability.
+	for _ in $(seq 100); do
+		[ "$(cat "/proc/$ctl/comm" 2>/dev/null)" = sleep ] && break
+		sleep 0.02
+	done
 	attach_without_cap $ctl && ctl_ok=1
 	kill -9 $ctl
 	[ -n "$pid" ] && attach_without_cap "$pid" && attached=1
