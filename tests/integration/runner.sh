@@ -479,6 +479,7 @@ file = $fifo")
 		pid=$(pgrep -f -o "^$CORDON run --policy $p") && break
 		sleep 0.1
 	done
+	sleep 0.3 # past exec and main's first lines: blocked on the fifo
 	"${NOPTRACE[@]}" sleep 3 &
 	local ctl=$!
 	local attached=0 ctl_ok=0
