@@ -238,9 +238,11 @@ struct audit {
 	char id[33];
 	const struct plan *plan;
 };
-/* The audit log at path, for appending (O_NOFOLLOW, 0600 when created);
- * dies (125) when it cannot be opened. */
-int audit_open_log(const char *path);
+/* The audit log at path, for appending (0600 when created), its directory
+ * made where missing (0750), no symlink followed anywhere on the path;
+ * runner (under sudo): every directory and the log root's alone. Dies
+ * (125) when it cannot be opened. */
+int audit_open_log(const char *path, bool runner);
 void audit_open(struct audit *a, const struct plan *pl);
 void audit_sandbox_start(struct audit *a);
 void audit_sandbox_exit(struct audit *a, int status, const char *reason, const char *detail, long long duration_ms);
