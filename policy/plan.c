@@ -1022,7 +1022,7 @@ static void add_secrets(struct builder *b)
 			continue;
 		const char *why = below ? "it would cover the secrets" : "the secrets' mount point would be made in it";
 		if (op->line > 0)
-			diags_add(b->d, p->file, line, "secrets: %s is %s at %s (%s); %s", SECRETS_DIR,
+			diags_add(b->d, p->file, line, "secrets: %s is %s %s (%s); %s", SECRETS_DIR,
 			          below ? "above" : "below", op->dest, describe_op(op, tmp, sizeof(tmp)), why);
 		else
 			refuse(b, "secrets: %s is %s %s (%s); %s", SECRETS_DIR, below ? "above" : "below", op->dest,
