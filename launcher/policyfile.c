@@ -124,12 +124,13 @@ static char *sha256_hex(const char *data, size_t len)
 	sha256_init(&ctx);
 	sha256_update(&ctx, len, (const uint8_t *)data);
 	sha256_digest(&ctx, sizeof(digest), digest);
-	char *hex = xmalloc(2 * SHA256_DIGEST_SIZE + 1);
+	const size_t n = (size_t)2 * SHA256_DIGEST_SIZE;
+	char *hex = xmalloc(n + 1);
 	for (size_t i = 0; i < SHA256_DIGEST_SIZE; i++) {
 		hex[2 * i] = "0123456789abcdef"[digest[i] >> 4];
 		hex[2 * i + 1] = "0123456789abcdef"[digest[i] & 0xf];
 	}
-	hex[2 * SHA256_DIGEST_SIZE] = '\0';
+	hex[n] = '\0';
 	return hex;
 }
 

@@ -43,7 +43,6 @@ static void wipe(void *p, size_t n)
 
 static char *load_env(const struct plan_secret *s)
 {
-	extern char **environ;
 	size_t n = strlen(s->from);
 	for (char **e = environ; e && *e; e++) {
 		if (strncmp(*e, s->from, n) != 0 || (*e)[n] != '=')
@@ -67,7 +66,7 @@ static char *readable_by_invoker(const struct plan *pl, int fd, const struct sta
 		return xstrdup("it is readable by everyone (mode o+r)");
 	if (fgetxattr(fd, "system.posix_acl_access", NULL, 0) >= 0)
 		return xstrdup("it has a POSIX ACL, which may let others read it");
-	if (errno != ENODATA && errno != ENOTSUP && errno != EOPNOTSUPP)
+	if (errno != ENODATA && errno != ENOTSUP)
 		return xasprintf("cannot read its ACL: %s", strerror(errno));
 	if (!(st->st_mode & S_IRGRP))
 		return NULL;
@@ -158,7 +157,7 @@ void secrets_clear(struct secret_values *sv)
 size_t secrets_bytes(const struct secret_values *sv)
 {
 	/* A page per file at least, and a few for the directory. */
-	size_t total = 4 * 4096;
+	size_t total = (size_t)4 * 4096;
 	for (size_t i = 0; i < sv->n; i++)
 		total += (sv->v[i].len + 4095) / 4096 * 4096 + 4096;
 	return total;
