@@ -31,7 +31,61 @@ void sandbox_id_new(char out[33])
 	out[32] = '\0';
 }
 
-int audit_open_log(const char *path)
+/* Under sudo, why the directory or log at st (shown as path) could be
+ * changed by someone other than root, or NULL. A sticky directory may be
+ * writable by all (/tmp): no one but root can then rename or remove what
+ * root put in it, and the next step is checked to be root's. */
+static char *runner_untrusted(const char *path, const struct stat *st, bool dir)
+{
+	if (st->st_uid != 0)
+		return xasprintf("%s is owned by uid %u, not root", path, (unsigned)st->st_uid);
+	if ((st->st_mode & (S_IWGRP | S_IWOTH)) && !(dir && (st->st_mode & S_ISVTX)))
+		return xasprintf("%s is %s-writable", path, (st->st_mode & S_IWOTH) ? "world" : "group");
+	return NULL;
+}
+
+/* The directory of path, open (O_PATH), made where missing (0750; root's
+ * when the launcher is root), one component at a time from / without
+ * following a symlink. Dies (125) naming the step. *name gets the log's
+ * own name within it. */
+static int open_log_dir(const char *path, bool runner, const char **name)
+{
+	const char *slash = strrchr(path, '/');
+	if (path[0] != '/' || !slash || !slash[1])
+		die("audit: log %s: not an absolute path to a file", path);
+	*name = slash + 1;
+	int dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		die_with_error("audit: open /");
+	cleanup_free char *parents = xstrndup(path, (size_t)(slash - path));
+	char *save = NULL;
+	size_t shown = 0;
+	for (char *comp = strtok_r(parents, "/", &save);; comp = strtok_r(NULL, "/", &save)) {
+		struct stat st;
+		cleanup_free char *where = xstrndup(path, shown ? shown : 1);
+		if (fstat(dir, &st) < 0)
+			die_with_error("audit: log directory %s: stat", where);
+		cleanup_free char *bad = runner ? runner_untrusted(where, &st, true) : NULL;
+		if (bad)
+			die("audit: log %s: under sudo the log must be root's alone: %s", path, bad);
+		if (!comp)
+			return dir;
+		shown = (size_t)(comp - parents) + strlen(comp);
+		if (mkdirat(dir, comp, 0750) < 0 && errno != EEXIST)
+			die_with_error("audit: log directory %.*s: create", (int)shown, path);
+		int next = openat(dir, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0 && (errno == ELOOP || errno == ENOTDIR))
+			die("audit: log directory %.*s: a symlink or not a directory (cordon does not follow symlinks "
+			    "to the log)",
+			    (int)shown, path);
+		if (next < 0)
+			die_with_error("audit: log directory %.*s: open", (int)shown, path);
+		close(dir);
+		dir = next;
+	}
+}
+
+int audit_open_log(const char *path, bool runner)
 {
 	/* log = stderr: the launcher's own, duplicated so the sandbox never
 	 * inherits it (close-on-exec) and the proxy gets it as its audit
@@ -44,9 +98,19 @@ int audit_open_log(const char *path)
 	}
 	/* Opened before anything runs: if the record cannot be written, the
 	 * sandbox (or the proxy) does not start. */
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+	const char *name;
+	cleanup_fd int dir = open_log_dir(path, runner, &name);
+	int fd = openat(dir, name, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
 	if (fd < 0)
 		die_with_error("audit: open %s", path);
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		die_with_error("audit: stat %s", path);
+	if (!S_ISREG(st.st_mode))
+		die("audit: log %s is not a regular file", path);
+	cleanup_free char *bad = runner ? runner_untrusted(path, &st, false) : NULL;
+	if (bad)
+		die("audit: log %s: under sudo the log must be root's alone: %s", path, bad);
 	return fd;
 }
 
@@ -56,7 +120,7 @@ void audit_open(struct audit *a, const struct plan *pl)
 	a->fd = -1;
 	sandbox_id_new(a->id);
 	if (pl->audit_log)
-		a->fd = audit_open_log(pl->audit_log);
+		a->fd = audit_open_log(pl->audit_log, pl->runner);
 }
 
 static void envelope(buf_t *b, const char *event, const char *policy, const char *sandbox_id, uid_t uid)
@@ -104,6 +168,29 @@ static void finish(buf_t *b, struct audit *a)
 	buf_free(b);
 }
 
+static void json_strv_field(buf_t *b, const char *key, char *const *v)
+{
+	buf_printf(b, ",\"%s\":[", key);
+	for (char *const *p = v; p && *p; p++) {
+		if (p != v)
+			buf_puts(b, ",");
+		buf_json_str(b, *p);
+	}
+	buf_puts(b, "]");
+}
+
+/* A limit as a number, or null when the plan sets none. */
+static void limit_field(buf_t *b, const char *key, uint64_t v)
+{
+	if (v)
+		buf_printf(b, "\"%s\":%llu", key, (unsigned long long)v);
+	else
+		buf_printf(b, "\"%s\":null", key);
+}
+
+/* What a CI system needs to trust the run: which policy (and the exact
+ * bytes of it), who asked and who ran, where, what, and inside which
+ * walls. docs/audit.md documents each field. */
 void audit_sandbox_start(struct audit *a)
 {
 	if (a->fd < 0)
@@ -111,7 +198,17 @@ void audit_sandbox_start(struct audit *a)
 	const struct plan *pl = a->plan;
 	buf_t b = {0};
 	begin(&b, a, "sandbox_start");
-	buf_printf(&b, ",\"run_uid\":%u,\"run_user\":", (unsigned)pl->run_uid);
+	buf_puts(&b, ",\"policy_file\":");
+	buf_json_str(&b, pl->policy_file);
+	buf_puts(&b, ",\"policy_sha256\":");
+	if (pl->policy_sha256)
+		buf_json_str(&b, pl->policy_sha256);
+	else
+		buf_puts(&b, "null");
+	buf_puts(&b, ",\"user\":");
+	buf_json_str(&b, pl->invoker_name);
+	buf_printf(&b, ",\"gid\":%u,\"run_uid\":%u,\"run_gid\":%u,\"run_user\":", (unsigned)pl->invoker_gid,
+	           (unsigned)pl->run_uid, (unsigned)pl->run_gid);
 	buf_json_str(&b, pl->run_user);
 	/* uid 0 kept for the command is the policy's explicit choice
 	 * (user = root): recorded so an auditor sees it. */
@@ -119,27 +216,44 @@ void audit_sandbox_start(struct audit *a)
 	           pl->privileged && pl->run_uid == 0 ? "true" : "false", pl->idmap ? "true" : "false");
 	buf_puts(&b, ",\"cwd\":");
 	buf_json_str(&b, pl->cwd);
-	buf_puts(&b, ",\"argv\":[");
-	for (char **v = pl->argv; *v; v++) {
-		if (v != pl->argv)
-			buf_puts(&b, ",");
-		buf_json_str(&b, *v);
-	}
-	buf_puts(&b, "],\"project_roots\":[");
-	for (char **v = pl->project_roots; *v; v++) {
-		if (v != pl->project_roots)
-			buf_puts(&b, ",");
-		buf_json_str(&b, *v);
+	json_strv_field(&b, "argv", pl->argv);
+	json_strv_field(&b, "projects", pl->project_roots);
+	json_strv_field(&b, "project_roots", pl->allowed_roots);
+	const char *ns[16];
+	size_t n_ns = plan_namespaces(pl, ns, N_ELEMENTS(ns));
+	buf_puts(&b, ",\"namespaces\":[");
+	for (size_t i = 0; i < n_ns; i++) {
+		buf_puts(&b, i ? "," : "");
+		buf_json_str(&b, ns[i]);
 	}
 	buf_puts(&b, "],\"network\":");
 	buf_json_str(&b, net_mode_name(pl->net.mode));
-	buf_puts(&b, ",\"policy_file\":");
-	buf_json_str(&b, pl->policy_file);
 	buf_puts(&b, ",\"seccomp\":");
 	buf_json_str(&b, pl->seccomp ? pl->seccomp_profile : "none");
 	bool ll = pl->landlock != LANDLOCK_OFF && pl->kernel_landlock_abi > 0;
 	buf_printf(&b, ",\"landlock\":{\"mode\":\"%s\",\"abi\":%d,\"applied\":%s}", landlock_mode_name(pl->landlock),
 	           ll ? pl->kernel_landlock_abi : 0, ll ? "true" : "false");
+	/* cpu: null until the plan carries a CPU limit (the cgroup driver). */
+	buf_puts(&b, ",\"limits\":{");
+	limit_field(&b, "timeout_ms", pl->timeout_ms);
+	buf_puts(&b, ",");
+	limit_field(&b, "memory_bytes", pl->memory_bytes);
+	buf_puts(&b, ",");
+	limit_field(&b, "pids", pl->pids);
+	buf_puts(&b, ",");
+	limit_field(&b, "cpu", 0);
+	buf_puts(&b, ",");
+	limit_field(&b, "nofile", pl->nofile);
+	/* Names and sources: a secret's value is never recorded. */
+	buf_puts(&b, "},\"secrets\":[");
+	for (size_t i = 0; i < pl->n_secrets; i++) {
+		buf_puts(&b, i ? ",{\"name\":" : "{\"name\":");
+		buf_json_str(&b, pl->secrets[i].name);
+		buf_printf(&b, ",\"source\":\"%s\",\"from\":", secret_kind_name(pl->secrets[i].kind));
+		buf_json_str(&b, pl->secrets[i].from);
+		buf_puts(&b, "}");
+	}
+	buf_puts(&b, "]");
 	finish(&b, a);
 }
 

@@ -135,9 +135,31 @@ void placeholders_create(const struct plan *pl, struct guard_state *gs, const ch
  * placeholders, now or through a helper that waits for the other runs. */
 void guards_finish(struct guard_state *gs);
 
+/* secrets.c: [secrets] values. */
+struct secret_value {
+	const struct plan_secret *secret;
+	char *data;
+	size_t len;
+};
+struct secret_values {
+	struct secret_value *v;
+	size_t n;
+};
+/* In the launcher, before the sandbox is cloned: every secret's value
+ * (dies, 125, naming the secret, when one is missing or refused). */
+void secrets_load(const struct plan *pl, struct secret_values *sv);
+/* Wipes and frees the values. */
+void secrets_clear(struct secret_values *sv);
+/* The size of a tmpfs that holds them. */
+size_t secrets_bytes(const struct secret_values *sv);
+/* In pid 1: each value as the file NAME in dir, mode 0400, the command's
+ * account's. */
+void secrets_write(const struct plan *pl, int dir, const struct secret_values *sv);
+
 /* mounts.c: the new root. userns: idmap_userns()'s fd when plan.idmap
- * (the MF_IDMAP binds are idmapped with it), else -1. */
-void mounts_apply(const struct plan *pl, int userns);
+ * (the MF_IDMAP binds are idmapped with it), else -1. secrets: the values
+ * the MOUNT_SECRETS tmpfs is filled with. */
+void mounts_apply(const struct plan *pl, int userns, const struct secret_values *secrets);
 
 /* idmap.c: idmapped projects. A user namespace (an O_CLOEXEC fd) mapping
  * inside_uid/gid, the ids on disk, to outside_uid/gid, the ids seen through
@@ -216,9 +238,11 @@ struct audit {
 	char id[33];
 	const struct plan *plan;
 };
-/* The audit log at path, for appending (O_NOFOLLOW, 0600 when created);
- * dies (125) when it cannot be opened. */
-int audit_open_log(const char *path);
+/* The audit log at path, for appending (0600 when created), its directory
+ * made where missing (0750), no symlink followed anywhere on the path;
+ * runner (under sudo): every directory and the log root's alone. Dies
+ * (125) when it cannot be opened. */
+int audit_open_log(const char *path, bool runner);
 void audit_open(struct audit *a, const struct plan *pl);
 void audit_sandbox_start(struct audit *a);
 void audit_sandbox_exit(struct audit *a, int status, const char *reason, const char *detail, long long duration_ms);

@@ -283,6 +283,24 @@ static void mount_tmpfs(const struct plan *pl, int root, const struct mount_op *
 	attach(m, target, op->dest);
 }
 
+/* [secrets]: a private tmpfs just big enough, filled through its fd while
+ * still detached (nothing else can see it), then made read-only and
+ * attached: the command reads its secrets and can change nothing there. */
+static void mount_secrets(const struct plan *pl, int root, const struct mount_op *op, const struct secret_values *sv)
+{
+	char uid[16], gid[16], size[32], inodes[16];
+	snprintf(uid, sizeof(uid), "%u", (unsigned)pl->run_uid);
+	snprintf(gid, sizeof(gid), "%u", (unsigned)pl->run_gid);
+	snprintf(size, sizeof(size), "%zu", secrets_bytes(sv));
+	snprintf(inodes, sizeof(inodes), "%zu", sv->n + 4);
+	const char *opts[] = {"mode", "0500", "uid", uid, "gid", gid, "size", size, "nr_inodes", inodes, NULL};
+	cleanup_fd int m = fresh_fs("tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, op->dest);
+	secrets_write(pl, m, sv);
+	set_attr(m, op->dest, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, false);
+	cleanup_fd int target = make_mountpoint(root, op->dest + 1, true);
+	attach(m, target, op->dest);
+}
+
 static void mount_proc(int root, const struct mount_op *op)
 {
 	cleanup_fd int m = fresh_fs("proc", NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, "/proc");
@@ -482,7 +500,7 @@ static bool has_masks(const struct plan *pl)
 	return false;
 }
 
-void mounts_apply(const struct plan *pl, int userns)
+void mounts_apply(const struct plan *pl, int userns, const struct secret_values *secrets)
 {
 	/* Directories we create in the new root must be traversable by the
 	 * command whatever umask the invoker had; exec_command restores it. */
@@ -543,6 +561,9 @@ void mounts_apply(const struct plan *pl, int userns)
 		case MOUNT_GITEXCLUDE:
 			mount_git_exclude(root, op, i, excludes[i]);
 			free(excludes[i]);
+			break;
+		case MOUNT_SECRETS:
+			mount_secrets(pl, root, op, secrets);
 			break;
 		}
 		/* Copies into the home land in its own file system: nothing is

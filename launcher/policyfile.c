@@ -2,6 +2,7 @@
  * directory; anything with a slash or an .ini suffix is a path. */
 #include <errno.h>
 #include <fcntl.h>
+#include <nettle/sha2.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -114,6 +115,25 @@ int open_root_owned(const char *path, int flags, char **why)
 	return steal_fd(&dir);
 }
 
+/* The SHA-256 of the policy's bytes, as lowercase hex: audit records name
+ * the exact text that was parsed, whatever the file holds later. */
+static char *sha256_hex(const char *data, size_t len)
+{
+	struct sha256_ctx ctx;
+	uint8_t digest[SHA256_DIGEST_SIZE];
+	sha256_init(&ctx);
+	sha256_update(&ctx, len, (const uint8_t *)data);
+	sha256_digest(&ctx, sizeof(digest), digest);
+	const size_t n = (size_t)2 * SHA256_DIGEST_SIZE;
+	char *hex = xmalloc(n + 1);
+	for (size_t i = 0; i < SHA256_DIGEST_SIZE; i++) {
+		hex[2 * i] = "0123456789abcdef"[digest[i] >> 4];
+		hex[2 * i + 1] = "0123456789abcdef"[digest[i] & 0xf];
+	}
+	hex[n] = '\0';
+	return hex;
+}
+
 static struct policy *policy_load(const char *path, struct diags *d)
 {
 	cleanup_fd int fd = -1;
@@ -163,7 +183,9 @@ static struct policy *policy_load(const char *path, struct diags *d)
 		got += (size_t)r;
 	}
 	text[got] = '\0';
-	return policy_parse(path, text, got, d);
+	struct policy *p = policy_parse(path, text, got, d);
+	p->sha256 = sha256_hex(text, got);
+	return p;
 }
 
 struct policy *policy_open(const char *arg, struct diags *d, char **path_out)

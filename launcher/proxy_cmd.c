@@ -155,7 +155,7 @@ int cmd_proxy(int argc, char **argv)
 		diags_print(&d, STDERR_FILENO);
 		return EXIT_SETUP;
 	}
-	int audit_fd = net.audit_log ? audit_open_log(net.audit_log) : -1;
+	int audit_fd = net.audit_log ? audit_open_log(net.audit_log, running_under_sudo()) : -1;
 	int lfd = bind_control_socket(socket_path, &acc);
 	struct proxy_config cfg = {
 	    .net = &net,

@@ -38,6 +38,7 @@ struct sandbox_fds {
 	int idmap_userns;       /* the mapping of idmapped projects (plan.idmap), or -1 */
 	const char *sandbox_id;
 	const struct guard_state *guards; /* locks pid 1 keeps */
+	struct secret_values *secrets;    /* written into /run/secrets by pid 1 */
 };
 
 static int compare_ints(const void *a, const void *b)
@@ -111,7 +112,9 @@ static void sandbox_child(const struct plan *pl, struct sandbox_fds *f, const si
 		relay_hand_over(relay, control);
 		close(relay);
 	}
-	mounts_apply(pl, f->idmap_userns);
+	mounts_apply(pl, f->idmap_userns, f->secrets);
+	/* The values are in their files now; pid 1 outlives the setup. */
+	secrets_clear(f->secrets);
 	if (f->idmap_userns >= 0)
 		close(f->idmap_userns);
 	if (chdir(pl->cwd) < 0)
@@ -259,6 +262,7 @@ static pid_t start_builtin_proxy(const struct plan *pl, const struct audit *audi
 			close(f->guards->locks[i].fd);
 		if (f->guards && f->guards->record_fd >= 0)
 			close(f->guards->record_fd);
+		secrets_clear(f->secrets); /* the proxy has no use for them */
 		struct proxy_config cfg = {
 		    .net = &pl->net,
 		    .audit_fd = audit->fd,
@@ -346,6 +350,10 @@ static int run_plan(struct plan *pl, struct guard_state *gs)
 	check_runner_socket(pl);
 	struct audit audit;
 	audit_open(&audit, pl);
+	/* Every secret is read before anything starts: one that is missing
+	 * or refused ends the run here (125), naming it. */
+	struct secret_values secrets;
+	secrets_load(pl, &secrets);
 
 	sigset_t mask, saved;
 	sigemptyset(&mask);
@@ -370,7 +378,8 @@ static int run_plan(struct plan *pl, struct guard_state *gs)
 	                        .proxy_control = -1,
 	                        .idmap_userns = -1,
 	                        .sandbox_id = audit.id,
-	                        .guards = gs};
+	                        .guards = gs,
+	                        .secrets = &secrets};
 	pid_t proxy = start_builtin_proxy(pl, &audit, &f);
 
 	struct seccomp_job filters;
@@ -385,6 +394,8 @@ static int run_plan(struct plan *pl, struct guard_state *gs)
 		die_with_error("create namespaces"); /* removes the placeholders (guards.c) */
 	if (pid == 0)
 		sandbox_child(pl, &f, &saved, &filters);
+	/* Pid 1 has its own copy; the launcher needs none. */
+	secrets_clear(&secrets);
 
 	if (filters.sizes_r >= 0)
 		close(filters.sizes_r);

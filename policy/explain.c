@@ -56,11 +56,37 @@ static void mount_detail(buf_t *b, const struct mount_op *op)
 		buf_puts(b, (op->flags & MF_CREATE) ? "missing: placeholder; " : "");
 		buf_puts(b, "read-only copy with the guarded paths added");
 		break;
+	case MOUNT_SECRETS:
+		buf_puts(b, "private tmpfs, the secrets as files (0400), read-only");
+		break;
 	}
 	if (op->kind == MOUNT_PROTECT && (op->flags & MF_SELFREF))
 		buf_puts(b, " (containing \".\": git's own directory)");
 	if (op->note)
 		buf_printf(b, "; %s", op->note);
+}
+
+size_t plan_namespaces(const struct plan *pl, const char **names, size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < N_ELEMENTS(ns_names) && n < max; i++)
+		if (pl->clone_flags & ns_names[i].flag)
+			names[n++] = ns_names[i].name;
+	return n;
+}
+
+/* Names and sources only: the values are never part of the plan. */
+static void secrets_text(buf_t *b, const struct plan *pl)
+{
+	if (!pl->n_secrets)
+		return;
+	buf_puts(b, "\nsecrets (files in " SECRETS_DIR ", mode 0400, owned by the command's account):\n");
+	for (size_t i = 0; i < pl->n_secrets; i++) {
+		const struct plan_secret *s = &pl->secrets[i];
+		buf_printf(b, "  %-24s from %s %s (line %d)\n", s->name,
+		           s->kind == SECRET_ENV ? "the launcher's environment variable" : "the file", s->from,
+		           s->line);
+	}
 }
 
 static void origin_text(buf_t *b, const struct mount_op *op)
@@ -318,6 +344,8 @@ char *plan_explain_text(const struct plan *pl, bool verbose)
 
 	network_text(&b, &pl->net);
 
+	secrets_text(&b, pl);
+
 	buf_puts(&b, "\nenvironment (everything else is dropped):\n");
 	for (char **e = pl->envp; *e; e++)
 		buf_printf(&b, "  %s\n", *e);
@@ -420,6 +448,8 @@ char *plan_explain_json(const struct plan *pl)
 	buf_json_str(&b, pl->policy_file);
 	buf_puts(&b, ",\"name\":");
 	buf_json_str(&b, pl->policy_name);
+	buf_puts(&b, ",\"sha256\":");
+	json_str_or_null(&b, pl->policy_sha256);
 	buf_puts(&b, "}");
 	json_key(&b, &f, "refusal");
 	json_str_or_null(&b, pl->refusal);
@@ -596,6 +626,20 @@ char *plan_explain_json(const struct plan *pl)
 	buf_puts(&b, "]}");
 	json_key(&b, &f, "network");
 	network_json(&b, &pl->net);
+	json_key(&b, &f, "secrets");
+	buf_puts(&b, "[");
+	for (size_t i = 0; i < pl->n_secrets; i++) {
+		const struct plan_secret *s = &pl->secrets[i];
+		buf_puts(&b, i ? ",{\"name\":" : "{\"name\":");
+		buf_json_str(&b, s->name);
+		buf_printf(&b, ",\"source\":\"%s\",\"from\":", secret_kind_name(s->kind));
+		buf_json_str(&b, s->from);
+		buf_puts(&b, ",\"path\":");
+		cleanup_free char *path = xasprintf(SECRETS_DIR "/%s", s->name);
+		buf_json_str(&b, path);
+		buf_printf(&b, ",\"line\":%d}", s->line);
+	}
+	buf_puts(&b, "]");
 	json_key(&b, &f, "environment");
 	json_strv(&b, pl->envp);
 	json_key(&b, &f, "limits");

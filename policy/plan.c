@@ -988,6 +988,59 @@ static void add_git_exclude(struct builder *b, const struct project *pr)
 	op->content = lines.p;
 }
 
+/* ---- secrets ---- */
+
+/* The secrets' names and sources (never their values: the launcher reads
+ * those, secrets.c), and the private tmpfs they are written into. It is
+ * made at SECRETS_DIR in the new root, or in a tmpfs the policy mounts
+ * above it; under a host bind the mount point would be made on the host
+ * (or fail on a read-only one), and a mount below it would cover it. */
+static void add_secrets(struct builder *b)
+{
+	const struct policy *p = b->p;
+	struct plan *pl = b->plan;
+	if (!p->n_secrets)
+		return;
+	pl->secrets = xcalloc(p->n_secrets, sizeof(*pl->secrets));
+	for (size_t i = 0; i < p->n_secrets; i++) {
+		const struct secret_entry *e = &p->secrets[i];
+		bool env = str_has_prefix(e->source, "env:");
+		pl->secrets[pl->n_secrets++] = (struct plan_secret){
+		    .name = xstrdup(e->name),
+		    .kind = env ? SECRET_ENV : SECRET_FILE,
+		    .from = xstrdup(e->source + (env ? 4 : 5)),
+		    .line = e->line,
+		};
+	}
+	int line = p->secrets[0].line;
+	for (size_t i = 0; i < pl->n_mounts; i++) {
+		const struct mount_op *op = &pl->mounts[i];
+		char tmp[128];
+		bool above = path_is_beneath(SECRETS_DIR, op->dest) && strcmp(op->dest, SECRETS_DIR) != 0;
+		bool below = path_is_beneath(op->dest, SECRETS_DIR) && strcmp(op->dest, SECRETS_DIR) != 0;
+		if (!(above && op->kind != MOUNT_TMPFS) && !below)
+			continue;
+		const char *why = below ? "it would cover the secrets" : "the secrets' mount point would be made in it";
+		if (op->line > 0)
+			diags_add(b->d, p->file, line, "secrets: %s is %s %s (%s); %s", SECRETS_DIR,
+			          below ? "above" : "below", op->dest, describe_op(op, tmp, sizeof(tmp)), why);
+		else
+			refuse(b, "secrets: %s is %s %s (%s); %s", SECRETS_DIR, below ? "above" : "below", op->dest,
+			       describe_op(op, tmp, sizeof(tmp)), why);
+	}
+	claim(b, MOUNT_SECRETS, MF_RO, SECRETS_DIR, NULL, "secrets", line);
+}
+
+/* The variable an env: secret comes from, or NULL. */
+static const struct plan_secret *env_secret(const struct plan *pl, const char *name, size_t nlen)
+{
+	for (size_t i = 0; i < pl->n_secrets; i++)
+		if (pl->secrets[i].kind == SECRET_ENV && strlen(pl->secrets[i].from) == nlen &&
+		    strncmp(pl->secrets[i].from, name, nlen) == 0)
+			return &pl->secrets[i];
+	return NULL;
+}
+
 /* ---- environment ---- */
 
 static void env_set(struct builder *b, const char *name, size_t nlen, const char *value)
@@ -1159,11 +1212,18 @@ static void build_env(struct builder *b)
 		if (!eq)
 			continue;
 		size_t nlen = (size_t)(eq - *e);
+		const struct plan_secret *sec = env_secret(b->plan, *e, nlen);
 		for (size_t i = 0; i < p->env_keep.n; i++) {
-			if (keep_matches(p->env_keep.v[i].value, *e, nlen)) {
+			if (!keep_matches(p->env_keep.v[i].value, *e, nlen))
+				continue;
+			/* A secret's variable is delivered as a file only,
+			 * whatever keep says. */
+			if (sec)
+				note(b, "%s:%d: keep = %s: %.*s is the source of secret %s and is not passed on",
+				     p->file, p->env_keep.v[i].line, p->env_keep.v[i].value, (int)nlen, *e, sec->name);
+			else
 				env_set(b, *e, nlen, eq + 1);
-				break;
-			}
+			break;
 		}
 	}
 	for (size_t i = 0; i < p->env_file.n; i++)
@@ -1350,6 +1410,9 @@ static void build_landlock(struct builder *b)
 			ll_add(b, &cap, op->dest, LL_DEV, false);
 			ll_add(b, &cap, "/dev/shm", LL_FULL, false);
 			break;
+		case MOUNT_SECRETS:
+			ll_add(b, &cap, op->dest, LL_READ, false);
+			break;
 		default:
 			break; /* symlinks, and guards below project roots */
 		}
@@ -1413,6 +1476,65 @@ static void refuse_unrunnable(struct builder *b)
 	}
 }
 
+/* ---- the audit log ---- */
+
+/* The audit trail is what a CI system trusts about the job; a log the
+ * sandbox can write (through its project, a read-write bind, its home,
+ * or another project under an allowed root that a later run could
+ * mount) could be forged by the job it records. */
+static void plan_audit_log(struct builder *b)
+{
+	const struct policy *p = b->p;
+	struct plan *pl = b->plan;
+	if (!p->audit_log.value)
+		return;
+	if (strcmp(p->audit_log.value, AUDIT_STDERR) == 0) {
+		pl->audit_log = xstrdup(AUDIT_STDERR);
+		return;
+	}
+	pl->audit_log = expand_home(b, p->audit_log.value);
+	/* Compared as the host sees it: the directory's canonical path when
+	 * it exists (following only the symlinks a bind source may have);
+	 * the launcher makes a missing one without following any. */
+	const char *slash = strrchr(pl->audit_log, '/');
+	cleanup_free char *dir = xstrndup(pl->audit_log, slash == pl->audit_log ? 1 : (size_t)(slash - pl->audit_log));
+	cleanup_free char *why = NULL;
+	errno = 0;
+	cleanup_free char *canon = b->host->resolve(b->host->ctx, dir, b->untrusted.v, &why);
+	if (canon) {
+		char *full =
+		    strcmp(canon, "/") == 0 ? xasprintf("/%s", slash + 1) : xasprintf("%s/%s", canon, slash + 1);
+		free(pl->audit_log);
+		pl->audit_log = full;
+	} else if (errno != ENOENT && errno != ENOTDIR) {
+		refuse(b, "%s:%d: [audit] log %s: %s", p->file, p->audit_log.line, pl->audit_log,
+		       why ? why : strerror(errno ? errno : EINVAL));
+		return;
+	}
+	for (size_t i = 0; i < pl->n_mounts; i++) {
+		const struct mount_op *op = &pl->mounts[i];
+		if (op->kind != MOUNT_BIND || !op->source || (op->flags & MF_RO) ||
+		    !path_is_beneath(pl->audit_log, op->source))
+			continue;
+		char tmp[128];
+		refuse(b,
+		       "%s:%d: [audit] log %s is inside %s, which the sandbox can write (%s at %s): the job could "
+		       "forge its own audit trail; keep the log outside everything the sandbox writes",
+		       p->file, p->audit_log.line, pl->audit_log, op->source, describe_op(op, tmp, sizeof(tmp)),
+		       op->dest);
+		return;
+	}
+	for (char **r = pl->allowed_roots; r && *r; r++)
+		if (path_is_beneath(pl->audit_log, *r)) {
+			refuse(b,
+			       "%s:%d: [audit] log %s is inside the project root %s, whose projects a sandbox can "
+			       "write: the job could forge its own audit trail; keep the log outside every "
+			       "project_root",
+			       p->file, p->audit_log.line, pl->audit_log, *r);
+			return;
+		}
+}
+
 static void set_identity(struct builder *b)
 {
 	const struct invocation *inv = b->inv;
@@ -1468,6 +1590,7 @@ struct plan *plan_build(const struct policy *p, const struct invocation *inv, co
 	pl->policy = p;
 	pl->policy_file = xstrdup(p->file);
 	pl->policy_name = policy_display_name(p);
+	pl->policy_sha256 = p->sha256 ? xstrdup(p->sha256) : NULL;
 	set_identity(&b);
 	collect_untrusted(&b);
 
@@ -1496,6 +1619,7 @@ struct plan *plan_build(const struct policy *p, const struct invocation *inv, co
 		note_tracked_masks(&b, &pl->projects[i]);
 	}
 	hide_resolver(&b);
+	add_secrets(&b);
 	qsort(pl->mounts, pl->n_mounts, sizeof(*pl->mounts), compare_ops);
 	prune_guards(&b);
 
@@ -1515,10 +1639,7 @@ struct plan *plan_build(const struct policy *p, const struct invocation *inv, co
 	if (pl->command_sha256)
 		profile_require_execveat(pl->seccomp, "[sandbox] command_sha256 pins its hash", d);
 	build_landlock(&b);
-	if (p->audit_log.value && strcmp(p->audit_log.value, AUDIT_STDERR) == 0)
-		pl->audit_log = xstrdup(AUDIT_STDERR);
-	else
-		pl->audit_log = p->audit_log.value ? expand_home(&b, p->audit_log.value) : NULL;
+	plan_audit_log(&b);
 	pl->notes = b.notes.v ? b.notes.v : xcalloc(1, sizeof(char *));
 	b.notes.v = NULL;
 	pl->warnings = b.warnings.v ? b.warnings.v : xcalloc(1, sizeof(char *));
@@ -1538,6 +1659,7 @@ void plan_free(struct plan *pl)
 		return;
 	free(pl->policy_file);
 	free(pl->policy_name);
+	free(pl->policy_sha256);
 	free(pl->invoker_name);
 	free(pl->invoker_home);
 	free(pl->run_user);
@@ -1584,6 +1706,11 @@ void plan_free(struct plan *pl)
 	free(pl->tcp_bind.v);
 	free(pl->tcp_connect.v);
 	free(pl->audit_log);
+	for (size_t i = 0; i < pl->n_secrets; i++) {
+		free(pl->secrets[i].name);
+		free(pl->secrets[i].from);
+	}
+	free(pl->secrets);
 	free(pl->command_host_path);
 	free(pl->command_hint);
 	free(pl->refusal);
@@ -1611,6 +1738,13 @@ const char *mount_kind_name(enum mount_kind k)
 		return "mask";
 	case MOUNT_GITEXCLUDE:
 		return "git-exclude";
+	case MOUNT_SECRETS:
+		return "secrets";
 	}
 	return "?";
+}
+
+const char *secret_kind_name(enum secret_kind k)
+{
+	return k == SECRET_ENV ? "env" : "file";
 }

@@ -24,6 +24,9 @@ enum mount_kind {
 	/* A git directory's info/exclude, read-only, with the guarded paths
 	 * appended (content), so git inside does not see the placeholders. */
 	MOUNT_GITEXCLUDE,
+	/* [secrets]: a private tmpfs the launcher's values are written
+	 * into (by pid 1, before pivot_root), then made read-only. */
+	MOUNT_SECRETS,
 };
 
 #define MF_RO       (1u << 0)
@@ -97,6 +100,22 @@ struct ll_rule {
 	bool optional; /* ro_try, rw_try: may be absent */
 };
 
+/* Where the secrets are, inside; each is SECRETS_DIR/NAME. */
+#define SECRETS_DIR "/run/secrets"
+/* The most a secret's file may hold. */
+#define SECRET_MAX_BYTES ((size_t)1 << 20)
+
+enum secret_kind { SECRET_ENV, SECRET_FILE };
+
+/* A secret as the plan knows it: its name and where its value comes
+ * from, never the value (the launcher reads that, secrets.c). */
+struct plan_secret {
+	char *name;
+	enum secret_kind kind;
+	char *from; /* SECRET_ENV: the variable; SECRET_FILE: the absolute path */
+	int line;
+};
+
 struct port_list {
 	bool any; /* not restricted */
 	unsigned short *v;
@@ -107,6 +126,7 @@ struct plan {
 	const struct policy *policy; /* borrowed: outlives the plan */
 	char *policy_file;
 	char *policy_name;
+	char *policy_sha256; /* of the bytes parsed (policy.sha256), or NULL */
 
 	bool privileged; /* launcher is root: no user namespace */
 	/* Runner mode: root under sudo (SUDO_UID set); the invoker is the
@@ -181,6 +201,9 @@ struct plan {
 	char *command_host_path;
 	char *command_hint;
 	char *audit_log;
+
+	struct plan_secret *secrets;
+	size_t n_secrets;
 
 	/* Set when this invocation must not run (cwd outside the roots, a
 	 * symlink where a protected path should be, ...). explain shows it;
@@ -258,6 +281,10 @@ struct plan *plan_build(const struct policy *p, const struct invocation *inv, co
 void plan_free(struct plan *plan);
 
 const char *mount_kind_name(enum mount_kind k);
+/* The names of the namespaces the plan creates ("user", "mount", ...),
+ * into names (at most max); returns how many. */
+size_t plan_namespaces(const struct plan *pl, const char **names, size_t max);
+const char *secret_kind_name(enum secret_kind k);
 /* The human report (the seccomp rule list only when verbose) and the
  * JSON document (everything), allocated. */
 char *plan_explain_text(const struct plan *plan, bool verbose);

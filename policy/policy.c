@@ -210,6 +210,13 @@ static int handler(void *user, const char *section, const char *name, const char
 		plist_add(&user_section_get(p, uname, line)->project_root, value, line);
 		return 1;
 	}
+	if (strcmp(section, "secrets") == 0) {
+		/* Every key is a secret's name; check_secrets validates both
+		 * halves. */
+		p->secrets = xreallocarray(p->secrets, p->n_secrets + 1, sizeof(*p->secrets));
+		p->secrets[p->n_secrets++] = (struct secret_entry){xstrdup(name), xstrdup(value), line};
+		return 1;
+	}
 	if (!policy_section_known(section))
 		return 1; /* reported once, at the header */
 	const struct policy_key *k = policy_key_find(section, name);
@@ -603,6 +610,50 @@ static void check_audit(struct vctx *c)
 	check_path_list(c, &one, "log", false, true);
 }
 
+/* [secrets] NAME = env:VAR | file:/PATH. The name becomes a file name in
+ * /run/secrets; a duplicate would make one secret hide another. */
+static void check_secrets(struct vctx *c)
+{
+	struct policy *p = c->p;
+	if (p->n_secrets > SECRETS_MAX)
+		BAD(c, p->secrets[SECRETS_MAX].line, "secrets: at most %d secrets", SECRETS_MAX);
+	for (size_t i = 0; i < p->n_secrets; i++) {
+		struct secret_entry *s = &p->secrets[i];
+		const char *why = NULL;
+		if (!valid_secret_name(s->name)) {
+			BAD(c, s->line,
+			    "secrets: '%s' is not a secret name (letters, digits, '.', '_' or '-', at most %d, not . "
+			    "or ..)",
+			    s->name, SECRET_NAME_MAX);
+			continue;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(p->secrets[j].name, s->name) == 0)
+				BAD(c, s->line, "secrets: %s is already defined at line %d", s->name,
+				    p->secrets[j].line);
+		if (str_has_prefix(s->source, "env:")) {
+			if (!valid_env_name(s->source + 4, false))
+				BAD(c, s->line, "secrets: %s: env:%s is not a variable name", s->name, s->source + 4);
+		} else if (str_has_prefix(s->source, "file:")) {
+			const char *path = s->source + 5;
+			if (path[0] != '/' || !valid_policy_path(path, false, &why)) {
+				BAD(c, s->line, "secrets: %s: file:%s: %s", s->name, path,
+				    path[0] != '/' ? "must be an absolute path" : why);
+				continue;
+			}
+			cleanup_free char *norm = normalize_path(path);
+			if (strcmp(norm, "/") == 0) {
+				BAD(c, s->line, "secrets: %s: file:/ is not a file", s->name);
+				continue;
+			}
+			free(s->source);
+			s->source = xasprintf("file:%s", norm);
+		} else {
+			BAD(c, s->line, "secrets: %s: expected env:VARIABLE or file:/ABSOLUTE/PATH", s->name);
+		}
+	}
+}
+
 static void check_env(struct vctx *c)
 {
 	struct policy *p = c->p;
@@ -693,6 +744,7 @@ struct policy *policy_parse(const char *file, const char *text, size_t len, stru
 	check_filesystem(&c);
 	check_network(&c);
 	check_audit(&c);
+	check_secrets(&c);
 	check_env(&c);
 	check_misc(&c);
 	return p;
@@ -721,5 +773,11 @@ void policy_free(struct policy *p)
 		plist_free(&p->users[i].project_root);
 	}
 	free(p->users);
+	for (size_t i = 0; i < p->n_secrets; i++) {
+		free(p->secrets[i].name);
+		free(p->secrets[i].source);
+	}
+	free(p->secrets);
+	free(p->sha256);
 	free(p);
 }

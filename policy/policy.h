@@ -28,8 +28,19 @@ struct user_section {
 	struct plist project_root;
 };
 
+/* [secrets]: NAME = env:VAR or NAME = file:/PATH. The keys are names, so
+ * the section is not in the key table (like [user:NAME]). */
+#define SECRET_NAME_MAX 64
+#define SECRETS_MAX     64
+struct secret_entry {
+	char *name;
+	char *source; /* "env:VAR" or "file:/PATH", normalized by the parser */
+	int line;
+};
+
 struct policy {
-	char *file; /* as given; used in messages */
+	char *file;   /* as given; used in messages */
+	char *sha256; /* of the exact bytes parsed, set by whoever read the file (NULL: unknown) */
 
 	/* [sandbox] */
 	struct pval name, command, user, hostname, home, die_with_parent;
@@ -74,6 +85,10 @@ struct policy {
 
 	/* [audit] */
 	struct pval audit_log;
+
+	/* [secrets] */
+	struct secret_entry *secrets;
+	size_t n_secrets;
 };
 
 struct diag {
@@ -112,6 +127,9 @@ bool is_strict_ipv4(const char *s);
 bool looks_numeric(const char *s);
 bool valid_env_name(const char *s, bool allow_glob);
 bool valid_account_name(const char *s);
+/* A secret's name: one safe file name ([A-Za-z0-9_.-], not . or .., at
+ * most SECRET_NAME_MAX). */
+bool valid_secret_name(const char *s);
 /* Absolute ("/x") or home-relative ("~", "~/x"), or relative when allowed;
  * no "." or ".." components and no control characters. Repeated slashes
  * are accepted here and removed by normalize_path(). */

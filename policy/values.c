@@ -235,6 +235,14 @@ bool valid_account_name(const char *s)
 	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
 }
 
+bool valid_secret_name(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > SECRET_NAME_MAX || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return false;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}
+
 bool valid_policy_path(const char *s, bool allow_relative, const char **why)
 {
 	const char *p = s;

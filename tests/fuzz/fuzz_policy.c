@@ -414,6 +414,15 @@ static void check_round_trip(const struct plan *pl, const char *json)
 	same_str(member(net, "notify"), pl->net.notify ? "stderr" : "off");
 	same_strv(member(&doc, "environment"), pl->envp);
 	same_str(member(&doc, "audit_log"), pl->audit_log);
+	/* Secrets: names and sources, as the plan has them (never a value:
+	 * the plan has none). */
+	const struct jv *secrets = member(&doc, "secrets");
+	FUZZ_CHECK(secrets->type == J_ARR && secrets->n == pl->n_secrets);
+	for (size_t i = 0; i < secrets->n; i++) {
+		same_str(member(&secrets->items[i], "name"), pl->secrets[i].name);
+		same_str(member(&secrets->items[i], "source"), secret_kind_name(pl->secrets[i].kind));
+		same_str(member(&secrets->items[i], "from"), pl->secrets[i].from);
+	}
 	jv_free(&doc);
 }
 

@@ -1303,4 +1303,34 @@ EOF
 	eq "two tunnels recorded" "$(grep -c . <<<"$a")" 2
 }
 
+# Every record of a run through the proxy parses as JSON and has the
+# fields docs/audit.md lists, for start, allow, deny and exit.
+t_audit_records_parse_with_the_documented_fields() {
+	local p
+	p=$(egress_policy fields)
+	sh_in "$p" "$CURL -x $PROXY http://localhost:$PORT/ >/dev/null; $CURL -x $PROXY http://other.test:$PORT/ >/dev/null; true"
+	python3 - "$WORK/fields.audit" "$MYUID" "$PORT" <<'EOF' || failed "records: $(cat "$WORK/fields.audit")"
+import json, sys
+log, uid, port = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+recs = [json.loads(l) for l in open(log)]
+events = [r["event"] for r in recs]
+assert events[0] == "sandbox_start" and events[-1] == "sandbox_exit", events
+assert {"egress_allow", "egress_deny"} <= set(events), events
+ids = {r["sandbox_id"] for r in recs}
+assert len(ids) == 1, ids
+for r in recs:
+    assert {"time", "event", "policy", "sandbox_id", "uid"} <= set(r), r
+    assert r["policy"] == "fields" and r["uid"] == uid, r
+egress = {"host", "port", "address", "protocol", "bytes_up", "bytes_down", "duration_ms", "reason"}
+allow = [r for r in recs if r["event"] == "egress_allow"][0]
+deny = [r for r in recs if r["event"] == "egress_deny"][0]
+assert egress <= set(allow) and egress <= set(deny), (allow, deny)
+assert allow["host"] == "localhost" and allow["port"] == port and allow["protocol"] == "http", allow
+assert allow["address"] in ("127.0.0.1", "::1") and allow["bytes_down"] > 0, allow
+assert deny["host"] == "other.test" and deny["address"] is None and "allow list" in deny["reason"], deny
+start = recs[0]
+assert start["network"] == "proxy" and "net" in start["namespaces"], start
+EOF
+}
+
 run_tests "${1:-}"

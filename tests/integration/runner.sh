@@ -710,4 +710,87 @@ ro = $real")
 [\$c]"
 }
 
+# ---- secrets and the audit log under sudo ----
+
+# A file secret is the administrator's, for the agent account: the file
+# and every directory above it root's and written by root alone, and the
+# invoking user unable to read it (not o+r, not g+r for one of their
+# groups). Each refusal is undone by its control.
+t_root_runner_secret_file_must_be_roots_and_unreadable_by_the_invoker() {
+	local p dir=/etc/cordon/$PREFIX-sec value=runner-secret-$$
+	mkdir -p "$dir" && chmod 0755 "$dir"
+	printf '%s' "$value" >"$dir/key"
+	chown root:root "$dir/key"
+	chmod 0600 "$dir/key"
+	p=$(rpolicy sec <<<"[secrets]
+K = file:$dir/key
+T = env:CORDON_TEST_TOKEN")
+	as_sudo CORDON_TEST_TOKEN=from-env -- run --policy "$p" -- /bin/sh -c 'cat /run/secrets/K; echo; cat /run/secrets/T; echo; stat -c "%a %u" /run/secrets/K; env'
+	local rc=$SB_RC out=$SB_OUT
+	chmod 0644 "$dir/key"
+	as_sudo CORDON_TEST_TOKEN=from-env -- run --policy "$p" -- /bin/true
+	local rc_world=$SB_RC err_world=$SB_ERR
+	chgrp "$INV_GID" "$dir/key" && chmod 0640 "$dir/key"
+	as_sudo CORDON_TEST_TOKEN=from-env -- run --policy "$p" -- /bin/true
+	local rc_group=$SB_RC err_group=$SB_ERR
+	chgrp root "$dir/key"
+	as_sudo CORDON_TEST_TOKEN=from-env -- run --policy "$p" -- /bin/cat /run/secrets/K
+	local rc_rootgroup=$SB_RC
+	chown "$INV" "$dir/key" && chmod 0600 "$dir/key"
+	as_sudo CORDON_TEST_TOKEN=from-env -- run --policy "$p" -- /bin/true
+	local rc_owner=$SB_RC err_owner=$SB_ERR
+	chown root "$dir/key" && chmod 0777 "$dir"
+	as_sudo CORDON_TEST_TOKEN=from-env -- run --policy "$p" -- /bin/true
+	local rc_dir=$SB_RC err_dir=$SB_ERR
+	rm -rf "$dir"
+	# One the invoker could write: in $WORK, below the world-writable /tmp.
+	printf '%s' "$value" >"$WORK/key" && chmod 0600 "$WORK/key"
+	local p2
+	p2=$(rpolicy sec2 <<<"[secrets]
+K = file:$WORK/key")
+	rsb "$p2" -- /bin/true
+	local rc_tmp=$SB_RC err_tmp=$SB_ERR
+	eq "control: root's 0600 file is delivered (rc $rc: $out)" "$rc" 0
+	eq "control: content" "$(sed -n 1p <<<"$out")" "$value"
+	eq "control: env secret" "$(sed -n 2p <<<"$out")" "from-env"
+	eq "control: the agent's, 0400" "$(sed -n 3p <<<"$out")" "400 $AGENT_UID"
+	lacks "control: not in the environment" "$(sed -n '5,$p' <<<"$out")" "CORDON_TEST_TOKEN"
+	eq "world-readable ($err_world)" "$rc_world" 125
+	contains "world-readable: why" "$err_world" "the invoking user must not be able to read it: it is readable by everyone"
+	eq "readable by the invoker's group ($err_group)" "$rc_group" 125
+	contains "group: why" "$err_group" "its group $INV_GID is the invoking user's"
+	eq "control: g+r for root's group" "$rc_rootgroup" 0
+	eq "the invoker's file ($err_owner)" "$rc_owner" 125
+	contains "owner: why" "$err_owner" "is owned by uid $INV_UID, not root"
+	eq "in a world-writable directory ($err_dir)" "$rc_dir" 125
+	contains "directory: why" "$err_dir" "$dir is world-writable"
+	eq "below /tmp ($err_tmp)" "$rc_tmp" 125
+	contains "below /tmp: why" "$err_tmp" "under sudo it must be root's"
+}
+
+# The log's directory is made root's (0750) under sudo; one the invoker
+# owns, or a log file of theirs, is refused: they could rewrite the trail.
+t_root_runner_audit_log_is_roots_alone() {
+	local p
+	p=$(rpolicy alog <<<"[audit]
+log = $WORK/rlog/sub/a.jsonl")
+	rsb "$p" -- /bin/true
+	eq "control: made ($(show))" "$SB_RC" 0
+	eq "root's, 0750" "$(stat -c '%a %u' "$WORK/rlog" "$WORK/rlog/sub")" "750 0
+750 0"
+	eq "the log root's, 0600" "$(stat -c '%a %u' "$WORK/rlog/sub/a.jsonl")" "600 0"
+	mkdir -p "$WORK/invlog" && chown "$INV" "$WORK/invlog"
+	p=$(rpolicy alog2 <<<"[audit]
+log = $WORK/invlog/a.jsonl")
+	rsb "$p" -- /bin/true
+	eq "the invoker's directory ($(show))" "$SB_RC" 125
+	contains "why" "$SB_ERR" "$WORK/invlog is owned by uid $INV_UID, not root"
+	touch "$WORK/rlog/sub/b.jsonl" && chown "$INV" "$WORK/rlog/sub/b.jsonl"
+	p=$(rpolicy alog3 <<<"[audit]
+log = $WORK/rlog/sub/b.jsonl")
+	rsb "$p" -- /bin/true
+	eq "the invoker's log file ($(show))" "$SB_RC" 125
+	contains "file: why" "$SB_ERR" "b.jsonl is owned by uid $INV_UID, not root"
+}
+
 run_tests "$@"

@@ -1615,3 +1615,97 @@ Test(explain, json_of_no_command_is_a_note)
 	cr_expect(strstr(TXT, "\"command\":[]") != NULL, "%s", TXT);
 	cr_expect(strstr(TXT, "no command: run needs CMD or [sandbox] command") != NULL, "%s", TXT);
 }
+
+/* ---- secrets and the audit log ---- */
+
+TestSuite(secrets, .fini = teardown);
+
+#define SECRETS "[secrets]\nTOKEN = env:SECRET_TOKEN\nkey = file:/etc/cordon/deploy.key\n"
+
+Test(secrets, a_private_tmpfs_at_run_secrets_readable_through_landlock)
+{
+	build_clean(FS_BASIC SECRETS);
+	const struct mount_op *op = need_mount(SECRETS_DIR, MOUNT_SECRETS);
+	cr_expect(op->flags & MF_RO);
+	cr_assert_eq(PL->n_secrets, 2);
+	cr_expect_str_eq(PL->secrets[0].name, "TOKEN");
+	cr_expect_eq(PL->secrets[0].kind, SECRET_ENV);
+	cr_expect_str_eq(PL->secrets[0].from, "SECRET_TOKEN");
+	cr_expect_eq(PL->secrets[1].kind, SECRET_FILE);
+	cr_expect_str_eq(PL->secrets[1].from, "/etc/cordon/deploy.key");
+	bool readable = false;
+	for (size_t i = 0; i < PL->n_ll_rules; i++)
+		if (strcmp(PL->ll_rules[i].path, SECRETS_DIR) == 0)
+			readable = PL->ll_rules[i].access == LL_READ;
+	cr_expect(readable, "no read-only Landlock rule for " SECRETS_DIR);
+}
+
+Test(secrets, none_no_mount)
+{
+	build_clean(FS_BASIC);
+	cr_expect_null(mount_at(SECRETS_DIR));
+	cr_expect_eq(PL->n_secrets, 0);
+}
+
+Test(secrets, the_variable_is_not_passed_on_even_when_kept)
+{
+	build_clean(FS_BASIC SECRETS "[env]\nkeep = SECRET_*\nkeep = LANG\n");
+	cr_expect_null(env_get("SECRET_TOKEN"));
+	cr_expect_str_eq(env_get("LANG"), "C.UTF-8");
+	bool noted = false;
+	for (char **n = PL->notes; *n; n++)
+		noted |= strstr(*n, "SECRET_TOKEN is the source of secret TOKEN") != NULL;
+	cr_expect(noted, "no note that keep does not pass the secret's variable");
+	/* Control: without the secret, keep passes it. */
+	teardown();
+	build_clean(FS_BASIC "[env]\nkeep = SECRET_*\n");
+	cr_expect_str_eq(env_get("SECRET_TOKEN"), "s3cret");
+}
+
+Test(secrets, explain_names_sources_never_values)
+{
+	build_clean(FS_BASIC SECRETS "[env]\nkeep = SECRET_TOKEN\n");
+	cleanup_free char *text = plan_explain_text(PL, false);
+	cleanup_free char *json = plan_explain_json(PL);
+	cr_expect(strstr(text, "TOKEN") && strstr(text, "/etc/cordon/deploy.key"));
+	cr_expect(strstr(json, "{\"name\":\"TOKEN\",\"source\":\"env\",\"from\":\"SECRET_TOKEN\""));
+	cr_expect_null(strstr(text, "s3cret"));
+	cr_expect_null(strstr(json, "s3cret"));
+}
+
+Test(secrets, a_bind_above_or_a_mount_below_is_a_policy_error)
+{
+	build(FS_BASIC "ro = /usr/lib\n" SECRETS "[filesystem]\nro_try = /run\n");
+	cr_expect_null(PL);
+	cr_expect(D.n > 0 && strstr(D.v[0].msg, "secrets: /run/secrets is below /run"), "%s", D.n ? D.v[0].msg : "");
+	teardown();
+	build(FS_BASIC SECRETS "[filesystem]\ntmpfs = /run/secrets/x\n");
+	cr_expect_null(PL);
+	teardown();
+	build(FS_BASIC SECRETS "[filesystem]\ntmpfs = /run/secrets\n");
+	cr_expect_null(PL);
+	teardown();
+	build_clean(FS_BASIC SECRETS "[filesystem]\ntmpfs = /run\n"); /* control */
+	cr_expect_lt(mount_index("/run"), mount_index(SECRETS_DIR));
+}
+
+Test(secrets, audit_log_where_the_sandbox_writes_is_refused)
+{
+	build_ok(FS_BASIC "[audit]\nlog = ~/src/proj/logs/audit.jsonl\n");
+	expect_refusal("could forge its own audit trail");
+	teardown();
+	build_ok(CMD "[filesystem]\nrw = /var/cache/pi\n" PROJ "[audit]\nlog = /var/cache/pi/a.jsonl\n");
+	expect_refusal("/var/cache/pi, which the sandbox can write");
+	teardown();
+	build_ok(CMD "[filesystem]\nproject_root = ~/src\n[audit]\nlog = /home/alice/src/other/a.jsonl\n");
+	expect_refusal("inside the project root /home/alice/src");
+	teardown();
+	build_ok(CMD "[sandbox]\nhome = /srv/agent-home\n[filesystem]\n" PROJ "[audit]\nlog = /srv/agent-home/a\n");
+	expect_refusal("could forge its own audit trail");
+	teardown();
+	/* Controls: read-only, and elsewhere. */
+	build_clean(CMD "[filesystem]\nro = /var/cache/pi\n" PROJ "[audit]\nlog = /var/cache/pi/a.jsonl\n");
+	teardown();
+	build_clean(FS_BASIC "[audit]\nlog = /var/log/cordon/audit.jsonl\n");
+	cr_expect_str_eq(PL->audit_log, "/var/log/cordon/audit.jsonl");
+}

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "policy.h"
+#include "util.h"
 
 /* Every parse in a test goes through these so that the suite's fini frees
  * them even when an assertion ends the test early. */
@@ -1052,4 +1053,65 @@ Test(parse, guard_paths_are_not_patterns)
 	expect_diag("[filesystem]\nprotect = .git/modules/*/config\n", 2, "wildcards are not supported");
 	expect_diag("[filesystem]\nmask = secrets/?.key\n", 2, "wildcards are not supported");
 	expect_diag("[filesystem]\nmask = [abc]\n", 2, "wildcards are not supported");
+}
+
+/* ---- [secrets] ---- */
+
+TestSuite(parse_secrets, .fini = teardown);
+
+Test(parse_secrets, names_and_sources)
+{
+	parse_ok("[secrets]\nNPM_TOKEN = env:NPM_TOKEN\ndeploy.key = file:/etc/cordon//deploy.key\n");
+	cr_assert_eq(P->n_secrets, 2);
+	cr_expect_str_eq(P->secrets[0].name, "NPM_TOKEN");
+	cr_expect_str_eq(P->secrets[0].source, "env:NPM_TOKEN");
+	cr_expect_eq(P->secrets[0].line, 2);
+	cr_expect_str_eq(P->secrets[1].name, "deploy.key");
+	cr_expect_str_eq(P->secrets[1].source, "file:/etc/cordon/deploy.key");
+	cr_expect_eq(P->secrets[1].line, 3);
+}
+
+Test(parse_secrets, the_contract_example)
+{
+	cleanup_free char *text = xasprintf("%s\n[secrets]\nNPM_TOKEN = env:NPM_TOKEN\nDEPLOY_KEY = "
+	                                    "file:/etc/cordon/deploy.key\n",
+	                                    contract_example);
+	parse_ok(text);
+	cr_expect_eq(P->n_secrets, 2);
+}
+
+Test(parse_secrets, bad_names)
+{
+	expect_diag("[secrets]\na/b = env:X\n", 2, "not a secret name");
+	expect_diag("[secrets]\n.. = env:X\n", 2, "not a secret name");
+	expect_diag("[secrets]\n. = env:X\n", 2, "not a secret name");
+	expect_diag("[secrets]\nx y = env:X\n", 2, "not a secret name");
+	cleanup_free char *long_name = xasprintf("[secrets]\n%065d = env:X\n", 0);
+	expect_diag(long_name, 2, "not a secret name");
+	cleanup_free char *max_name = xasprintf("[secrets]\n%064d = env:X\n", 0);
+	parse_ok(max_name);
+	expect_diag("[secrets]\nA = env:X\nB = env:Y\nA = env:Z\n", 4, "A is already defined at line 2");
+}
+
+Test(parse_secrets, bad_sources)
+{
+	expect_diag("[secrets]\nA = env:1X\n", 2, "env:1X is not a variable name");
+	expect_diag("[secrets]\nA = env:\n", 2, "is not a variable name");
+	expect_diag("[secrets]\nA = env:X*\n", 2, "is not a variable name");
+	expect_diag("[secrets]\nA = file:key\n", 2, "must be an absolute path");
+	expect_diag("[secrets]\nA = file:~/key\n", 2, "must be an absolute path");
+	expect_diag("[secrets]\nA = file:/a/../key\n", 2, "file:/a/../key");
+	expect_diag("[secrets]\nA = file:/\n", 2, "is not a file");
+	expect_diag("[secrets]\nA = vault:x\n", 2, "expected env:VARIABLE or file:/ABSOLUTE/PATH");
+	expect_diag("[secrets]\nA = NPM_TOKEN\n", 2, "expected env:VARIABLE");
+}
+
+Test(parse_secrets, at_most_64)
+{
+	buf_t b = {0};
+	buf_puts(&b, "[secrets]\n");
+	for (int i = 0; i < 65; i++)
+		buf_printf(&b, "S%d = env:X\n", i);
+	expect_diag(b.p, 66, "at most 64 secrets");
+	buf_free(&b);
 }

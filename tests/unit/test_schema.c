@@ -192,6 +192,11 @@ Test(schema, docs_policy_md_names_every_key)
 	}
 	cleanup_free char *user = doc_section(doc, "user:NAME");
 	cr_expect(mentions(user, "project_root"));
+	/* [secrets] has no keys of its own: its keys are names. */
+	cleanup_free char *secrets = doc_section(doc, "secrets");
+	cr_expect(strstr(secrets, "`env:VAR`") && strstr(secrets, "`file:/PATH`") &&
+	              strstr(secrets, "/run/secrets/NAME"),
+	          "docs/policy.md: [secrets] must describe env:, file: and /run/secrets/NAME");
 }
 
 Test(schema, fuzz_dictionary_has_every_section_key_and_value)
