@@ -53,6 +53,7 @@ int audit_open_log(const char *path)
 void audit_open(struct audit *a, const struct plan *pl)
 {
 	a->plan = pl;
+	a->limits = NULL;
 	a->fd = -1;
 	sandbox_id_new(a->id);
 	if (pl->audit_log)
@@ -156,5 +157,12 @@ void audit_sandbox_exit(struct audit *a, int status, const char *reason, const c
 		buf_json_str(&b, detail);
 	}
 	buf_printf(&b, ",\"duration_ms\":%lld", duration_ms);
+	/* What the sandbox's cgroup saw (run.c), when limits made one. */
+	const struct cgroup_stats *l = a->limits;
+	if (l && l->applied) {
+		if (l->peak_known)
+			buf_printf(&b, ",\"peak_memory_bytes\":%llu", l->peak_memory_bytes);
+		buf_printf(&b, ",\"oom_kills\":%llu,\"pids_max_hit\":%llu", l->oom_kills, l->pids_max_hit);
+	}
 	finish(&b, a);
 }
