@@ -346,6 +346,17 @@ void cgroup_describe(struct plan *pl)
 	choice_clear(&c);
 }
 
+bool cgroup_can_apply(enum cg_controller c, char **how)
+{
+	struct plan pl = {0};
+	pl.memory_bytes = c == CG_MEMORY;
+	pl.pids = c == CG_PIDS;
+	pl.cpu_milli = c == CG_CPU;
+	cgroup_describe(&pl);
+	*how = pl.cgroup_driver ? pl.cgroup_driver : pl.cgroup_refusal;
+	return pl.cgroup_driver != NULL;
+}
+
 /* Writes value to name in the cgroup open at dfd. A test directory has no
  * kernel to make the files: they are created there. */
 static bool cg_write(const struct cgroup *cg, int dfd, const char *name, const char *value)
@@ -392,25 +403,36 @@ static void enable_controllers(const struct cgroup *cg, const char *dir, unsigne
 }
 
 /* Makes BASE/ID under parent, locked; the open directory or dies. The
- * sweep of another run may remove an empty BASE between our mkdirs: then
- * both are made again. */
-static int make_locked(const struct cgroup *cg, const char *parent, const char *id, char **path_out)
+ * sweep of another run may remove our empty BASE or BASE/ID before we
+ * hold the lock (it removes what is empty and unlocked): then both are
+ * made again. Once locked, no sweep removes it. */
+static int make_locked(const char *parent, const char *id, char **path_out)
 {
 	cleanup_free char *base = xasprintf("%s/" CG_BASE, parent);
 	char *path = xasprintf("%s/%s", base, id);
 	for (int attempt = 0;; attempt++) {
+		if (attempt == 5)
+			die("limits: %s kept disappearing while it was being made", path);
 		if (mkdir(base, 0755) < 0 && errno != EEXIST)
 			die_with_error("limits: create %s", base);
-		if (mkdir(path, 0755) == 0)
-			break;
-		if (errno != ENOENT || attempt == 5)
+		if (mkdir(path, 0755) < 0) {
+			if (errno == ENOENT)
+				continue;
 			die_with_error("limits: create %s", path);
+		}
+		int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0 && errno == ENOENT)
+			continue;
+		if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0)
+			die_with_error("limits: open and lock %s", path);
+		struct stat locked, now;
+		if (fstat(fd, &locked) == 0 && stat(path, &now) == 0 && locked.st_dev == now.st_dev &&
+		    locked.st_ino == now.st_ino) {
+			*path_out = path;
+			return fd;
+		}
+		close(fd);
 	}
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0)
-		die_with_error("limits: open and lock %s", path);
-	*path_out = path;
-	return fd;
 }
 
 static void write_limits_v2(const struct plan *pl, const struct cgroup *cg)
@@ -492,7 +514,7 @@ void cgroup_create(const struct plan *pl, const char *id, struct cgroup *cg)
 		if (mkdir(base, 0755) < 0 && errno != EEXIST)
 			die_with_error("limits: create %s", base);
 		enable_controllers(cg, base, needed(pl));
-		cg->dir_fd[0] = make_locked(cg, c.parent[0], id, &cg->path[0]);
+		cg->dir_fd[0] = make_locked(c.parent[0], id, &cg->path[0]);
 		write_limits_v2(pl, cg);
 		/* A real cgroup2 directory takes pid 1 at its creation; a test
 		 * directory cannot, and gets its pid written like v1's. */
@@ -505,8 +527,20 @@ void cgroup_create(const struct plan *pl, const char *id, struct cgroup *cg)
 		for (unsigned i = 0; i < CG_N; i++) {
 			if (!c.parent[i])
 				continue;
+			/* Controllers mounted together (cpu,cpuacct,memory...)
+			 * share one directory. */
+			for (unsigned j = 0; j < i && cg->dir_fd[i] < 0; j++) {
+				if (c.parent[j] && strcmp(c.parent[j], c.parent[i]) == 0) {
+					cg->dir_fd[i] = fcntl(cg->dir_fd[j], F_DUPFD_CLOEXEC, 3);
+					if (cg->dir_fd[i] < 0)
+						die_with_error("limits: duplicate a descriptor");
+					cg->path[i] = xstrdup(cg->path[j]);
+				}
+			}
+			if (cg->dir_fd[i] >= 0)
+				continue;
 			sweep_base(c.parent[i]);
-			cg->dir_fd[i] = make_locked(cg, c.parent[i], id, &cg->path[i]);
+			cg->dir_fd[i] = make_locked(c.parent[i], id, &cg->path[i]);
 		}
 		write_limits_v1(pl, cg);
 		cg->need_move = true;

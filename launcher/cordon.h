@@ -232,6 +232,9 @@ void cgroup_init(struct cgroup *cg);
 /* For explain and doctor: fills pl->cgroup_driver (how) or
  * pl->cgroup_refusal (why not); creates nothing. */
 void cgroup_describe(struct plan *pl);
+/* For doctor: whether this host applies the controller's limit as this
+ * user; how (the driver and place) or why not in *how (allocated). */
+bool cgroup_can_apply(enum cg_controller c, char **how);
 /* Removes what killed runs left in the places this plan uses, makes this
  * run's cgroup(s) and writes the limits; dies (125) with the reason when
  * a limit cannot be applied. Nothing when the plan sets none. */

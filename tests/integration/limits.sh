@@ -9,6 +9,9 @@
 . "$(dirname "$0")/lib.sh"
 
 AUDIT=$WORK/audit.jsonl
+per_test_setup() {
+	rm -f "$AUDIT"
+}
 
 # cg_dir CONTROLLER: this shell's cgroup in that v1 hierarchy, which is
 # where the launcher (our child) puts cordon/.
@@ -19,11 +22,15 @@ cg_dir() {
 	echo "/sys/fs/cgroup/$1${path%/}"
 }
 
-# What cordon left under cordon/ in each hierarchy (nothing, after a run).
+# The cgroups of this test's sandboxes (their ids from the audit log)
+# that are still there: none, after a run. (Other runs on the host may
+# have cgroups of their own there.)
 leftovers() {
-	local c
-	for c in memory pids cpu; do
-		ls -d "$(cg_dir $c)/cordon/"* 2>/dev/null
+	local c id
+	for id in $(sed -n 's/.*"event":"sandbox_start".*"sandbox_id":"\([0-9a-f]*\)".*/\1/p' "$AUDIT" 2>/dev/null); do
+		for c in memory pids cpu; do
+			[ -e "$(cg_dir $c)/cordon/$id" ] && echo "$(cg_dir $c)/cordon/$id"
+		done
 	done
 }
 
@@ -240,6 +247,22 @@ t_memory_limit_applies_or_is_refused_with_the_reason() {
 	eq "check accepts the policy ($(show))" "$SB_RC" 0
 	cli explain "$p"
 	contains "explain says run refuses" "$SB_OUT" "cannot be applied here, run refuses: memory: only cgroup v1"
+}
+
+# doctor says, per limit, whether and how this user's runs get it.
+t_doctor_reports_each_limit() {
+	cli doctor
+	[ "$SB_RC" -le 1 ] || failed "doctor: $(show)"
+	local l
+	for l in memory pids cpu; do
+		if [ $IS_ROOT -eq 1 ]; then
+			contains "$l ($(show))" "$SB_OUT" "ok    limit $l"
+			contains "$l" "$SB_OUT" "cgroup v1: $l in $(cg_dir $l)/cordon/ID"
+		else
+			contains "$l ($(show))" "$SB_OUT" "warn  limit $l"
+			contains "$l" "$SB_OUT" "$l: only cgroup v1 has the $l controller here, and $(cg_dir $l) is not writable by uid $MYUID"
+		fi
+	done
 }
 
 t_timeout_is_said_on_stderr() {
