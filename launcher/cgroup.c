@@ -591,7 +591,7 @@ static void remove_dir(const struct cgroup *cg, size_t i)
 			unlinkat(cg->dir_fd[i], files[f], 0);
 	}
 	for (int attempt = 0; rmdir(cg->path[i]) < 0 && errno == EBUSY && attempt < 100; attempt++)
-		nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
+		nanosleep(&(struct timespec){.tv_nsec = 10L * 1000 * 1000}, NULL);
 	if (access(cg->path[i], F_OK) == 0)
 		warn_msg("limits: could not remove %s: %s (the next run removes it once it is empty)", cg->path[i],
 		         strerror(errno));
@@ -636,13 +636,14 @@ static bool sandbox_id_name(const char *s)
 static void sweep_base(const char *parent)
 {
 	cleanup_free char *base = xasprintf("%s/" CG_BASE, parent);
-	cleanup_fd int bfd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	int bfd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (bfd < 0)
 		return;
 	DIR *d = fdopendir(bfd);
-	if (!d)
+	if (!d) {
+		close(bfd);
 		return;
-	bfd = -1;
+	}
 	struct dirent *e;
 	while ((e = readdir(d))) {
 		if (!sandbox_id_name(e->d_name))

@@ -97,7 +97,7 @@ const struct policy_key policy_keys[] = {
     {TYPED("limits", "nofile", KT_UINT, nofile_v, U64_OUT(nofile)), .min = 3, .max = 1 << 20,
      .range = "must be at least 3"},
     /* The kernel's smallest quota is 1 ms per 100 ms period: 0.01 CPU. */
-    {TYPED("limits", "cpu", KT_CPU, cpu_v, U64_OUT(cpu_milli)), .min = 10, .max = 4096 * 1000,
+    {TYPED("limits", "cpu", KT_CPU, cpu_v, U64_OUT(cpu_milli)), .min = 10, .max = 4096ULL * 1000,
      .range = "must be between 0.01 and 4096"},
 
     /* A path, or `stderr` (policy.c). */
