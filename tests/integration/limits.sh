@@ -148,6 +148,40 @@ t_root_limits_are_in_the_sandbox_cgroup_while_it_runs() {
 	eq "nothing left" "$(leftovers)" ""
 }
 
+# A user to whom a v1 memory cgroup is delegated (the directory and its
+# cgroup.procs given to them, and the launcher started inside it) gets the
+# limit applied there: the sandbox's cgroup below it, an OOM kill reported.
+t_root_a_delegated_v1_cgroup_lets_a_user_apply_memory() {
+	local user=cordon-test d p
+	id $user >/dev/null 2>&1 || failed "no user $user (run-as.sh makes it)"
+	d="$(cg_dir memory)/deleg-$$"
+	mkdir "$d" || failed "mkdir $d"
+	trap 'rmdir "$d/cordon" "$d" 2>/dev/null' EXIT
+	p=$(NO_BASE_USER=1 policy deleg <<<$'[limits]\nmemory = 64M\n[audit]\nlog = stderr')
+	chmod 0644 "$p"
+	# as_user CMD...: the launcher, as the user, inside $d.
+	as_user() {
+		(cd "$WORK/proj" && /bin/sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$d" \
+			setpriv --reuid=$user --regid=$user --init-groups env HOME=/ "$@") >"$WORK/deleg.out" 2>"$WORK/deleg.err"
+	}
+	as_user "$CORDON" run --policy "$p" -- /usr/bin/python3 -c "$(hog 1000)"
+	local rc=$?
+	eq "control: not delegated yet, refused ($(cat "$WORK/deleg.err"))" "$rc" 125
+	contains "control: why" "$(cat "$WORK/deleg.err")" "$d is not writable by uid $(id -u $user)"
+	chown $user "$d" "$d/cgroup.procs" "$d/tasks"
+	as_user "$CORDON" run --policy "$p" -- /usr/bin/python3 -c "$(hog 32)"
+	rc=$?
+	eq "32M under 64M ($(cat "$WORK/deleg.err"))" "$rc" 0
+	contains "under the delegated cgroup" "$(cat "$WORK/deleg.err")" '"oom_kills":0'
+	as_user "$CORDON" run --policy "$p" -- /usr/bin/python3 -c "$(hog 1000)"
+	rc=$?
+	eq "the hog ($(cat "$WORK/deleg.err"))" "$rc" 137
+	contains "the line" "$(cat "$WORK/deleg.err")" "cordon: memory limit 64M reached (oom kill)"
+	contains "audit" "$(cat "$WORK/deleg.err")" '"reason":"oom"'
+	[ -e "$d/cordon" ] && failed "$d/cordon left behind: $(ls "$d/cordon")"
+	rmdir "$d" || failed "rmdir $d"
+}
+
 # Inside, the sandbox sees its own cgroup as /, not the host's path.
 t_root_sandbox_sees_its_cgroup_as_root() {
 	local p
