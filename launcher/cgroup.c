@@ -510,11 +510,11 @@ void cgroup_create(const struct plan *pl, const char *id, struct cgroup *cg)
 	if (c.version == 2) {
 		sweep_base(c.parent[0]);
 		enable_controllers(cg, c.parent[0], needed(pl));
-		cleanup_free char *base = xasprintf("%s/" CG_BASE, c.parent[0]);
-		if (mkdir(base, 0755) < 0 && errno != EEXIST)
-			die_with_error("limits: create %s", base);
-		enable_controllers(cg, base, needed(pl));
+		/* cordon/ is enabled once ours is in it: a sweep cannot remove
+		 * it from under us then. */
 		cg->dir_fd[0] = make_locked(c.parent[0], id, &cg->path[0]);
+		cleanup_free char *base = xasprintf("%s/" CG_BASE, c.parent[0]);
+		enable_controllers(cg, base, needed(pl));
 		write_limits_v2(pl, cg);
 		/* A real cgroup2 directory takes pid 1 at its creation; a test
 		 * directory cannot, and gets its pid written like v1's. */
