@@ -117,6 +117,7 @@ int audit_open_log(const char *path, bool runner)
 void audit_open(struct audit *a, const struct plan *pl)
 {
 	a->plan = pl;
+	a->limits = NULL;
 	a->fd = -1;
 	sandbox_id_new(a->id);
 	if (pl->audit_log)
@@ -233,7 +234,6 @@ void audit_sandbox_start(struct audit *a)
 	bool ll = pl->landlock != LANDLOCK_OFF && pl->kernel_landlock_abi > 0;
 	buf_printf(&b, ",\"landlock\":{\"mode\":\"%s\",\"abi\":%d,\"applied\":%s}", landlock_mode_name(pl->landlock),
 	           ll ? pl->kernel_landlock_abi : 0, ll ? "true" : "false");
-	/* cpu: null until the plan carries a CPU limit (the cgroup driver). */
 	buf_puts(&b, ",\"limits\":{");
 	limit_field(&b, "timeout_ms", pl->timeout_ms);
 	buf_puts(&b, ",");
@@ -241,9 +241,15 @@ void audit_sandbox_start(struct audit *a)
 	buf_puts(&b, ",");
 	limit_field(&b, "pids", pl->pids);
 	buf_puts(&b, ",");
-	limit_field(&b, "cpu", 0);
+	limit_field(&b, "cpu_milli", pl->cpu_milli);
 	buf_puts(&b, ",");
 	limit_field(&b, "nofile", pl->nofile);
+	/* How memory, pids and cpu are applied: the cgroup driver and place. */
+	buf_puts(&b, ",\"cgroup\":");
+	if (pl->cgroup_driver && (pl->memory_bytes || pl->pids || pl->cpu_milli))
+		buf_json_str(&b, pl->cgroup_driver);
+	else
+		buf_puts(&b, "null");
 	/* Names and sources: a secret's value is never recorded. */
 	buf_puts(&b, "},\"secrets\":[");
 	for (size_t i = 0; i < pl->n_secrets; i++) {
@@ -270,5 +276,12 @@ void audit_sandbox_exit(struct audit *a, int status, const char *reason, const c
 		buf_json_str(&b, detail);
 	}
 	buf_printf(&b, ",\"duration_ms\":%lld", duration_ms);
+	/* What the sandbox's cgroup saw (run.c), when limits made one. */
+	const struct cgroup_stats *l = a->limits;
+	if (l && l->applied) {
+		if (l->peak_known)
+			buf_printf(&b, ",\"peak_memory_bytes\":%llu", l->peak_memory_bytes);
+		buf_printf(&b, ",\"oom_kills\":%llu,\"pids_max_hit\":%llu", l->oom_kills, l->pids_max_hit);
+	}
 	finish(&b, a);
 }

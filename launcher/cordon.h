@@ -82,7 +82,8 @@ struct policy *policy_open(const char *arg, struct diags *d, char **path_out);
 int open_root_owned(const char *path, int flags, char **why);
 
 /* ns.c: entering namespaces. */
-pid_t spawn_sandbox(unsigned long clone_flags);
+/* cgroup_fd >= 0: pid 1 is created in that cgroup (CLONE_INTO_CGROUP). */
+pid_t spawn_sandbox(unsigned long clone_flags, int cgroup_fd);
 void setup_user_namespace(const struct plan *pl);
 void setup_uts_and_net(const struct plan *pl);
 
@@ -232,11 +233,47 @@ __attribute__((noreturn)) void exec_command(const struct plan *pl, const sigset_
  * there is no executable file to hash. */
 int command_open_pinned(const struct plan *pl);
 
+/* cgroup.c: [limits] memory, pids and cpu, applied through a cgroup made
+ * for the sandbox (v2, or v1 where the host has the controllers there). */
+enum cg_controller { CG_MEMORY, CG_PIDS, CG_CPU, CG_N };
+struct cgroup {
+	int version;      /* 2 or 1; 0: no cgroup (no such limits) */
+	int dir_fd[CG_N]; /* v1: per controller; v2: [0]; locked while the run lives */
+	char *path[CG_N]; /* the same, as paths */
+	int clone_fd;     /* v2: clone3 CLONE_INTO_CGROUP puts pid 1 here; else -1 */
+	bool need_move;   /* the launcher writes pid 1 in (cgroup_enter) before it runs */
+	bool fake;        /* v2 against a test directory (test builds only) */
+	const char *memory_text;
+};
+struct cgroup_stats {
+	bool applied;
+	bool peak_known;
+	unsigned long long peak_memory_bytes, oom_kills, pids_max_hit;
+};
+void cgroup_init(struct cgroup *cg);
+/* For explain and doctor: fills pl->cgroup_driver (how) or
+ * pl->cgroup_refusal (why not); creates nothing. */
+void cgroup_describe(struct plan *pl);
+/* For doctor: whether this host applies the controller's limit as this
+ * user; how (the driver and place) or why not in *how (allocated). */
+bool cgroup_can_apply(enum cg_controller c, char **how);
+/* Removes what killed runs left in the places this plan uses, makes this
+ * run's cgroup(s) and writes the limits; dies (125) with the reason when
+ * a limit cannot be applied. Nothing when the plan sets none. */
+void cgroup_create(const struct plan *pl, const char *sandbox_id, struct cgroup *cg);
+/* Writes pid into every cgroup (need_move); dies when it cannot. */
+void cgroup_enter(const struct cgroup *cg, pid_t pid);
+/* After the sandbox is gone: what it saw, then the cgroup(s) removed. */
+void cgroup_finish(struct cgroup *cg, struct cgroup_stats *st);
+/* The host's RAM (sysinfo), 0 if unknown. */
+uint64_t host_ram_bytes(void);
+
 /* audit.c */
 struct audit {
 	int fd;
 	char id[33];
 	const struct plan *plan;
+	const struct cgroup_stats *limits; /* what the cgroup saw, for sandbox_exit; NULL: none */
 };
 /* The audit log at path, for appending (0600 when created), its directory
  * made where missing (0750), no symlink followed anywhere on the path;

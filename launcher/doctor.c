@@ -149,11 +149,20 @@ static void check_cgroups(struct report *r)
 	bool v1_mem = access("/sys/fs/cgroup/memory/memory.limit_in_bytes", F_OK) == 0;
 	bool v1_pids = access("/sys/fs/cgroup/pids", F_OK) == 0;
 	add(r, "cgroups", v2 || (v1_mem && v1_pids), false,
-	    "[limits] memory and pids cannot be enforced; such policies refuse to run", "%s%s%s",
+	    "[limits] memory, pids and cpu cannot be enforced; such policies refuse to run", "%s%s%s",
 	    v2       ? "cgroup v2 unified"
 	    : hybrid ? "hybrid (v2 at /sys/fs/cgroup/unified)"
 	             : "no cgroup v2",
 	    v1_mem ? "; v1 memory" : "", v1_pids ? "; v1 pids" : "");
+	/* Per limit, as run would decide it for this user (cgroup.c). */
+	static const char *const names[CG_N] = {
+	    [CG_MEMORY] = "limit memory", [CG_PIDS] = "limit pids", [CG_CPU] = "limit cpu"};
+	for (unsigned c = 0; c < CG_N; c++) {
+		cleanup_free char *how = NULL;
+		bool ok = cgroup_can_apply((enum cg_controller)c, &how);
+		add(r, names[c], ok, false, "a policy that sets it refuses to run (125) for this user on this host",
+		    "%s%s", ok ? "cgroup " : "", how ? how : "?");
+	}
 }
 
 #define IDMAP_IMPACT "a root run with user = NAME refuses a project here: the account cannot be made its owner"

@@ -71,7 +71,7 @@ int idmap_userns(uid_t inside_uid, gid_t inside_gid, uid_t outside_uid, gid_t ou
 	}
 	/* Cloned straight into the namespace, so its maps can be written as
 	 * soon as it exists: no handshake to wait for an unshare. */
-	pid_t pid = spawn_sandbox(CLONE_NEWUSER);
+	pid_t pid = spawn_sandbox(CLONE_NEWUSER, -1);
 	if (pid < 0) {
 		*step = "create the user namespace";
 		close(hold[0]);

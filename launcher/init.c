@@ -107,6 +107,11 @@ void init_main(const struct plan *pl, pid_t child, const sigset_t *saved_mask)
 				continue;
 			if (!timed_out) {
 				timed_out = true;
+				/* Said by pid 1, which alone knows the 124 is the
+				 * timeout's and not the command's own. */
+				warn_msg(
+				    "timeout %s reached; the command was stopped (SIGTERM, then SIGKILL after %d s)",
+				    pl->timeout_text ? pl->timeout_text : "?", TIMEOUT_GRACE_MS / 1000);
 				kill(-1, SIGTERM);
 				arm_timer(tfd, TIMEOUT_GRACE_MS);
 			} else {

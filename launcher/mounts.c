@@ -266,17 +266,32 @@ static int fresh_fs(const char *type, const char *const *opts, unsigned attrs, c
 	return m;
 }
 
+/* size= for a tmpfs the sandbox can write (plan_tmpfs_size): its pages
+ * are memory, and a file system that outgrows the memory limit would hold
+ * them past the cgroup's reach (a file outlives the process charged for
+ * it). "0" would mean no limit to the kernel, so none is never written. */
+static const char *tmpfs_size(const struct plan *pl, char buf[32])
+{
+	uint64_t size = plan_tmpfs_size(pl);
+	if (!size)
+		return NULL;
+	snprintf(buf, 32, "%llu", (unsigned long long)size);
+	return buf;
+}
+
 static void mount_tmpfs(const struct plan *pl, int root, const struct mount_op *op)
 {
-	char uid[16], gid[16];
+	char uid[16], gid[16], size[32];
 	const char *rel = op->dest + 1;
 	bool sticky = strcmp(op->dest, "/tmp") == 0 || strcmp(op->dest, "/var/tmp") == 0;
 	snprintf(uid, sizeof(uid), "%u", (unsigned)pl->run_uid);
 	snprintf(gid, sizeof(gid), "%u", (unsigned)pl->run_gid);
+	const char *sz = tmpfs_size(pl, size);
 	/* In a user namespace the tmpfs already belongs to the mapped user;
 	 * as root it must be handed to the account the command runs as. */
-	const char *opts_sticky[] = {"mode", "1777", NULL};
-	const char *opts_owned[] = {"mode", (op->flags & MF_HOME) ? "0700" : "0755", "uid", uid, "gid", gid, NULL};
+	const char *opts_sticky[] = {"mode", "1777", sz ? "size" : NULL, sz, NULL};
+	const char *opts_owned[] = {
+	    "mode", (op->flags & MF_HOME) ? "0700" : "0755", "uid", uid, "gid", gid, sz ? "size" : NULL, sz, NULL};
 	cleanup_fd int m =
 	    fresh_fs("tmpfs", sticky ? opts_sticky : opts_owned, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, op->dest);
 	cleanup_fd int target = make_mountpoint(root, rel, true);
@@ -327,11 +342,14 @@ static void dev_symlink(int dev, const char *target, const char *name)
 		die_with_error("dev: symlink /dev/%s", name);
 }
 
-static void mount_dev(int root, const struct mount_op *op, const int node_trees[N_ELEMENTS(dev_nodes)], int console)
+static void mount_dev(const struct plan *pl, int root, const struct mount_op *op,
+                      const int node_trees[N_ELEMENTS(dev_nodes)], int console)
 {
 	static const char *const dev_opts[] = {"mode", "0755", NULL};
 	static const char *const pts_opts[] = {"newinstance", NULL, "ptmxmode", "0666", "mode", "0620", NULL};
-	static const char *const shm_opts[] = {"mode", "1777", NULL};
+	char size[32];
+	const char *sz = tmpfs_size(pl, size);
+	const char *const shm_opts[] = {"mode", "1777", sz ? "size" : NULL, sz, NULL};
 
 	cleanup_fd int m = fresh_fs("tmpfs", dev_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, "/dev");
 	/* Populate the detached tmpfs through its fd before attaching it. */
@@ -547,7 +565,7 @@ void mounts_apply(const struct plan *pl, int userns, const struct secret_values 
 			mount_proc(root, op);
 			break;
 		case MOUNT_DEV:
-			mount_dev(root, op, node_trees, console);
+			mount_dev(pl, root, op, node_trees, console);
 			break;
 		case MOUNT_PIN:
 			mount_self(root, op, false);

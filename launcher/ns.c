@@ -19,14 +19,20 @@
 /* clone3 with no stack behaves like fork(): the child continues on a copy
  * of the parent's stack. glibc has no wrapper; the launcher is single
  * threaded, so skipping glibc's fork bookkeeping is safe. */
-pid_t spawn_sandbox(unsigned long clone_flags)
+pid_t spawn_sandbox(unsigned long clone_flags, int cgroup_fd)
 {
 	struct clone_args args = {
 	    .flags = clone_flags,
 	    .exit_signal = SIGCHLD,
 	};
+	/* In its cgroup from its first instruction: nothing of the sandbox
+	 * ever runs outside the limits. */
+	if (cgroup_fd >= 0) {
+		args.flags |= CLONE_INTO_CGROUP;
+		args.cgroup = (uint64_t)cgroup_fd;
+	}
 	long pid = syscall(SYS_clone3, &args, sizeof(args));
-	if (pid < 0 && errno == ENOSYS)
+	if (pid < 0 && errno == ENOSYS && cgroup_fd < 0)
 		pid = syscall(SYS_clone, (unsigned long)SIGCHLD | clone_flags, NULL, NULL, NULL, NULL);
 	return (pid_t)pid;
 }

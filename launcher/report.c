@@ -76,6 +76,8 @@ int cmd_explain(int argc, char **argv)
 		return EXIT_INVALID;
 	}
 	pl->kernel_landlock_abi = landlock_abi();
+	pl->host_ram_bytes = host_ram_bytes();
+	cgroup_describe(pl);
 	cleanup_free char *out = o.json ? plan_explain_json(pl) : plan_explain_text(pl, o.verbose);
 	fputs(out, stdout);
 	plan_free(pl);

@@ -35,6 +35,7 @@ struct sandbox_fds {
 	int status_r, status_w; /* setup failures, written by die() inside */
 	int alive_r, alive_w;   /* closes when the launcher dies */
 	int proxy_control;      /* pid 1's end of the built-in proxy's socket, or -1 */
+	int go_r, go_w;         /* cgroup v1: pid 1 waits until the launcher has moved it in; -1 */
 	int idmap_userns;       /* the mapping of idmapped projects (plan.idmap), or -1 */
 	const char *sandbox_id;
 	const struct guard_state *guards; /* locks pid 1 keeps */
@@ -84,6 +85,20 @@ static void sandbox_child(const struct plan *pl, struct sandbox_fds *f, const si
 	die_status_fd = f->status_w;
 	close(f->status_r);
 	close(f->alive_w);
+	if (f->go_r >= 0) {
+		/* Nothing runs until the launcher has put us in the sandbox's
+		 * cgroup(s) (v1 has no CLONE_INTO_CGROUP): a byte when it has,
+		 * end of file when it could not (it dies with the reason). */
+		char go;
+		close(f->go_w);
+		if (TEMP_FAILURE_RETRY_INT(read(f->go_r, &go, 1)) != 1)
+			_exit(EXIT_SETUP);
+		close(f->go_r);
+		/* Our cgroup namespace was rooted where the launcher is; the
+		 * sandbox sees its own cgroup as / (as CLONE_INTO_CGROUP does). */
+		if ((pl->clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
+			die_with_error("limits: cgroup namespace");
+	}
 	close_inherited_fds(f, filters);
 
 	if (pl->die_with_parent) {
@@ -334,11 +349,35 @@ static void check_runner_socket(const struct plan *pl)
 		die("egress: under sudo the proxy socket %s must be a socket of root's", pl->net.socket);
 }
 
+/* The line and the audit reason of an OOM kill: the policy's own text of
+ * the limit. The command's status stays its own (137 when the OOM killer
+ * took it); reason oom when the run ended by a SIGKILL. */
+static const char *report_limits(const struct plan *pl, const struct cgroup_stats *st, int code, const char *reason)
+{
+	if (st->oom_kills) {
+		warn_msg("memory limit %s reached (oom kill)", pl->memory_text ? pl->memory_text : "?");
+		if (code == 128 + SIGKILL)
+			return "oom";
+	}
+	return reason;
+}
+
+/* For the audit: the cgroup(s) this run's limits live in. */
+static void record_cgroup(struct plan *pl, const struct cgroup *cg)
+{
+	if (!cg->version)
+		return;
+	buf_t b = {0};
+	buf_printf(&b, "v%d:", cg->version);
+	for (size_t i = 0; i < CG_N; i++)
+		if (cg->path[i])
+			buf_printf(&b, " %s", cg->path[i]);
+	free(pl->cgroup_driver);
+	pl->cgroup_driver = b.p;
+}
+
 static int run_plan(struct plan *pl, struct guard_state *gs)
 {
-	if (pl->memory_bytes || pl->pids)
-		die("limits: memory and pids limits are not available in this version; remove them from the policy");
-
 	/* Fail before anything is built if Landlock is required and missing;
 	 * the command's process checks again when it applies the rules. */
 	pl->kernel_landlock_abi = landlock_abi();
@@ -348,6 +387,9 @@ static int run_plan(struct plan *pl, struct guard_state *gs)
 		    pl->landlock_min_abi, pl->kernel_landlock_abi > 0 ? "less" : "none");
 
 	check_runner_socket(pl);
+	/* The size of every tmpfs when no memory limit gives one (mounts.c). */
+	pl->host_ram_bytes = host_ram_bytes();
+
 	struct audit audit;
 	audit_open(&audit, pl);
 	/* Every secret is read before anything starts: one that is missing
@@ -376,6 +418,8 @@ static int run_plan(struct plan *pl, struct guard_state *gs)
 	                        .alive_r = ap[0],
 	                        .alive_w = ap[1],
 	                        .proxy_control = -1,
+	                        .go_r = -1,
+	                        .go_w = -1,
 	                        .idmap_userns = -1,
 	                        .sandbox_id = audit.id,
 	                        .guards = gs,
@@ -386,16 +430,37 @@ static int run_plan(struct plan *pl, struct guard_state *gs)
 	seccomp_prepare(pl->seccomp, &filters);
 	make_idmap(pl, &f);
 
+	/* After the proxy started: it is not the sandbox and stays out. */
+	struct cgroup cg;
+	cgroup_create(pl, audit.id, &cg);
+	record_cgroup(pl, &cg);
+	if (cg.need_move) {
+		int gp[2];
+		if (pipe2(gp, O_CLOEXEC) < 0)
+			die_with_error("pipe");
+		f.go_r = gp[0];
+		f.go_w = gp[1];
+	}
+
 	placeholders_create(pl, gs, audit.id);
 
 	long long start = now_ms();
-	pid_t pid = spawn_sandbox(pl->clone_flags);
+	pid_t pid = spawn_sandbox(pl->clone_flags, cg.clone_fd);
 	if (pid < 0)
 		die_with_error("create namespaces"); /* removes the placeholders (guards.c) */
 	if (pid == 0)
 		sandbox_child(pl, &f, &saved, &filters);
 	/* Pid 1 has its own copy; the launcher needs none. */
 	secrets_clear(&secrets);
+	if (cg.need_move) {
+		/* Pid 1 waits for this byte (sandbox_child); if we die first it
+		 * reads end of file and exits, having run nothing. */
+		close(f.go_r);
+		cgroup_enter(&cg, pid);
+		if (write_all(f.go_w, "g", 1) < 0)
+			die_with_error("limits: release pid 1");
+		close(f.go_w);
+	}
 
 	if (filters.sizes_r >= 0)
 		close(filters.sizes_r);
@@ -421,6 +486,10 @@ static int run_plan(struct plan *pl, struct guard_state *gs)
 			;
 	}
 	guards_finish(gs);
+	/* Pid 1 is reaped: its namespace and every process in it are gone,
+	 * so the cgroup is empty and can go. */
+	struct cgroup_stats cgs;
+	cgroup_finish(&cg, &cgs);
 
 	cleanup_free char *failure = read_status(f.status_r);
 	close(f.status_r);
@@ -434,9 +503,10 @@ static int run_plan(struct plan *pl, struct guard_state *gs)
 		                      : xasprintf("%s: %s", r->file, r->msg);
 		diags_free(&refused);
 	}
-	const char *reason = w.reason;
+	const char *reason = report_limits(pl, &cgs, w.code, w.reason);
 	if (failure && *failure)
 		reason = (w.code == EXIT_NOTFOUND || w.code == EXIT_NOEXEC) ? "exec_failed" : "setup_failed";
+	audit.limits = &cgs;
 	audit_sandbox_exit(&audit, w.code, reason, failure && *failure ? failure : NULL, now_ms() - start);
 	if (audit.fd >= 0)
 		close(audit.fd);

@@ -250,6 +250,60 @@ static void seccomp_text(buf_t *b, const struct plan *pl, bool verbose)
 		         "mknod, mknodat making a file; openat2 and io_uring_setup: ENOSYS\n");
 }
 
+/* A size for people: 64M, 1.5G, 512K, or bytes. */
+static void size_text(buf_t *b, uint64_t n)
+{
+	static const char units[] = "KMGT";
+	unsigned u = 0;
+	uint64_t scale = 1;
+	while (u < 4 && n >= scale * 1024 * 2) {
+		scale *= 1024;
+		u++;
+	}
+	if (u == 0)
+		buf_printf(b, "%llu bytes", (unsigned long long)n);
+	else if (n % scale == 0)
+		buf_printf(b, "%llu%c", (unsigned long long)(n / scale), units[u - 1]);
+	else
+		buf_printf(b, "%.1f%c", (double)n / (double)scale, units[u - 1]);
+}
+
+/* The limits, who applies each, and the size of every tmpfs. */
+static void limits_text(buf_t *b, const struct plan *pl)
+{
+	buf_t items = {0};
+	if (pl->timeout_ms)
+		buf_printf(&items, ", timeout %s (%llu ms; then SIGTERM, SIGKILL 5 s later, exit 124)",
+		           pl->timeout_text ? pl->timeout_text : "?", (unsigned long long)pl->timeout_ms);
+	if (pl->memory_bytes)
+		buf_printf(&items, ", memory %s (%llu bytes, no swap)", pl->memory_text ? pl->memory_text : "?",
+		           (unsigned long long)pl->memory_bytes);
+	if (pl->pids)
+		buf_printf(&items, ", pids %llu", (unsigned long long)pl->pids);
+	if (pl->cpu_milli) {
+		char cpu[32];
+		format_cpu(pl->cpu_milli, cpu);
+		buf_printf(&items, ", cpu %s (%llu us per 100000 us)", cpu, (unsigned long long)pl->cpu_milli * 100);
+	}
+	if (pl->nofile)
+		buf_printf(&items, ", nofile %llu", (unsigned long long)pl->nofile);
+	buf_printf(b, "\nlimits       %s\n", items.p ? items.p + 2 : "none");
+	buf_free(&items);
+	if (pl->cgroup_driver)
+		buf_printf(b, "  cgroup     %s\n", pl->cgroup_driver);
+	if (pl->cgroup_refusal)
+		buf_printf(b, "  cgroup     cannot be applied here, run refuses: %s\n", pl->cgroup_refusal);
+	uint64_t size = plan_tmpfs_size(pl);
+	buf_puts(b, "tmpfs size   ");
+	if (size) {
+		size_text(b, size);
+		buf_puts(b, pl->memory_bytes ? " each (the memory limit)" : " each (a quarter of RAM)");
+	} else {
+		buf_puts(b, "the kernel's default (half of RAM) each");
+	}
+	buf_puts(b, ": tmpfs =, the home, /dev/shm\n");
+}
+
 /* What the agent finds in its home: the mount at run_home, and the
  * copies made into it at every start. */
 static void home_text(buf_t *b, const struct plan *pl)
@@ -358,18 +412,8 @@ char *plan_explain_text(const struct plan *pl, bool verbose)
 	landlock_text(&b, pl);
 	seccomp_text(&b, pl, verbose);
 
-	buf_puts(&b, "\nlimits      ");
-	if (pl->timeout_ms)
-		buf_printf(&b, " timeout %llums", (unsigned long long)pl->timeout_ms);
-	if (pl->memory_bytes)
-		buf_printf(&b, " memory %llu bytes", (unsigned long long)pl->memory_bytes);
-	if (pl->pids)
-		buf_printf(&b, " pids %llu", (unsigned long long)pl->pids);
-	if (pl->nofile)
-		buf_printf(&b, " nofile %llu", (unsigned long long)pl->nofile);
-	if (!pl->timeout_ms && !pl->memory_bytes && !pl->pids && !pl->nofile)
-		buf_puts(&b, " none");
-	buf_printf(&b, "\ndie_with_parent %s\n", pl->die_with_parent ? "yes" : "no");
+	limits_text(&b, pl);
+	buf_printf(&b, "die_with_parent %s\n", pl->die_with_parent ? "yes" : "no");
 	buf_printf(&b, "audit log    %s\n", pl->audit_log ? pl->audit_log : "(none)");
 	buf_free(&ns);
 	return b.p;
@@ -643,9 +687,14 @@ char *plan_explain_json(const struct plan *pl)
 	json_key(&b, &f, "environment");
 	json_strv(&b, pl->envp);
 	json_key(&b, &f, "limits");
-	buf_printf(&b, "{\"timeout_ms\":%llu,\"memory_bytes\":%llu,\"pids\":%llu,\"nofile\":%llu}",
+	buf_printf(&b, "{\"timeout_ms\":%llu,\"memory_bytes\":%llu,\"pids\":%llu,\"nofile\":%llu,\"cpu\":%.3f",
 	           (unsigned long long)pl->timeout_ms, (unsigned long long)pl->memory_bytes,
-	           (unsigned long long)pl->pids, (unsigned long long)pl->nofile);
+	           (unsigned long long)pl->pids, (unsigned long long)pl->nofile, (double)pl->cpu_milli / 1000.0);
+	buf_printf(&b, ",\"tmpfs_size_bytes\":%llu,\"cgroup_driver\":", (unsigned long long)plan_tmpfs_size(pl));
+	json_str_or_null(&b, pl->cgroup_driver);
+	buf_puts(&b, ",\"cgroup_refusal\":");
+	json_str_or_null(&b, pl->cgroup_refusal);
+	buf_puts(&b, "}");
 	json_key(&b, &f, "die_with_parent");
 	buf_puts(&b, pl->die_with_parent ? "true" : "false");
 	json_key(&b, &f, "audit_log");

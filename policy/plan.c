@@ -1455,16 +1455,6 @@ static void build_landlock(struct builder *b)
 static void refuse_unrunnable(struct builder *b)
 {
 	const struct policy *p = b->p;
-	/* Limits run cannot apply yet (cgroups: issue 18); rather than run
-	 * without them. */
-	const struct pval *limits[] = {&p->memory_v, &p->pids_v};
-	const char *names[] = {"memory", "pids"};
-	for (size_t i = 0; i < N_ELEMENTS(limits); i++)
-		if (limits[i]->value)
-			diags_add(b->d, p->file, limits[i]->line,
-			          "%s: memory and pids limits are not available in this version; remove them from the "
-			          "policy",
-			          names[i]);
 	/* Pid 1 connects to the shared proxy by this path: it must fit a Unix
 	 * socket address. */
 	if (p->net_mode == NET_PROXY && p->socket.value) {
@@ -1632,6 +1622,9 @@ struct plan *plan_build(const struct policy *p, const struct invocation *inv, co
 	pl->memory_bytes = p->memory_bytes;
 	pl->pids = p->pids;
 	pl->nofile = p->nofile;
+	pl->cpu_milli = p->cpu_milli;
+	pl->timeout_text = p->timeout_v.value ? xstrdup(p->timeout_v.value) : NULL;
+	pl->memory_text = p->memory_v.value ? xstrdup(p->memory_v.value) : NULL;
 	refuse_unrunnable(&b);
 	build_seccomp(&b);
 	if (pl->no_setid) /* after every step that may set it */
@@ -1651,6 +1644,13 @@ struct plan *plan_build(const struct policy *p, const struct invocation *inv, co
 		return NULL;
 	}
 	return pl;
+}
+
+uint64_t plan_tmpfs_size(const struct plan *pl)
+{
+	if (pl->memory_bytes)
+		return pl->memory_bytes;
+	return pl->host_ram_bytes / TMPFS_RAM_FRACTION;
 }
 
 void plan_free(struct plan *pl)
@@ -1698,6 +1698,10 @@ void plan_free(struct plan *pl)
 	strv_clear(pl->argv);
 	strv_clear(pl->envp);
 	free(pl->command_sha256);
+	free(pl->timeout_text);
+	free(pl->memory_text);
+	free(pl->cgroup_driver);
+	free(pl->cgroup_refusal);
 	free(pl->seccomp_profile);
 	profile_free(pl->seccomp);
 	for (size_t i = 0; i < pl->n_ll_rules; i++)

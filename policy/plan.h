@@ -187,6 +187,18 @@ struct plan {
 
 	bool die_with_parent;
 	uint64_t timeout_ms, memory_bytes, pids, nofile;
+	uint64_t cpu_milli; /* [limits] cpu in thousandths of a CPU; 0: none */
+	/* [limits] timeout and memory as the policy wrote them ("2s", "64M"),
+	 * for the lines run prints when one ends the command. */
+	char *timeout_text, *memory_text;
+	/* Filled in by the launcher (cgroup.c) after detection, for explain:
+	 * how memory, pids and cpu will be applied ("cgroup v1: memory at
+	 * /sys/fs/cgroup/memory/..."), or why they cannot be (then run
+	 * refuses). Both NULL when the policy sets none of them. */
+	char *cgroup_driver, *cgroup_refusal;
+	/* Filled in by the launcher: the host's RAM (sysinfo), which sizes
+	 * the tmpfs mounts when no memory limit does (plan_tmpfs_size). */
+	uint64_t host_ram_bytes;
 	char *seccomp_profile;      /* the name, or the path */
 	struct sc_profile *seccomp; /* NULL for profile = none */
 	enum landlock_mode landlock;
@@ -210,6 +222,12 @@ struct plan {
 	 * run exits 125 with it. */
 	char *refusal;
 };
+
+/* The size= of every tmpfs cordon mounts (tmpfs =, the home, /dev/shm):
+ * the memory limit when the policy sets one, else a quarter of the host's
+ * RAM each; 0 when neither is known (no size= then). */
+#define TMPFS_RAM_FRACTION 4
+uint64_t plan_tmpfs_size(const struct plan *pl);
 
 enum path_state { PATH_MISSING, PATH_DIR, PATH_FILE, PATH_SYMLINK, PATH_OTHER, PATH_ERROR };
 

@@ -305,6 +305,10 @@ static bool set_simple(struct policy *p, const struct policy_key *k, const char 
 		if (!parse_uint(s, k->max ? k->max : UINT64_MAX, &n, why))
 			return false;
 		break;
+	case KT_CPU:
+		if (!parse_cpu(s, &n, why))
+			return false;
+		break;
 	default:
 		return true;
 	}

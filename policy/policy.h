@@ -80,8 +80,9 @@ struct policy {
 	struct plist env_keep, env_set, env_file;
 
 	/* [limits] */
-	struct pval timeout_v, memory_v, pids_v, nofile_v;
+	struct pval timeout_v, memory_v, pids_v, nofile_v, cpu_v;
 	uint64_t timeout_ms, memory_bytes, pids, nofile;
+	uint64_t cpu_milli; /* cpu = 1.5 is 1500 */
 
 	/* [audit] */
 	struct pval audit_log;
@@ -119,6 +120,11 @@ bool parse_bool(const char *s, bool *out, const char **why);
 bool parse_size(const char *s, uint64_t *out, const char **why);
 bool parse_duration_ms(const char *s, uint64_t *out, const char **why);
 bool parse_uint(const char *s, uint64_t max, uint64_t *out, const char **why);
+/* CPUs' worth of time, "2", "1.5", "0.25", in thousandths of a CPU (at
+ * most three decimals; no sign, exponent or spaces). */
+bool parse_cpu(const char *s, uint64_t *milli, const char **why);
+/* The text of a cpu value back from thousandths: 1500 is "1.5". */
+void format_cpu(uint64_t milli, char out[32]);
 bool valid_hostname_label_chars(const char *s);
 /* A dotted quad with no leading zeros, each part 0 to 255. */
 bool is_strict_ipv4(const char *s);

@@ -96,6 +96,9 @@ const struct policy_key policy_keys[] = {
     {TYPED("limits", "pids", KT_UINT, pids_v, U64_OUT(pids)), .min = 1, .max = 1 << 22, .range = "must be at least 1"},
     {TYPED("limits", "nofile", KT_UINT, nofile_v, U64_OUT(nofile)), .min = 3, .max = 1 << 20,
      .range = "must be at least 3"},
+    /* The kernel's smallest quota is 1 ms per 100 ms period: 0.01 CPU. */
+    {TYPED("limits", "cpu", KT_CPU, cpu_v, U64_OUT(cpu_milli)), .min = 10, .max = 4096ULL * 1000,
+     .range = "must be between 0.01 and 4096"},
 
     /* A path, or `stderr` (policy.c). */
     {TEXT("audit", "log", audit_log)},
@@ -125,7 +128,7 @@ const char *key_type_name(enum key_type t)
 {
 	static const char *const names[] = {
 	    [KT_TEXT] = "string",       [KT_PATH] = "path", [KT_BOOL] = "bool", [KT_SIZE] = "size",
-	    [KT_DURATION] = "duration", [KT_UINT] = "uint", [KT_ENUM] = "enum",
+	    [KT_DURATION] = "duration", [KT_UINT] = "uint", [KT_ENUM] = "enum", [KT_CPU] = "cpu",
 	};
 	return (size_t)t < N_ELEMENTS(names) && names[t] ? names[t] : "?";
 }

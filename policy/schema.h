@@ -23,6 +23,7 @@ enum key_type {
 	KT_DURATION, /* 90s, 30m, 1h30m, ... */
 	KT_UINT,     /* a whole number up to max */
 	KT_ENUM,     /* one of values */
+	KT_CPU,      /* CPUs' worth of time: 2, 1.5, 0.25 (stored in thousandths) */
 };
 
 /* A scalar is a struct pval (freed with its value); a list, repeatable, a
@@ -57,7 +58,7 @@ struct policy_key {
 	size_t out;                /* bool, uint64_t or enum: offset of the typed value; 0 if none */
 	const char *dflt;          /* as it would be written; NULL: none */
 	enum key_paths paths;      /* KT_PATH */
-	uint64_t min, max;         /* KT_SIZE, KT_DURATION, KT_UINT; max 0: no bound beyond the type's */
+	uint64_t min, max;         /* KT_SIZE, KT_DURATION, KT_UINT, KT_CPU; max 0: no bound beyond the type's */
 	const char *range;         /* the message for a value outside min..max */
 	const char *const *values; /* KT_ENUM: NULL-terminated, in the order of the C enum */
 	enum key_sudo sudo;

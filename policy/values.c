@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "policy.h"
@@ -58,6 +59,52 @@ bool parse_uint(const char *s, uint64_t max, uint64_t *out, const char **why)
 	}
 	*out = v;
 	return true;
+}
+
+bool parse_cpu(const char *s, uint64_t *milli, const char **why)
+{
+	uint64_t whole, frac = 0;
+	if (!parse_digits(&s, &whole)) {
+		*why = "expected a number of CPUs such as 2 or 1.5";
+		return false;
+	}
+	if (*s == '.') {
+		s++;
+		unsigned digits = 0;
+		for (; isdigit((unsigned char)*s) && digits < 3; s++, digits++)
+			frac = frac * 10 + (unsigned)(*s - '0');
+		if (digits == 0) {
+			*why = "expected a number of CPUs such as 2 or 1.5";
+			return false;
+		}
+		if (isdigit((unsigned char)*s)) {
+			*why = "at most three decimals";
+			return false;
+		}
+		for (; digits < 3; digits++)
+			frac *= 10;
+	}
+	if (*s) {
+		*why = "expected a number of CPUs such as 2 or 1.5";
+		return false;
+	}
+	if (whole > UINT64_MAX / 1000 - 1) {
+		*why = "number too large";
+		return false;
+	}
+	*milli = whole * 1000 + frac;
+	return true;
+}
+
+void format_cpu(uint64_t milli, char out[32])
+{
+	int n =
+	    snprintf(out, 32, "%llu.%03llu", (unsigned long long)(milli / 1000), (unsigned long long)(milli % 1000));
+	/* Drop trailing zeros, and the point when nothing follows it. */
+	while (n > 0 && out[n - 1] == '0')
+		out[--n] = '\0';
+	if (n > 0 && out[n - 1] == '.')
+		out[--n] = '\0';
 }
 
 bool parse_size(const char *s, uint64_t *out, const char **why)

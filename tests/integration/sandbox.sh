@@ -153,18 +153,6 @@ line_of() {
 	grep -n -F -- "$2" "$1" | head -n 1 | cut -d: -f1
 }
 
-t_check_and_run_refuse_memory_and_pids_limits() {
-	local p
-	p=$(policy mem <<<$'[limits]\nmemory = 1G\n')
-	refused_by_both "$p" "$p:$(line_of "$p" "memory = 1G"): memory: memory and pids limits are not available"
-	"$CORDON" explain "$p" >"$WORK/explain.out" 2>&1
-	eq "explain exit status" "$?" 2
-	p=$(policy pids <<<$'[limits]\npids = 64\n')
-	refused_by_both "$p" "$p:$(line_of "$p" "pids = 64"): pids: memory and pids limits are not available"
-	p=$(policy nomem <<<$'[limits]\nnofile = 256\ntimeout = 1h\n')
-	accepted_by_both "$p"
-}
-
 t_check_and_run_refuse_what_a_shared_proxy_socket_cannot_use() {
 	# With socket = a shared proxy decides, by its own policy: the
 	# sandbox's allow list would be unused.

@@ -344,7 +344,7 @@ assert s["policy_sha256"] == sha, (s["policy_sha256"], sha)
 assert s["cwd"] == proj and s["projects"] == [proj] and s["argv"] == ["/bin/sh", "-c", "exit 3"], s
 assert {"mount", "pid", "net", "ipc", "uts", "cgroup"} <= set(s["namespaces"]), s["namespaces"]
 assert s["seccomp"] == "default" and set(s["landlock"]) == {"mode", "abi", "applied"}, s
-assert s["limits"] == {"timeout_ms": 30000, "memory_bytes": None, "pids": None, "cpu": None, "nofile": 256}, s["limits"]
+assert s["limits"] == {"timeout_ms": 30000, "memory_bytes": None, "pids": None, "cpu_milli": None, "nofile": 256, "cgroup": None}, s["limits"]
 assert s["secrets"] == [{"name": "TOKEN", "source": "env", "from": "CORDON_TEST_TOKEN"}], s["secrets"]
 assert e["sandbox_id"] == s["sandbox_id"] and e["status"] == 3 and e["reason"] == "exit", e
 assert isinstance(e["duration_ms"], int), e

@@ -1420,15 +1420,45 @@ Test(identity, settings_are_copied)
 	cr_expect_str_eq(PL->hostname, "box");
 }
 
-/* run cannot apply memory and pids limits yet: the plan refuses them as
- * policy errors, so check and explain report what run would refuse. */
-Test(identity, memory_and_pids_are_policy_errors)
+/* memory, pids and cpu reach the plan with the policy's own text of the
+ * limits, and size every tmpfs; no host detection happens here (the
+ * launcher fills cgroup_driver or cgroup_refusal). */
+Test(identity, memory_pids_and_cpu_are_planned)
 {
-	build("[limits]\nmemory = 1G\ntimeout = 1h\npids = 64\n" FS_BASIC);
-	cr_expect_null(PL);
-	cr_expect(has_diag(2, "memory: memory and pids limits are not available in this version"));
-	cr_expect(has_diag(4, "pids: memory and pids limits are not available in this version"));
-	cr_expect_eq(D.n, 2);
+	build_clean("[limits]\nmemory = 64M\ntimeout = 2s\npids = 64\ncpu = 1.5\n" FS_BASIC);
+	cr_expect_eq(PL->memory_bytes, 64ULL << 20);
+	cr_expect_eq(PL->pids, 64);
+	cr_expect_eq(PL->cpu_milli, 1500);
+	cr_expect_str_eq(PL->memory_text, "64M");
+	cr_expect_str_eq(PL->timeout_text, "2s");
+	cr_expect_null(PL->cgroup_driver);
+	cr_expect_null(PL->cgroup_refusal);
+	cr_expect_eq(plan_tmpfs_size(PL), 64ULL << 20);
+	TXT = plan_explain_text(PL, false);
+	cr_expect(strstr(TXT, "memory 64M (67108864 bytes, no swap)") != NULL, "%s", TXT);
+	cr_expect(strstr(TXT, "cpu 1.5 (150000 us per 100000 us)") != NULL, "%s", TXT);
+	cr_expect(strstr(TXT, "tmpfs size   64M each (the memory limit)") != NULL, "%s", TXT);
+}
+
+/* Without a memory limit each tmpfs gets a quarter of the RAM the
+ * launcher found; with neither, the kernel's default (no size=). */
+Test(identity, tmpfs_size_without_a_memory_limit)
+{
+	build_clean(FS_BASIC);
+	cr_expect_eq(plan_tmpfs_size(PL), 0);
+	PL->host_ram_bytes = 8ULL << 30;
+	cr_expect_eq(plan_tmpfs_size(PL), 2ULL << 30);
+	TXT = plan_explain_text(PL, false);
+	cr_expect(strstr(TXT, "tmpfs size   2G each (a quarter of RAM)") != NULL, "%s", TXT);
+}
+
+/* What the launcher found is shown, and so is why run would refuse. */
+Test(identity, explain_shows_the_cgroup_driver_or_refusal)
+{
+	build_clean("[limits]\nmemory = 64M\n" FS_BASIC);
+	PL->cgroup_refusal = strdup("memory: not writable");
+	TXT = plan_explain_text(PL, false);
+	cr_expect(strstr(TXT, "cannot be applied here, run refuses: memory: not writable") != NULL, "%s", TXT);
 }
 
 /* Pid 1 could not connect to a shared proxy at a path longer than a Unix

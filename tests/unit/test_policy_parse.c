@@ -1115,3 +1115,17 @@ Test(parse_secrets, at_most_64)
 	expect_diag(b.p, 66, "at most 64 secrets");
 	buf_free(&b);
 }
+
+Test(parse, cpu_limit_in_thousandths)
+{
+	cr_expect_eq(parse_ok("[limits]\ncpu = 1.5\n")->cpu_milli, 1500);
+}
+
+Test(parse_errors, cpu_out_of_range_or_malformed)
+{
+	expect_diag("[limits]\ncpu = 0\n", 2, "cpu: must be between 0.01 and 4096");
+	expect_diag("[limits]\ncpu = 0.001\n", 2, "cpu: must be between 0.01 and 4096");
+	expect_diag("[limits]\ncpu = 5000\n", 2, "cpu: must be between 0.01 and 4096");
+	expect_diag("[limits]\ncpu = 1.5G\n", 2, "cpu");
+	expect_diag("[limits]\ncpu = 1.2345\n", 2, "at most three decimals");
+}

@@ -599,3 +599,51 @@ Test(names, net_and_landlock_modes)
 	cr_assert_str_eq(landlock_mode_name(LANDLOCK_BEST_EFFORT), "best-effort");
 	cr_assert_str_eq(landlock_mode_name(LANDLOCK_OFF), "off");
 }
+
+/* ---- parse_cpu, format_cpu ---- */
+
+static uint64_t cpu_of(const char *s)
+{
+	uint64_t v = 0;
+	const char *why = NULL;
+	cr_assert(parse_cpu(s, &v, &why), "parse_cpu(\"%s\") rejected: %s", s, why ? why : "?");
+	return v;
+}
+
+static void cpu_bad(const char *s)
+{
+	uint64_t v = 0;
+	const char *why = NULL;
+	cr_assert_not(parse_cpu(s, &v, &why), "parse_cpu(\"%s\") accepted as %llu", s, (unsigned long long)v);
+	cr_assert_not_null(why);
+}
+
+Test(parse_cpu, whole_and_decimal_cpus_in_thousandths)
+{
+	cr_assert_eq(cpu_of("2"), 2000);
+	cr_assert_eq(cpu_of("1.5"), 1500);
+	cr_assert_eq(cpu_of("0.25"), 250);
+	cr_assert_eq(cpu_of("0.01"), 10);
+	cr_assert_eq(cpu_of("0.125"), 125);
+	cr_assert_eq(cpu_of("16.000"), 16000);
+	cr_assert_eq(cpu_of("0"), 0); /* below the key's minimum: the table refuses it */
+}
+
+Test(parse_cpu, rejects_what_is_not_a_plain_decimal)
+{
+	const char *bad[] = {
+	    "",      "1.",  ".5",  "1.2345", "-1",  "+1",  "1e3", "1,5", " 1",   "1 ", "0x10",
+	    "1.5.0", "inf", "nan", "2cpu",   "1/2", "1..", "1.-", "٣",   "1.5 ", "0.", "99999999999999999999"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cpu_bad(bad[i]);
+}
+
+Test(format_cpu, round_trips_the_policy_text)
+{
+	char out[32];
+	const char *cases[][2] = {{"1500", "1.5"}, {"2000", "2"}, {"250", "0.25"}, {"10", "0.01"}, {"125", "0.125"}};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		format_cpu(strtoull(cases[i][0], NULL, 10), out);
+		cr_expect_str_eq(out, cases[i][1]);
+	}
+}
