@@ -614,6 +614,33 @@ socket = $ROOTS/$INV/sockdir/egress.sock")
 	contains "why" "$err2" "under sudo the proxy socket's directory must be root's"
 }
 
+# The issue's "done when": the shipped ci.ini with its limits turned on,
+# `make test` as root (cgroup v1 here), a timeout, the audit.
+t_root_shipped_ci_policy_with_limits_runs_make_test() {
+	local co=$WORK/builds/repo
+	mkdir -p "$co"
+	printf 'test:\n\t@echo tests pass; cat /proc/self/cgroup | head -1 >/dev/null\n' >"$co/Makefile"
+	sed -e "s|^project_root = .*|project_root = $WORK/builds|" -e 's/^; memory = .*/memory = 256M/' \
+		-e 's/^; pids = .*/pids = 256/' -e 's/^; cpu = .*/cpu = 1/' -e 's/^timeout = .*/timeout = 5m/' \
+		"${CORDON_EXAMPLES:?}/ci.ini" >"$WORK/ci.ini"
+	printf '[audit]\nlog = %s\n' "$WORK/ci-audit.jsonl" >>"$WORK/ci.ini"
+	grep -q '^memory = 256M' "$WORK/ci.ini" || failed "ci.ini's commented limits changed: $(grep -n limits -A8 "$WORK/ci.ini")"
+	SB_CWD=$co sb "$WORK/ci.ini" -- make test
+	eq "exit ($(show))" "$SB_RC" 0
+	eq "output" "$SB_OUT" "tests pass"
+	python3 - "$WORK/ci-audit.jsonl" <<'EOF' || failed "audit: $(cat "$WORK/ci-audit.jsonl")"
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+start = [r for r in recs if r["event"] == "sandbox_start"][0]
+lim = start["limits"]
+assert lim["memory_bytes"] == 256 << 20 and lim["pids"] == 256 and lim["cpu_milli"] == 1000, lim
+assert lim["timeout_ms"] == 300000 and lim["cgroup"], lim
+assert start["run_user"] == "nobody", start
+end = [r for r in recs if r["event"] == "sandbox_exit"][0]
+assert end["status"] == 0 and end["reason"] == "exit", end
+EOF
+}
+
 # ---- through the real sudo ----
 
 t_root_runner_through_real_sudo() {
