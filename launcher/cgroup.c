@@ -9,6 +9,11 @@
  *   v2, delegated    <the launcher's own cgroup>/cordon/ID, when that
  *                    cgroup is writable by the invoker (a container, a
  *                    delegated CI slice)
+ *   v2, systemd      a transient scope, cordon-ID.scope, that the user's
+ *                    systemd makes for pid 1 with the limits as its
+ *                    properties and delegates to the user: unprivileged,
+ *                    when the launcher's own cgroup is not writable and a
+ *                    user bus is reachable (never under sudo)
  *   v1               <the launcher's own cgroup in that controller's
  *                    hierarchy>/cordon/ID, so the limits the machine put
  *                    above us still apply; as root, or where the invoker
@@ -26,6 +31,7 @@
  * that uses the same place. Nothing here kills a process. */
 #include <ctype.h>
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -38,6 +44,10 @@
 #include <sys/sysinfo.h>
 #include <time.h>
 #include <unistd.h>
+
+/* The types only: libsystemd is loaded (dlopen) by the systemd driver
+ * alone, so other launches map no more than libc. */
+#include <systemd/sd-bus.h>
 
 #include "cordon.h"
 
@@ -203,6 +213,7 @@ struct cg_choice {
 	char *parent[CG_N]; /* v1: per controller; v2: parent[0], the directory cordon/ goes in */
 	char *mnt;          /* v2: the hierarchy's root */
 	bool fake;          /* v2 against a test directory (test builds) */
+	bool systemd;       /* v2 through a scope the user's systemd makes */
 	char *why;
 };
 
@@ -271,6 +282,22 @@ static bool choose_v2(unsigned need, struct cg_choice *c)
 	return true;
 }
 
+/* The invoker's user bus, where its systemd listens: named by
+ * DBUS_SESSION_BUS_ADDRESS, or the socket $XDG_RUNTIME_DIR/bus (what
+ * sd_bus_open_user connects to). */
+static bool user_bus_reachable(void)
+{
+	const char *a = getenv("DBUS_SESSION_BUS_ADDRESS");
+	if (a && *a)
+		return true;
+	const char *rt = getenv("XDG_RUNTIME_DIR");
+	if (!rt || *rt != '/')
+		return false;
+	cleanup_free char *sock = xasprintf("%s/bus", rt);
+	struct stat st;
+	return stat(sock, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
 static bool decide(const struct plan *pl, struct cg_choice *c)
 {
 	unsigned need = needed(pl);
@@ -279,7 +306,11 @@ static bool decide(const struct plan *pl, struct cg_choice *c)
 		return true;
 	cleanup_free char *names = limits_named(need);
 	if (choose_v2(need, c)) {
-		if (!c->fake && !writable_by_us(c->parent[0])) {
+		if (!writable_by_us(c->parent[0]) && geteuid() != 0 && !running_under_sudo() && user_bus_reachable()) {
+			c->systemd = true;
+			return true;
+		}
+		if (!writable_by_us(c->parent[0])) {
 			c->why = xasprintf("%s: cgroup v2 has the controllers, but %s is not writable by uid %u; run "
 			                   "as root, start cordon "
 			                   "in a cgroup delegated to this user (systemd-run --user --scope -p "
@@ -331,7 +362,11 @@ void cgroup_describe(struct plan *pl)
 		return;
 	}
 	buf_t b = {0};
-	if (c.version == 2) {
+	if (c.systemd) {
+		buf_printf(&b, "v2 through systemd: ");
+		names_of(&b, needed(pl));
+		buf_printf(&b, " in the scope " CG_BASE "-ID.scope it delegates (user bus)");
+	} else if (c.version == 2) {
 		buf_printf(&b, "v2: ");
 		names_of(&b, needed(pl));
 		buf_printf(&b, " in %s/" CG_BASE "/ID%s", c.parent[0], c.fake ? " (test directory)" : "");
@@ -486,6 +521,199 @@ static void write_limits_v1(const struct plan *pl, const struct cgroup *cg)
 	}
 }
 
+/* The systemd driver: libsystemd's sd-bus, loaded when it is used. */
+struct sd_scope {
+	void *handle;
+	sd_bus *bus;
+	char *unit;
+	char *mnt;
+	uint64_t memory, pids, cpu_usec;
+	/* JobRemoved, which may come before the reply naming the job. */
+	char *job, *seen_job, *seen_result;
+	__typeof__(sd_bus_open_user) *open_user;
+	__typeof__(sd_bus_message_new_method_call) *new_method_call;
+	__typeof__(sd_bus_message_append) *append;
+	__typeof__(sd_bus_message_open_container) *open_container;
+	__typeof__(sd_bus_message_close_container) *close_container;
+	__typeof__(sd_bus_call) *call;
+	__typeof__(sd_bus_call_method) *call_method;
+	__typeof__(sd_bus_message_read) *read;
+	__typeof__(sd_bus_match_signal) *match_signal;
+	__typeof__(sd_bus_process) *process;
+	__typeof__(sd_bus_wait) *wait;
+	__typeof__(sd_bus_get_property_string) *get_property_string;
+	__typeof__(sd_bus_message_unref) *message_unref;
+	__typeof__(sd_bus_flush_close_unref) *flush_close_unref;
+	__typeof__(sd_bus_error_free) *error_free;
+};
+
+#define SD_DEST "org.freedesktop.systemd1"
+#define SD_PATH "/org/freedesktop/systemd1"
+#define SD_MGR  "org.freedesktop.systemd1.Manager"
+#define SD_WAIT (30ULL * 1000 * 1000) /* µs for systemd to start the scope */
+
+static struct sd_scope *sd_load(void)
+{
+	struct sd_scope *s = xcalloc(1, sizeof(*s));
+	s->handle = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
+	if (!s->handle)
+		die("limits: the systemd driver cannot load libsystemd.so.0: %s", dlerror());
+#define SYM(field, name) ((s->field = (__typeof__(s->field))dlsym(s->handle, name)) != NULL)
+	if (!SYM(open_user, "sd_bus_open_user") || !SYM(new_method_call, "sd_bus_message_new_method_call") ||
+	    !SYM(append, "sd_bus_message_append") || !SYM(open_container, "sd_bus_message_open_container") ||
+	    !SYM(close_container, "sd_bus_message_close_container") || !SYM(call, "sd_bus_call") ||
+	    !SYM(call_method, "sd_bus_call_method") || !SYM(read, "sd_bus_message_read") ||
+	    !SYM(match_signal, "sd_bus_match_signal") || !SYM(process, "sd_bus_process") || !SYM(wait, "sd_bus_wait") ||
+	    !SYM(get_property_string, "sd_bus_get_property_string") || !SYM(message_unref, "sd_bus_message_unref") ||
+	    !SYM(flush_close_unref, "sd_bus_flush_close_unref") || !SYM(error_free, "sd_bus_error_free"))
+		die("limits: the systemd driver: libsystemd.so.0 lacks a function cordon uses");
+#undef SYM
+	return s;
+}
+
+static const char *sd_why(const sd_bus_error *e, int r)
+{
+	return e && e->message ? e->message : strerror(r < 0 ? -r : r);
+}
+
+static int sd_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	struct sd_scope *s = userdata;
+	uint32_t id;
+	const char *job, *unit, *result;
+	(void)ret_error;
+	if (s->read(m, "uoss", &id, &job, &unit, &result) < 0)
+		return 0;
+	if (s->job && strcmp(job, s->job) != 0)
+		return 0;
+	free(s->seen_job);
+	free(s->seen_result);
+	s->seen_job = xstrdup(job);
+	s->seen_result = xstrdup(result);
+	return 0;
+}
+
+/* Connects to the user bus; the scope itself is asked for with pid 1
+ * (sd_start_scope). Dies (125) naming why. */
+static void sd_connect(const struct plan *pl, const struct cg_choice *c, const char *id, struct cgroup *cg)
+{
+	struct sd_scope *s = sd_load();
+	int r = s->open_user(&s->bus);
+	if (r < 0)
+		die("limits: the systemd driver cannot connect to the user bus: %s", strerror(-r));
+	s->unit = xasprintf(CG_BASE "-%s.scope", id);
+	s->mnt = xstrdup(c->mnt);
+	s->memory = pl->memory_bytes;
+	s->pids = pl->pids;
+	/* CPUQuotaPerSecUSec: µs of CPU time per second of wall time. */
+	s->cpu_usec = pl->cpu_milli * 1000;
+	r = s->match_signal(s->bus, NULL, SD_DEST, SD_PATH, SD_MGR, "JobRemoved", sd_job_removed, s);
+	if (r < 0)
+		die("limits: the systemd driver cannot watch for JobRemoved: %s", strerror(-r));
+	cg->scope = s;
+	cg->path[0] = xstrdup(s->unit);
+}
+
+#define SD_CHECK(r, what)                                                                                              \
+	do {                                                                                                           \
+		if ((r) < 0)                                                                                           \
+			die("limits: the systemd driver cannot %s: %s", what, strerror(-(r)));                         \
+	} while (0)
+
+/* StartTransientUnit(cordon-ID.scope, "fail", properties, []) with pid 1
+ * (waiting: it runs nothing before it is in the scope), the job waited
+ * for, and the scope's cgroup opened for what it saw at the end. */
+static void sd_start_scope(struct cgroup *cg, pid_t pid)
+{
+	struct sd_scope *s = cg->scope;
+	sd_bus_message *m = NULL, *reply = NULL;
+	sd_bus_error err = SD_BUS_ERROR_NULL;
+	int r = s->new_method_call(s->bus, &m, SD_DEST, SD_PATH, SD_MGR, "StartTransientUnit");
+	SD_CHECK(r, "make the StartTransientUnit call");
+	SD_CHECK(s->append(m, "ss", s->unit, "fail"), "append the unit name");
+	SD_CHECK(s->open_container(m, 'a', "(sv)"), "append the properties");
+	SD_CHECK(s->append(m, "(sv)", "PIDs", "au", 1, (uint32_t)pid), "append PIDs");
+	SD_CHECK(s->append(m, "(sv)", "Delegate", "b", 1), "append Delegate");
+	/* The scope stays while we hold the bus (its counters are read after
+	 * the sandbox is gone), and is collected even when it failed. */
+	SD_CHECK(s->append(m, "(sv)", "AddRef", "b", 1), "append AddRef");
+	SD_CHECK(s->append(m, "(sv)", "CollectMode", "s", "inactive-or-failed"), "append CollectMode");
+	if (s->memory) {
+		SD_CHECK(s->append(m, "(sv)", "MemoryMax", "t", s->memory), "append MemoryMax");
+		/* No swap beyond the limit. */
+		SD_CHECK(s->append(m, "(sv)", "MemorySwapMax", "t", (uint64_t)0), "append MemorySwapMax");
+	}
+	if (s->pids)
+		SD_CHECK(s->append(m, "(sv)", "TasksMax", "t", s->pids), "append TasksMax");
+	if (s->cpu_usec)
+		SD_CHECK(s->append(m, "(sv)", "CPUQuotaPerSecUSec", "t", s->cpu_usec), "append CPUQuotaPerSecUSec");
+	SD_CHECK(s->close_container(m), "append the properties");
+	SD_CHECK(s->append(m, "a(sa(sv))", 0), "append the auxiliary units");
+	r = s->call(s->bus, m, SD_WAIT, &err, &reply);
+	s->message_unref(m);
+	if (r < 0)
+		die("limits: systemd refused the scope %s: %s", s->unit, sd_why(&err, r));
+	const char *job;
+	if (s->read(reply, "o", &job) < 0)
+		die("limits: systemd's answer to StartTransientUnit names no job");
+	s->job = xstrdup(job);
+	s->message_unref(reply);
+	reply = NULL;
+	if (s->seen_job && strcmp(s->seen_job, s->job) != 0) {
+		free(s->seen_job);
+		free(s->seen_result);
+		s->seen_job = s->seen_result = NULL;
+	}
+	long long deadline = now_ms() + (long long)(SD_WAIT / 1000);
+	while (!s->seen_result) {
+		r = s->process(s->bus, NULL);
+		SD_CHECK(r, "read the user bus");
+		if (r > 0)
+			continue;
+		if (now_ms() > deadline)
+			die("limits: systemd did not start the scope %s in %llu s", s->unit, SD_WAIT / 1000000);
+		r = s->wait(s->bus, SD_WAIT);
+		SD_CHECK(r, "wait on the user bus");
+	}
+	if (strcmp(s->seen_result, "done") != 0)
+		die("limits: systemd could not start the scope %s: its job ended %s", s->unit, s->seen_result);
+	/* Where it is: the unit's ControlGroup, below the cgroup2 mount. */
+	r = s->call_method(s->bus, SD_DEST, SD_PATH, SD_MGR, "GetUnit", &err, &reply, "s", s->unit);
+	if (r < 0)
+		die("limits: systemd does not know the scope %s it started: %s", s->unit, sd_why(&err, r));
+	const char *unit_path;
+	if (s->read(reply, "o", &unit_path) < 0)
+		die("limits: systemd's answer to GetUnit names no unit");
+	cleanup_free char *cgpath = NULL;
+	r = s->get_property_string(s->bus, SD_DEST, unit_path, "org.freedesktop.systemd1.Scope", "ControlGroup", &err,
+	                           &cgpath);
+	s->message_unref(reply);
+	if (r < 0 || !cgpath || cgpath[0] != '/' || strstr(cgpath, "/.."))
+		die("limits: systemd does not name the cgroup of the scope %s: %s", s->unit,
+		    r < 0 ? sd_why(&err, r) : "not an absolute path");
+	free(cg->path[0]);
+	cg->path[0] = xasprintf("%s%s", s->mnt, cgpath);
+	cg->dir_fd[0] = open(cg->path[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cg->dir_fd[0] < 0)
+		die_with_error("limits: open the scope's cgroup %s", cg->path[0]);
+	s->error_free(&err);
+}
+
+/* Drops our reference: systemd collects the scope, empty now. */
+static void sd_close(struct cgroup *cg)
+{
+	struct sd_scope *s = cg->scope;
+	if (s->bus)
+		s->flush_close_unref(s->bus);
+	free(s->unit);
+	free(s->mnt);
+	free(s->job);
+	free(s->seen_job);
+	free(s->seen_result);
+	free(s);
+	cg->scope = NULL;
+}
+
 void cgroup_init(struct cgroup *cg)
 {
 	memset(cg, 0, sizeof(*cg));
@@ -507,7 +735,11 @@ void cgroup_create(const struct plan *pl, const char *id, struct cgroup *cg)
 	cg->version = c.version;
 	cg->fake = c.fake;
 	cg->memory_text = pl->memory_text;
-	if (c.version == 2) {
+	if (c.systemd) {
+		/* Nothing is made here: systemd makes the scope for pid 1. */
+		sd_connect(pl, &c, id, cg);
+		cg->need_move = true;
+	} else if (c.version == 2) {
 		sweep_base(c.parent[0]);
 		enable_controllers(cg, c.parent[0], needed(pl));
 		/* cordon/ is enabled once ours is in it: a sweep cannot remove
@@ -548,9 +780,13 @@ void cgroup_create(const struct plan *pl, const char *id, struct cgroup *cg)
 	choice_clear(&c);
 }
 
-void cgroup_enter(const struct cgroup *cg, pid_t pid)
+void cgroup_enter(struct cgroup *cg, pid_t pid)
 {
 	char v[32];
+	if (cg->scope) {
+		sd_start_scope(cg, pid);
+		return;
+	}
 	snprintf(v, sizeof(v), "%d", (int)pid);
 	for (size_t i = 0; i < CG_N; i++)
 		if (cg->dir_fd[i] >= 0 && !cg_write(cg, cg->dir_fd[i], "cgroup.procs", v))
@@ -611,6 +847,17 @@ void cgroup_finish(struct cgroup *cg, struct cgroup_stats *st)
 		return;
 	st->applied = true;
 	read_stats(cg, st);
+	if (cg->scope) {
+		/* The scope is systemd's to remove. */
+		if (cg->dir_fd[0] >= 0)
+			close(cg->dir_fd[0]);
+		cg->dir_fd[0] = -1;
+		free(cg->path[0]);
+		cg->path[0] = NULL;
+		sd_close(cg);
+		cg->version = 0;
+		return;
+	}
 	for (size_t i = 0; i < CG_N; i++) {
 		if (cg->dir_fd[i] < 0)
 			continue;

@@ -237,12 +237,13 @@ int command_open_pinned(const struct plan *pl);
  * for the sandbox (v2, or v1 where the host has the controllers there). */
 enum cg_controller { CG_MEMORY, CG_PIDS, CG_CPU, CG_N };
 struct cgroup {
-	int version;      /* 2 or 1; 0: no cgroup (no such limits) */
-	int dir_fd[CG_N]; /* v1: per controller; v2: [0]; locked while the run lives */
-	char *path[CG_N]; /* the same, as paths */
-	int clone_fd;     /* v2: clone3 CLONE_INTO_CGROUP puts pid 1 here; else -1 */
-	bool need_move;   /* the launcher writes pid 1 in (cgroup_enter) before it runs */
-	bool fake;        /* v2 against a test directory (test builds only) */
+	int version;            /* 2 or 1; 0: no cgroup (no such limits) */
+	int dir_fd[CG_N];       /* v1: per controller; v2: [0]; locked while the run lives */
+	char *path[CG_N];       /* the same, as paths */
+	int clone_fd;           /* v2: clone3 CLONE_INTO_CGROUP puts pid 1 here; else -1 */
+	bool need_move;         /* the launcher writes pid 1 in (cgroup_enter) before it runs */
+	bool fake;              /* v2 against a test directory (test builds only) */
+	struct sd_scope *scope; /* v2 through a systemd scope: its bus (cgroup.c) */
 	const char *memory_text;
 };
 struct cgroup_stats {
@@ -261,8 +262,9 @@ bool cgroup_can_apply(enum cg_controller c, char **how);
  * run's cgroup(s) and writes the limits; dies (125) with the reason when
  * a limit cannot be applied. Nothing when the plan sets none. */
 void cgroup_create(const struct plan *pl, const char *sandbox_id, struct cgroup *cg);
-/* Writes pid into every cgroup (need_move); dies when it cannot. */
-void cgroup_enter(const struct cgroup *cg, pid_t pid);
+/* Writes pid into every cgroup (need_move), or has systemd make the
+ * scope with pid in it; dies when it cannot. */
+void cgroup_enter(struct cgroup *cg, pid_t pid);
 /* After the sandbox is gone: what it saw, then the cgroup(s) removed. */
 void cgroup_finish(struct cgroup *cg, struct cgroup_stats *st);
 /* The host's RAM (sysinfo), 0 if unknown. */

@@ -362,4 +362,105 @@ t_v2_driver_against_a_cgroup2_layout() {
 	contains "why" "$(cat "$WORK/v2r.out")" "is a real cgroup or sysfs file system"
 }
 
+# The systemd driver (unprivileged, the launcher's own cgroup not
+# writable, a user bus reachable) against a stand-in for the user's
+# systemd (systemd-stub.py) on a private dbus-daemon: no systemd runs
+# here. The cgroup2 layout is the test's (cordon-testhooks), its root not
+# writable, so the delegated v2 driver is not an option; the stub makes
+# the scope's directory under it.
+SD_BUS_PID=
+SD_STUB=$(cd "$(dirname "$0")" && pwd)/systemd-stub.py
+sd_bus_start() { # sd_bus_start ROOT MODE: a private bus with the stub on it
+	local out=$WORK/dbus.addr
+	dbus-daemon --session --fork --print-address=1 --print-pid=1 >"$out" 2>"$WORK/dbus.err" ||
+		failed "dbus-daemon: $(cat "$WORK/dbus.err")"
+	DBUS_SESSION_BUS_ADDRESS=$(sed -n 1p "$out")
+	SD_BUS_PID=$(sed -n 2p "$out")
+	export DBUS_SESSION_BUS_ADDRESS
+	trap 'kill $SD_BUS_PID 2>/dev/null; chmod -R u+w "$WORK"' EXIT
+	/usr/bin/python3 "$SD_STUB" "$1" "$WORK/sd.json" "$2" >"$WORK/stub.out" 2>&1 &
+	for _ in $(seq 100); do
+		grep -qs ready "$WORK/stub.out" && return 0
+		sleep 0.05
+	done
+	failed "the stub did not start: $(cat "$WORK/stub.out")"
+}
+sd_root() { # a cgroup2 layout whose root is not writable by the invoker
+	local root=$WORK/cg2sd
+	mkdir -p "$root/user.slice"
+	echo "cpuset cpu io memory hugetlb pids rdma misc" >"$root/cgroup.controllers"
+	: >"$root/cgroup.subtree_control"
+	chmod 0555 "$root"
+	echo "$root"
+}
+sd_prop() { # sd_prop KEY: what the stub was given
+	/usr/bin/python3 -c 'import json,sys; v=json.load(open(sys.argv[1]))["props"].get(sys.argv[2]); print(json.dumps(v))' "$WORK/sd.json" "$1"
+}
+
+t_systemd_driver_asks_for_a_scope_with_the_limits() {
+	local hooks=$HELPERS/cordon-testhooks root p rc
+	[ -x "$hooks" ] || failed "cordon-testhooks missing"
+	root=$(sd_root)
+	trap 'chmod -R u+w "$WORK"' EXIT
+	sd_bus_start "$root" ok
+	p=$(limits_policy sd $'memory = 64M\npids = 20\ncpu = 1.5')
+	SB_OUT=$(cd "$WORK/proj" && CORDON_TEST_CGROUP2=$root "$hooks" run --policy "$p" -- /bin/echo in-scope 2>&1)
+	SB_RC=$?
+	if [ $IS_ROOT -eq 1 ]; then
+		# Root uses the root drivers: systemd is never asked.
+		eq "exit ($SB_OUT)" "$SB_RC" 0
+		[ -e "$WORK/sd.json" ] && failed "root asked systemd: $(cat "$WORK/sd.json")"
+		ok "root made its cgroup in the layout" [ -d "$root/cordon" ]
+		return 0
+	fi
+	eq "exit ($SB_OUT)" "$SB_RC" 0
+	contains "the command ran" "$SB_OUT" "in-scope"
+	ok "systemd was asked" [ -s "$WORK/sd.json" ]
+	eq "MemoryMax" "$(sd_prop MemoryMax)" "$((64 << 20))"
+	eq "MemorySwapMax" "$(sd_prop MemorySwapMax)" "0"
+	eq "TasksMax" "$(sd_prop TasksMax)" "20"
+	eq "CPUQuotaPerSecUSec" "$(sd_prop CPUQuotaPerSecUSec)" "1500000"
+	eq "Delegate" "$(sd_prop Delegate)" "true"
+	eq "AddRef" "$(sd_prop AddRef)" "true"
+	local d pids
+	d=$(ls -d "$root"/user.slice/cordon-*.scope)
+	pids=$(sd_prop PIDs)
+	eq "one pid, pid 1 of the sandbox" "$pids" "[$(cat "$d/cgroup.procs")]"
+	lacks "not the launcher's own" "$pids" "[$$]"
+	# The unit is named by the sandbox id, and the audit log names it.
+	contains "unit name" "$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["name"])' "$WORK/sd.json")" "cordon-"
+	contains "the start record names the scope" "$(cat "$AUDIT")" "\"cgroup\":\"v2: $(basename "$d")\""
+	SB_OUT=$(cd "$WORK/proj" && CORDON_TEST_CGROUP2=$root "$hooks" explain "$p")
+	contains "explain names the driver" "$SB_OUT" "v2 through systemd: memory, pids, cpu in the scope cordon-ID.scope"
+}
+
+t_systemd_driver_refusals_are_125_with_the_reason() {
+	local hooks=$HELPERS/cordon-testhooks root p
+	[ -x "$hooks" ] || failed "cordon-testhooks missing"
+	[ $IS_ROOT -eq 1 ] && return 0 # root never asks systemd (the test above)
+	root=$(sd_root)
+	trap 'chmod -R u+w "$WORK"' EXIT
+	p=$(limits_policy sd $'memory = 64M')
+	# No bus reachable: the hint, as before.
+	SB_OUT=$(cd "$WORK/proj" && env -u DBUS_SESSION_BUS_ADDRESS XDG_RUNTIME_DIR="$WORK" CORDON_TEST_CGROUP2=$root \
+		"$hooks" run --policy "$p" -- /bin/echo ran 2>&1)
+	SB_RC=$?
+	eq "no bus ($SB_OUT)" "$SB_RC" 125
+	contains "the hint" "$SB_OUT" "systemd-run --user --scope -p Delegate=yes"
+	lacks "nothing ran" "$SB_OUT" "ran"$'\n'
+	# A bus named that nobody listens on: refused naming why.
+	SB_OUT=$(cd "$WORK/proj" && DBUS_SESSION_BUS_ADDRESS=unix:path=$WORK/nobus CORDON_TEST_CGROUP2=$root \
+		"$hooks" run --policy "$p" -- /bin/echo ran 2>&1)
+	SB_RC=$?
+	eq "dead bus ($SB_OUT)" "$SB_RC" 125
+	contains "why" "$SB_OUT" "limits: the systemd driver cannot connect to the user bus"
+	sd_bus_start "$root" deny
+	SB_OUT=$(cd "$WORK/proj" && CORDON_TEST_CGROUP2=$root "$hooks" run --policy "$p" -- /bin/echo ran 2>&1)
+	SB_RC=$?
+	eq "denied ($SB_OUT)" "$SB_RC" 125
+	contains "why" "$SB_OUT" "limits: systemd refused the scope cordon-"
+	contains "systemd's reason" "$SB_OUT" "Access denied (stub)"
+	eq "one line" "$(printf '%s\n' "$SB_OUT" | wc -l)" 1
+}
+
 run_tests "${1:-}"

@@ -47,6 +47,11 @@ mkdir -p "$stage/scripts"
 for f in "$(dirname "$0")"/*.sh "$(dirname "$script")"/*.sh; do
 	cp -f "$f" "$stage/scripts/" || fail "stage $f"
 done
+# And the suites' helper programs (limits.sh's systemd-stub.py).
+for f in "$(dirname "$script")"/*.py; do
+	[ -e "$f" ] || continue
+	cp -f "$f" "$stage/scripts/" || fail "stage $f"
+done
 mkdir -p "$stage/examples" "$stage/profiles"
 cp "${CORDON_SRC:?}/tests/skips" "$stage/skips" || fail "stage tests/skips"
 cp "${CORDON_SRC:?}"/policy/examples/*.ini "$stage/examples/" 2>/dev/null
