@@ -461,6 +461,21 @@ t_systemd_driver_refusals_are_125_with_the_reason() {
 	contains "why" "$SB_OUT" "limits: systemd refused the scope cordon-"
 	contains "systemd's reason" "$SB_OUT" "Access denied (stub)"
 	eq "one line" "$(printf '%s\n' "$SB_OUT" | wc -l)" 1
+	kill $SD_BUS_PID
+	# The job ends other than "done": refused naming the result.
+	sd_bus_start "$root" fail
+	SB_OUT=$(cd "$WORK/proj" && CORDON_TEST_CGROUP2=$root "$hooks" run --policy "$p" -- /bin/echo ran 2>&1)
+	SB_RC=$?
+	eq "job failed ($SB_OUT)" "$SB_RC" 125
+	contains "why" "$SB_OUT" "its job ended failed"
+	lacks "nothing ran" "$SB_OUT" "ran"$'\n'
+	kill $SD_BUS_PID
+	# Positive control: the same policy where systemd makes the scope.
+	sd_bus_start "$root" ok
+	SB_OUT=$(cd "$WORK/proj" && CORDON_TEST_CGROUP2=$root "$hooks" run --policy "$p" -- /bin/echo ran 2>&1)
+	SB_RC=$?
+	eq "made ($SB_OUT)" "$SB_RC" 0
+	eq "ran" "$SB_OUT" "ran"
 }
 
 run_tests "${1:-}"
