@@ -64,6 +64,18 @@ not() { # not WHAT COMMAND...
 
 # The system part every test policy starts from: the host's /usr and /etc
 # read-only, the usr-merge symlinks mirrored, /tmp a tmpfs, one project.
+# The usr-merge directories as the host has them: a symlink mirrored, a
+# directory bound read-only ([filesystem] lines).
+system_links() {
+	for d in bin sbin lib lib32 lib64 libx32; do
+		if [ -L "/$d" ]; then
+			echo "symlink = $(readlink "/$d"):/$d"
+		elif [ -d "/$d" ]; then
+			echo "ro = /$d"
+		fi
+	done
+}
+
 # As root a policy must name its account (issue 17): the base keeps uid 0
 # with `user = root` unless the test names one (NO_BASE_USER=1).
 base_policy() {
@@ -82,13 +94,7 @@ tmpfs = /tmp
 project_root = $WORK/proj
 EOF
 	[ -n "$HELPERS" ] && echo "ro = $HELPERS"
-	for d in bin sbin lib lib32 lib64 libx32; do
-		if [ -L "/$d" ]; then
-			echo "symlink = $(readlink "/$d"):/$d"
-		elif [ -d "/$d" ]; then
-			echo "ro = /$d"
-		fi
-	done
+	system_links
 	echo
 }
 

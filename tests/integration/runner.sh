@@ -75,13 +75,7 @@ ro = /etc
 tmpfs = /tmp
 EOF
 		[ -n "$HELPERS" ] && echo "ro = $HELPERS"
-		for d in bin sbin lib lib32 lib64 libx32; do
-			if [ -L "/$d" ]; then
-				echo "symlink = $(readlink "/$d"):/$d"
-			elif [ -d "/$d" ]; then
-				echo "ro = /$d"
-			fi
-		done
+		system_links
 		printf '[user:%s]\nproject_root = %s\n' "$INV" "$ROOTS/$INV"
 		printf '[user:%s]\nproject_root = %s\n' "$INV2" "$ROOTS/$INV2"
 	} >"$POLDIR/$name.ini"
