@@ -3,6 +3,7 @@
 
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -196,6 +197,21 @@ bool parse_explain_options(int argc, char **argv, struct run_options *o)
 	return parse_common(argc, argv, o, true);
 }
 
+/* The version, and where bare names are looked up (as policyfile.c and
+ * plan.c's build_seccomp do), so an installation can be checked. */
+static void print_version(void)
+{
+	printf("cordon %s\n", CORDON_VERSION);
+	const char *env = running_under_sudo() ? NULL : getenv("CORDON_POLICY_PATH");
+	if (env && *env)
+		printf("policies: --policy NAME reads NAME.ini from CORDON_POLICY_PATH (%s), then %s\n", env,
+		       CORDON_POLICY_DIR);
+	else
+		printf("policies: --policy NAME reads %s/NAME.ini\n", CORDON_POLICY_DIR);
+	printf("profiles: profile = NAME reads %s/NAME.profile, else the built-in copy (%s)\n", CORDON_PROFILE_DIR,
+	       profile_builtin_names());
+}
+
 int main(int argc, char **argv)
 {
 	/* As root (under sudo above all), nobody else may read our memory or
@@ -221,7 +237,7 @@ int main(int argc, char **argv)
 	}
 	const char *cmd = argv[1];
 	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
-		printf("cordon %s\n", CORDON_VERSION);
+		print_version();
 		return 0;
 	}
 	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {

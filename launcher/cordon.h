@@ -12,6 +12,17 @@
 #include "policy.h"
 #include "util.h"
 
+/* Where bare names are looked up: `--policy NAME` as NAME.ini in the
+ * policy directory, `profile = NAME` as NAME.profile in the profile
+ * directory (else the built-in copy). CMake sets both from the install
+ * prefix; `cordon --version` prints them. */
+#ifndef CORDON_POLICY_DIR
+#define CORDON_POLICY_DIR "/etc/cordon/policies"
+#endif
+#ifndef CORDON_PROFILE_DIR
+#define CORDON_PROFILE_DIR "/usr/share/cordon/seccomp"
+#endif
+
 #define EXIT_TIMEOUT  124
 #define EXIT_SETUP    125
 #define EXIT_NOEXEC   126

@@ -375,6 +375,7 @@ const struct plan_host host_ops = {
     .realpath = host_realpath,
     .read_user_file = host_read_user_file,
     .owner = host_owner,
+    .profile_dir = CORDON_PROFILE_DIR,
 };
 
 /* An executable regular file at path, to the invoker. */

@@ -1,6 +1,8 @@
 /* Finding and reading policy files. A bare name is looked up in the policy
  * directory; anything with a slash or an .ini suffix is a path. */
+#include <dirent.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <nettle/sha2.h>
 #include <stdio.h>
@@ -9,10 +11,6 @@
 #include <unistd.h>
 
 #include "cordon.h"
-
-#ifndef CORDON_POLICY_DIR
-#define CORDON_POLICY_DIR "/etc/cordon/policies"
-#endif
 
 #define MAX_POLICY_SIZE (1 << 20)
 
@@ -188,6 +186,35 @@ static struct policy *policy_load(const char *path, struct diags *d)
 	return p;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* "ci, dev, pi": the policies in the policy directory by bare name, for
+ * the message when a name is not found; "none" when there are none. */
+static char *installed_policy_names(void)
+{
+	enum { MAX_LISTED = 32 };
+	char *names[MAX_LISTED];
+	size_t n = 0;
+	DIR *dir = opendir(CORDON_POLICY_DIR);
+	for (struct dirent *e; dir && n < MAX_LISTED && (e = readdir(dir));)
+		if (e->d_name[0] != '.' && str_has_suffix(e->d_name, ".ini"))
+			names[n++] = xstrndup(e->d_name, strlen(e->d_name) - strlen(".ini"));
+	if (dir)
+		closedir(dir);
+	if (n == 0)
+		return xstrdup("none");
+	qsort(names, n, sizeof(*names), cmp_str);
+	buf_t b = {0};
+	for (size_t i = 0; i < n; i++) {
+		buf_printf(&b, "%s%s", i ? ", " : "", names[i]);
+		free(names[i]);
+	}
+	return b.p;
+}
+
 struct policy *policy_open(const char *arg, struct diags *d, char **path_out)
 {
 	/* A sudoers rule names the policy; a path would let the invoker
@@ -201,7 +228,13 @@ struct policy *policy_open(const char *arg, struct diags *d, char **path_out)
 	}
 	char *path = policy_locate(arg);
 	size_t before = d->n;
-	struct policy *p = policy_load(path, d);
+	struct policy *p = NULL;
+	if (is_bare_name(arg) && access(path, F_OK) < 0 && errno == ENOENT) {
+		cleanup_free char *names = installed_policy_names();
+		diags_add(d, path, 0, "no policy named %s (in %s: %s)", arg, CORDON_POLICY_DIR, names);
+	} else {
+		p = policy_load(path, d);
+	}
 	/* A policy with a problem is not half used: the caller gets the
 	 * problems, or a policy that has none. */
 	if (d->n > before) {

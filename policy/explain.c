@@ -243,6 +243,10 @@ static void seccomp_text(buf_t *b, const struct plan *pl, bool verbose)
 		buf_puts(b, " (no filter of its own)");
 	if (sp)
 		seccomp_layers_text(b, sp, verbose);
+	if (sp && pl->seccomp_file)
+		buf_printf(b, "  file       %s\n", pl->seccomp_file);
+	else if (sp && strcmp(pl->seccomp_profile, "none") != 0)
+		buf_puts(b, "  file       built into cordon (no installed copy)\n");
 	if (sp && sp->no_setid)
 		buf_puts(b,
 		         "  no-setid   layer 1, cordon's, as the projects are idmapped: set-user-ID and set-group-ID "
@@ -644,6 +648,12 @@ char *plan_explain_json(const struct plan *pl)
 	json_key(&b, &f, "seccomp");
 	buf_puts(&b, "{\"profile\":");
 	buf_json_str(&b, pl->seccomp_profile);
+	/* The file the profile was read from; null: built into cordon. */
+	buf_puts(&b, ",\"file\":");
+	if (pl->seccomp_file)
+		buf_json_str(&b, pl->seccomp_file);
+	else
+		buf_puts(&b, "null");
 	/* true: layers[0] is cordon's no-set-ID layer (profile_add_no_setid). */
 	buf_printf(&b, ",\"no_setid\":%s", pl->seccomp && pl->seccomp->no_setid ? "true" : "false");
 	buf_puts(&b, ",\"layers\":[");

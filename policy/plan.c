@@ -1348,9 +1348,25 @@ static void build_seccomp(struct builder *b)
 	const struct pval *v = &b->p->seccomp_profile;
 	const char *name = v->value ? v->value : "default";
 	b->plan->seccomp_profile = xstrdup(name);
+	/* A name is the installed profile (the package's copy in the profile
+	 * directory, or one an administrator added there) when that file
+	 * exists, else cordon's built-in copy: the same text for default,
+	 * strict and ci. A file that is there but cannot be read, or under
+	 * sudo is not root's, is a refusal, never the built-in instead. */
+	const char *load = name;
+	cleanup_free char *file = NULL;
+	if (name[0] == '/') {
+		b->plan->seccomp_file = xstrdup(name);
+	} else if (strcmp(name, "none") != 0 && b->host->profile_dir) {
+		file = xasprintf("%s/%s.profile", b->host->profile_dir, name);
+		if (b->host->lstat(b->host->ctx, file) != PATH_MISSING) {
+			load = file;
+			b->plan->seccomp_file = xstrdup(file);
+		}
+	}
 	/* A profile that cannot be used is a problem of the policy, not of
 	 * this invocation: a diagnostic, so that `check` reports it too. */
-	b->plan->seccomp = profile_load(name, b->p->file, v->line, b->host->read_file, b->host->ctx, b->d);
+	b->plan->seccomp = profile_load(load, b->p->file, v->line, b->host->read_file, b->host->ctx, b->d);
 }
 
 static void ll_add(struct builder *b, size_t *cap, const char *path, enum ll_access access, bool optional)
@@ -1703,6 +1719,7 @@ void plan_free(struct plan *pl)
 	free(pl->cgroup_driver);
 	free(pl->cgroup_refusal);
 	free(pl->seccomp_profile);
+	free(pl->seccomp_file);
 	profile_free(pl->seccomp);
 	for (size_t i = 0; i < pl->n_ll_rules; i++)
 		free(pl->ll_rules[i].path);

@@ -200,6 +200,7 @@ struct plan {
 	 * the tmpfs mounts when no memory limit does (plan_tmpfs_size). */
 	uint64_t host_ram_bytes;
 	char *seccomp_profile;      /* the name, or the path */
+	char *seccomp_file;         /* the file it was read from; NULL: built into cordon (or none) */
 	struct sc_profile *seccomp; /* NULL for profile = none */
 	enum landlock_mode landlock;
 	struct ll_rule *ll_rules;
@@ -269,6 +270,9 @@ struct plan_host {
 	/* The owner of path, not following a final symlink; false with errno.
 	 * Optional (absent: no idmapped mounts are planned). */
 	bool (*owner)(void *ctx, const char *path, uid_t *uid, gid_t *gid);
+	/* Where a profile named in the policy (`profile = NAME`) is looked
+	 * for first, as NAME.profile; NULL: the built-in profiles only. */
+	const char *profile_dir;
 };
 
 struct invocation {

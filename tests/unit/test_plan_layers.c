@@ -32,6 +32,7 @@ static const struct fake_entry base_fs[] = {
     {"/etc/cordon/seccomp/unreadable.profile", PATH_FILE},
     {"/etc/cordon/seccomp/nul.profile", PATH_FILE},
     {"/etc/cordon/seccomp/noexec.profile", PATH_FILE},
+    {"/etc/cordon/seccomp/strict.profile", PATH_FILE},
     {"/opt/tools", PATH_DIR},
     {"/tmp", PATH_DIR},
     {"/var/cache/pi", PATH_DIR},
@@ -50,6 +51,8 @@ static const struct fake_entry base_fs[] = {
 /* A NUL on line 3: the parser alone would see only two lines. */
 #define NUL_TEXT    "default allow\nptrace deny\nbpf\0 deny\n"
 #define NOEXEC_TEXT "default deny\nread allow\n"
+/* An installed strict.profile that differs from the built-in one. */
+#define INSTALLED_STRICT_TEXT "default allow\nmount deny\n"
 
 /* Files read_file can open (len 0: up to the first NUL); any other path
  * fails. */
@@ -62,6 +65,7 @@ static const struct {
     {"/etc/cordon/seccomp/broken.profile", BROKEN_TEXT, 0},
     {"/etc/cordon/seccomp/nul.profile", NUL_TEXT, sizeof(NUL_TEXT) - 1},
     {"/etc/cordon/seccomp/noexec.profile", NOEXEC_TEXT, 0},
+    {"/etc/cordon/seccomp/strict.profile", INSTALLED_STRICT_TEXT, 0},
 };
 
 static struct {
@@ -154,6 +158,16 @@ static const struct plan_host host = {
     .lstat = fake_lstat,
     .read_file = fake_read_file,
     .find_hard_link = fake_find_hard_link,
+};
+
+/* As installed: profile names are looked up in a directory first. */
+static const struct plan_host host_with_profile_dir = {
+    .ctx = NULL,
+    .resolve = fake_resolve,
+    .lstat = fake_lstat,
+    .read_file = fake_read_file,
+    .find_hard_link = fake_find_hard_link,
+    .profile_dir = "/etc/cordon/seccomp",
 };
 
 static const struct plan_host host_without_links = {
@@ -345,6 +359,46 @@ Test(seccomp, absolute_path_is_read_through_the_host)
 	cr_expect_eq(ly->rules[0].line, 3);
 	cr_expect_str_eq(ly->rules[1].syscall, "bpf");
 	cr_expect_eq(ly->rules[1].line, 4);
+}
+
+/* Installed, a name is NAME.profile in the profile directory when that
+ * file exists (the package's copy, or an administrator's own profile). */
+Test(seccomp, a_name_is_read_from_the_profile_directory_when_the_file_is_there)
+{
+	cr_assert_not_null(build_with(FS "[seccomp]\nprofile = strict\n", &host_with_profile_dir));
+	cr_expect_str_eq(PL->seccomp_profile, "strict");
+	cr_expect_str_eq(PL->seccomp_file, "/etc/cordon/seccomp/strict.profile");
+	cr_assert_eq(PL->seccomp->n_layers, 1);
+	cr_assert_eq(PL->seccomp->layers[0].n_rules, 1);
+	cr_expect_str_eq(PL->seccomp->layers[0].rules[0].syscall, "mount");
+	cr_assert_not_null(build_with(FS "[seccomp]\nprofile = mine\n", &host_with_profile_dir));
+	cr_expect_str_eq(PL->seccomp_file, "/etc/cordon/seccomp/mine.profile");
+}
+
+/* Control: without a profile directory the built-in strict applies, and a
+ * name that is only a file there is unknown. */
+Test(seccomp, without_a_profile_directory_names_are_the_built_in_profiles)
+{
+	cr_assert_not_null(build(FS "[seccomp]\nprofile = strict\n"));
+	cr_expect_null(PL->seccomp_file);
+	cr_expect_gt(PL->seccomp->layers[0].n_rules, 1);
+	cr_expect_null(build(FS "[seccomp]\nprofile = mine\n"));
+	expect_diag(POLICY_FILE, 7, "unknown profile 'mine'");
+}
+
+Test(seccomp, a_name_missing_from_the_profile_directory_is_the_built_in_copy)
+{
+	cr_assert_not_null(build_with(FS "[seccomp]\nprofile = default\n", &host_with_profile_dir));
+	cr_expect_null(PL->seccomp_file);
+	cr_expect_gt(PL->seccomp->layers[0].n_rules, 10);
+}
+
+/* A file that is there but cannot be read is refused, never replaced by
+ * the built-in copy. */
+Test(seccomp, an_unreadable_file_in_the_profile_directory_is_refused_not_replaced)
+{
+	cr_expect_null(build_with(FS "[seccomp]\nprofile = unreadable\n", &host_with_profile_dir));
+	expect_diag(POLICY_FILE, 7, "seccomp profile /etc/cordon/seccomp/unreadable.profile");
 }
 
 Test(seccomp, parse_error_in_a_profile_file_names_that_file)
