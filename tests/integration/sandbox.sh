@@ -13,6 +13,33 @@ t_check_reports_file_and_line_for_unknown_key() {
 	contains "diagnostic" "$(cat "$WORK/o")" "$WORK/bad.ini:5: unknown key"
 }
 
+# --version says where bare names are looked up, as the code does.
+t_version_names_the_policy_and_profile_directories() {
+	local out
+	out=$(env -u CORDON_POLICY_PATH "$CORDON" --version 2>&1)
+	eq "--version exit status" "$?" 0
+	contains "version" "$out" "cordon "
+	contains "policy directory" "$out" "policies: --policy NAME reads /etc/cordon/policies/NAME.ini"
+	contains "profile directory" "$out" "/cordon/seccomp/NAME.profile, else the built-in copy (ci, default, strict)"
+	out=$(CORDON_POLICY_PATH=$WORK "$CORDON" --version 2>&1)
+	contains "CORDON_POLICY_PATH first" "$out" "from CORDON_POLICY_PATH ($WORK), then /etc/cordon/policies"
+}
+
+# A bare name that is nowhere: one line naming it and the installed
+# names, and nothing runs; control: the same name staged runs.
+t_unknown_policy_name_is_one_line_listing_the_installed_ones() {
+	local out rc
+	out=$(cd "$WORK" && CORDON_POLICY_PATH=$WORK/none "$CORDON" run --policy nosuch-$$ -- /bin/echo ran 2>&1)
+	rc=$?
+	eq "exit status ($out)" "$rc" 125
+	lacks "did not run" "$out" "ran"
+	contains "names it" "$out" "no policy named nosuch-$$ (in /etc/cordon/policies:"
+	eq "one line ($out)" "$(wc -l <<<"$out")" 1
+	policy "nosuch-$$" </dev/null >/dev/null
+	out=$(cd "$WORK" && CORDON_POLICY_PATH=$WORK "$CORDON" check "nosuch-$$" 2>&1)
+	eq "control: found on CORDON_POLICY_PATH ($out)" "$?" 0
+}
+
 t_check_accepts_valid_policy() {
 	local p rc
 	p=$(policy valid </dev/null)
