@@ -255,8 +255,9 @@ t_completion_registers_itself() {
 	eq "the configured policy directory" "$(grep -c "^_cordon_policy_dir='${CORDON_POLICY_DIR:-/etc/cordon/policies}'$" "$COMPLETION")" 1
 	out=$(bash --norc --noprofile -c '. "$1" && complete -p cordon' _ "$COMPLETION" 2>&1)
 	eq "complete -p cordon" "$out" "complete -F _cordon cordon"
-	out=$(bash --norc --noprofile -c '. "$1" && . "$2" && complete -p cordon' _ "$BASH_COMPLETION" "$COMPLETION" 2>&1)
-	eq "complete -p cordon, with bash-completion" "$out" "complete -F _cordon cordon"
+	out=$(bash --norc --noprofile -c '. "$1" && . "$2" && type -t _init_completion && complete -p cordon' _ \
+		"$BASH_COMPLETION" "$COMPLETION" 2>&1)
+	eq "complete -p cordon, with bash-completion's helpers" "$out" $'function\ncomplete -F _cordon cordon'
 	# Control: nothing is registered without it.
 	not "complete -p cordon without the file" bash --norc --noprofile -c 'complete -p cordon' 2>/dev/null
 }
