@@ -3,7 +3,8 @@
  * must be given under sudo, and under which network mode it means
  * anything. Parsing, the validation of the simple types, policy_free and
  * the proxy-only check walk this table; tests hold docs/policy.md and the
- * fuzzer's dictionary to it. A key added here is parsed, freed and checked
+ * fuzzer's dictionary to it, and the man page cordon-policy(5) is made
+ * from it. A key added here is parsed, freed and checked
  * everywhere at once. */
 #ifndef CORDON_SCHEMA_H
 #define CORDON_SCHEMA_H
@@ -63,6 +64,7 @@ struct policy_key {
 	const char *const *values; /* KT_ENUM: NULL-terminated, in the order of the C enum */
 	enum key_sudo sudo;
 	enum key_net net;
+	const char *doc; /* what the key means, one line: cordon-policy(5) prints it (policy/schema-man.c) */
 };
 
 extern const struct policy_key policy_keys[];

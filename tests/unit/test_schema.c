@@ -214,3 +214,19 @@ Test(schema, fuzz_dictionary_has_every_section_key_and_value)
 		}
 	}
 }
+
+/* cordon-policy(5) is printed from the table (policy/schema-man.c): each
+ * key says what it means, in one line, and an enum key's line names each
+ * of its values. */
+Test(schema, every_key_has_a_one_line_doc)
+{
+	for (size_t i = 0; i < n_policy_keys; i++) {
+		const struct policy_key *k = &policy_keys[i];
+		cr_assert(k->doc && *k->doc, "[%s] %s has no doc", k->section, k->name);
+		cr_expect_null(strchr(k->doc, '\n'), "[%s] %s: doc is more than one line", k->section, k->name);
+		cr_expect_eq(k->doc[strlen(k->doc) - 1], '.', "[%s] %s: doc is not a sentence", k->section, k->name);
+		for (size_t v = 0; k->values && k->values[v]; v++)
+			cr_expect_not_null(strstr(k->doc, k->values[v]), "[%s] %s: doc does not name %s", k->section,
+			                   k->name, k->values[v]);
+	}
+}
