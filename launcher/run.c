@@ -447,7 +447,7 @@ static int run_plan(struct plan *pl, struct guard_state *gs)
 	long long start = now_ms();
 	pid_t pid = spawn_sandbox(pl->clone_flags, cg.clone_fd);
 	if (pid < 0)
-		die_with_error("create namespaces"); /* removes the placeholders (guards.c) */
+		die_namespaces("create namespaces", pl->clone_flags & CLONE_NEWUSER); /* removes the placeholders */
 	if (pid == 0)
 		sandbox_child(pl, &f, &saved, &filters);
 	/* Pid 1 has its own copy; the launcher needs none. */
