@@ -295,6 +295,11 @@ char *namespaces_hint(int err, bool userns);
 /* A new proc file system was refused (EPERM) in the sandbox's namespaces:
  * why, and what grants it (allocated). */
 char *proc_mount_hint(void);
+/* The uid map is the whole range onto itself: not a container's. */
+bool in_initial_userns(void);
+/* Why an idmapped project failed inside a container (allocated), or NULL
+ * outside one. */
+char *idmap_hint(void);
 
 /* audit.c */
 struct audit {

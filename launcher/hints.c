@@ -202,3 +202,23 @@ char *proc_mount_hint(void)
 	             "systempaths=unconfined; Kubernetes: securityContext.procMount: Unmasked)");
 	return b.p;
 }
+
+bool in_initial_userns(void)
+{
+	char buf[128] = {0};
+	unsigned long inside, outside, count;
+	cleanup_fd int fd = open("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || read(fd, buf, sizeof(buf) - 1) <= 0)
+		return true; /* cannot tell: no hint rather than a wrong one */
+	return sscanf(buf, "%lu %lu %lu", &inside, &outside, &count) == 3 && inside == 0 && outside == 0 &&
+	       count == 4294967295UL;
+}
+
+char *idmap_hint(void)
+{
+	if (in_initial_userns())
+		return NULL;
+	return xstrdup("cordon runs in a user namespace of its own (a container's), whose root cannot idmap the "
+	               "host's file systems (that needs CAP_SYS_ADMIN where they belong, and the ids mapped); in a "
+	               "container, run the job as a non-root user (user = is then ignored) or set user = root");
+}

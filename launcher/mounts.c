@@ -73,6 +73,9 @@ static void idmap_clone(const struct mount_op *op, int src, int tree, int userns
 	if (idmap_tree(tree, userns))
 		return;
 	int saved = errno;
+	cleanup_free char *hint = idmap_hint();
+	if (hint)
+		die("idmap: %s %s: %s; %s", op->origin, op->source, strerror(saved), hint);
 	struct statfs sf;
 	char buf[FS_NAME_MAX];
 	const char *fs = fstatfs(src, &sf) == 0 ? fs_type_name(sf.f_type, buf) : "an unknown file system";

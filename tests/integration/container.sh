@@ -35,13 +35,14 @@ AS_CONTAINER_USER=(unshare --user --map-user=1000 --map-group=1000 --)
 chmod 0755 "$WORK"
 
 # container_policy NAME [EXTRA]: a policy for inside the container (its
-# /work is the project root); as the container's root, `user = root`.
+# /work is the project root), with `user = $CP_USER` (default root; empty:
+# none, for a user of the container).
 container_policy() {
 	local f="$WORK/c-$1.ini"
 	{
 		echo "[sandbox]"
 		echo "name = c-$1"
-		[ "${CP_ROOT:-1}" = 1 ] && echo "user = root"
+		[ -n "${CP_USER-root}" ] && echo "user = ${CP_USER-root}"
 		echo
 		echo "[filesystem]"
 		echo "ro = /usr"
@@ -128,7 +129,7 @@ t_container_root_with_masked_proc_gets_a_real_sandbox() {
 
 t_container_user_gets_a_real_sandbox() {
 	local pol
-	pol=$(CP_ROOT=0 container_policy user)
+	pol=$(CP_USER= container_policy user)
 	container 0 sh -c "$(run_inside "$pol" "${AS_CONTAINER_USER[@]}")"
 	is_real_sandbox 1000
 }
@@ -138,7 +139,7 @@ t_container_user_gets_a_real_sandbox() {
 # container's /proc bound instead: 125, one line, the command not run.
 t_masked_proc_refuses_a_container_user_naming_the_setting() {
 	local pol
-	pol=$(CP_ROOT=0 container_policy user)
+	pol=$(CP_USER= container_policy user)
 	container 1 sh -c "$(run_inside "$pol" "${AS_CONTAINER_USER[@]}")"
 	eq "exit status ($(show))" "$SB_RC" 125
 	one_line
@@ -172,7 +173,7 @@ t_doctor_in_a_masked_container_names_the_setting() {
 t_seccomp_refusing_namespaces_names_the_setting() {
 	local pol upol
 	pol=$(container_policy root)
-	upol=$(CP_ROOT=0 container_policy user)
+	upol=$(CP_USER= container_policy user)
 	for who in root user; do
 		local prefix=("$HELPERS/nonamespaces")
 		[ $who = user ] && prefix=("${AS_CONTAINER_USER[@]}" "$HELPERS/nonamespaces")
@@ -212,6 +213,25 @@ pids = 100")
 	# The control: the same policy without [limits].
 	free=$(container_policy free)
 	container 0 sh -c "$(run_inside "$free")"
+	is_real_sandbox 0
+}
+
+# ---- idmapped projects (a root run with user = NAME) ----
+
+# The container's root cannot idmap the host's file system: refused and
+# named, never mounted without the mapping. The control: user = root.
+t_idmapped_project_in_a_container_is_refused_naming_it() {
+	local pol
+	pol=$(CP_USER=nobody container_policy nobody)
+	container 0 sh -c "$(run_inside "$pol")"
+	eq "exit status ($(show))" "$SB_RC" 125
+	one_line
+	contains "the step" "$SB_ERR" "idmap: "
+	contains "why" "$SB_ERR" "whose root cannot idmap the host's file systems"
+	contains "what to do" "$SB_ERR" "set user = root"
+	lacks "the command ran" "$SB_OUT" "RAN"
+	pol=$(container_policy root)
+	container 0 sh -c "$(run_inside "$pol")"
 	is_real_sandbox 0
 }
 
