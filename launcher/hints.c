@@ -206,12 +206,21 @@ char *proc_mount_hint(void)
 bool in_initial_userns(void)
 {
 	char buf[128] = {0};
-	unsigned long inside, outside, count;
 	cleanup_fd int fd = open("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || read(fd, buf, sizeof(buf) - 1) <= 0)
 		return true; /* cannot tell: no hint rather than a wrong one */
-	return sscanf(buf, "%lu %lu %lu", &inside, &outside, &count) == 3 && inside == 0 && outside == 0 &&
-	       count == 4294967295UL;
+	/* "INSIDE OUTSIDE COUNT": the initial one is 0 0 4294967295. */
+	char *p = buf;
+	unsigned long v[3];
+	for (int i = 0; i < 3; i++) {
+		char *end;
+		errno = 0;
+		v[i] = strtoul(p, &end, 10);
+		if (end == p || errno)
+			return true;
+		p = end;
+	}
+	return v[0] == 0 && v[1] == 0 && v[2] == 4294967295UL;
 }
 
 char *idmap_hint(void)
