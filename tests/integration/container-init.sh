@@ -18,7 +18,9 @@ set -eu
 PATH=$PATH:/usr/sbin:/sbin
 masked=$1
 shift
-R=$(mktemp -d /tmp/cordon-container.XXXXXX)
+# The mount point of its root: CONTAINER_ROOT (an empty directory the
+# caller removes), else a new one in /tmp.
+R=${CONTAINER_ROOT:-$(mktemp -d /tmp/cordon-container.XXXXXX)}
 mount -t tmpfs -o mode=0755 container "$R"
 for d in usr etc; do
 	mkdir "$R/$d"

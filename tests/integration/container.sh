@@ -56,6 +56,15 @@ container_policy() {
 	echo "$f"
 }
 
+# An empty directory for a container's root to be mounted on (in its own
+# mount namespace only: here it stays empty, and goes with $WORK).
+container_root() {
+	local d
+	d=$(mktemp -d "$WORK/container.XXXXXX")
+	chmod 0755 "$d"
+	echo "$d"
+}
+
 # container MASKED CMD [ARG]...: runs CMD as the container's pid 1 would
 # (the container's root, in /work/proj); sets SB_OUT, SB_ERR, SB_RC.
 # CONTAINER_CORDON (a file) becomes the container's /usr/bin/cordon.
@@ -66,7 +75,7 @@ container() {
 	err=$(mktemp "$WORK/err.XXXXXX")
 	chmod 0666 "$out" "$err"
 	"${UNPRIV[@]}" env CONTAINER_BINDS="$STAGE $WORK" CONTAINER_CORDON="${CONTAINER_CORDON:-}" \
-		unshare --user --map-root-user --mount --pid --fork -- bash "$INIT" "$masked" "$@" >"$out" 2>"$err" </dev/null
+		CONTAINER_ROOT="$(container_root)" unshare --user --map-root-user --mount --pid --fork -- bash "$INIT" "$masked" "$@" >"$out" 2>"$err" </dev/null
 	SB_RC=$?
 	SB_OUT=$(cat "$out")
 	SB_ERR=$(cat "$err")
@@ -246,7 +255,7 @@ t_root_setgroups_denied_with_groups_held_is_refused() {
 	err=$(mktemp "$WORK/err.XXXXXX")
 	chmod 0666 "$out" "$err"
 	setpriv --reuid="$CORDON_AGENT_USER" --regid="$(id -g "$CORDON_AGENT_USER")" --groups=100 -- \
-		env CONTAINER_BINDS="$STAGE $WORK" unshare --user --map-root-user --mount --pid --fork -- \
+		env CONTAINER_BINDS="$STAGE $WORK" CONTAINER_ROOT="$(container_root)" unshare --user --map-root-user --mount --pid --fork -- \
 		bash "$INIT" 0 sh -c "$(run_inside "$pol")" >"$out" 2>"$err" </dev/null
 	SB_RC=$?
 	SB_OUT=$(cat "$out")
