@@ -7,6 +7,8 @@
  * everything back rather than trusting the calls. */
 #include <cap-ng.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <string.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <linux/securebits.h>
@@ -16,14 +18,52 @@
 
 #include "cordon.h"
 
+/* A user namespace whose maps an unprivileged process wrote (`unshare
+ * --map-root-user`, a rootless container without newgidmap) has
+ * setgroups denied for good: no process in it can change its groups. */
+static bool setgroups_denied(void)
+{
+	char buf[16] = {0};
+	cleanup_fd int fd = open("/proc/self/setgroups", O_RDONLY | O_CLOEXEC);
+	return fd >= 0 && read(fd, buf, sizeof(buf) - 1) > 0 && strncmp(buf, "deny", 4) == 0;
+}
+
+/* Nothing to drop: no supplementary group but, at most, gid itself. */
+static bool holds_no_groups(gid_t gid)
+{
+	gid_t groups[64];
+	int n = getgroups(N_ELEMENTS(groups), groups);
+	if (n < 0)
+		return false;
+	for (int i = 0; i < n; i++)
+		if (groups[i] != gid)
+			return false;
+	return true;
+}
+
+/* Supplementary groups are reset: the command gets only the primary
+ * group of the account it runs as. */
+static void drop_groups(gid_t gid)
+{
+	if (setgroups(0, NULL) == 0)
+		return;
+	int err = errno;
+	bool denied = err == EPERM && setgroups_denied();
+	if (denied && holds_no_groups(gid))
+		return; /* nothing to drop, and no way to */
+	errno = err;
+	if (denied)
+		die_with_error("drop supplementary groups: this user namespace denies setgroups and the process holds "
+		               "groups; start the container without supplementary groups, or with its id maps "
+		               "written by its runtime or newgidmap, which allow setgroups");
+	die_with_error("drop supplementary groups");
+}
+
 static void switch_identity(bool change, uid_t uid, gid_t gid)
 {
 	if (!change)
 		return; /* the user namespace already maps us to the invoker */
-	/* Supplementary groups are reset: the command gets only the primary
-	 * group of the account it runs as. */
-	if (setgroups(0, NULL) < 0)
-		die_with_error("drop supplementary groups");
+	drop_groups(gid);
 	if (setresgid(gid, gid, gid) < 0)
 		die_with_error("setresgid %u", (unsigned)gid);
 	if (setresuid(uid, uid, uid) < 0)

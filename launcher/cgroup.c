@@ -202,9 +202,22 @@ static char *own_dir(const char *fstype, const char *controller)
 	return found;
 }
 
+/* Asked of the kernel even as root: a container's root (uid 0 in a user
+ * namespace) cannot write the host's cgroups, nor anyone a read-only
+ * cgroup mount (access() says EROFS). */
 static bool writable_by_us(const char *dir)
 {
-	return geteuid() == 0 || (access(dir, W_OK | X_OK) == 0);
+	return access(dir, W_OK | X_OK) == 0;
+}
+
+/* Why root cannot write dir, and the ways out: names, the limits. */
+static char *root_cannot_write(const char *names, const char *dir)
+{
+	return xasprintf("%s: %s is not writable even by root here: this is a container's root, whose cgroups are not "
+	                 "delegated to it (or are mounted read-only); set the limit on the container instead "
+	                 "(Docker, Podman: --memory, --pids-limit, --cpus; Kubernetes: resources.limits) and "
+	                 "remove %s from [limits], or run cordon where a cgroup is delegated to it",
+	                 names, dir, names);
 }
 
 /* Where each needed controller can be applied, or why not. */
@@ -310,7 +323,10 @@ static bool decide(const struct plan *pl, struct cg_choice *c)
 			c->systemd = true;
 			return true;
 		}
-		if (!writable_by_us(c->parent[0])) {
+		if (!writable_by_us(c->parent[0]) && geteuid() == 0) {
+			c->why = root_cannot_write(names, c->parent[0]);
+			c->version = 0;
+		} else if (!writable_by_us(c->parent[0])) {
 			c->why = xasprintf("%s: cgroup v2 has the controllers, but %s is not writable by uid %u; run "
 			                   "as root, start cordon "
 			                   "in a cgroup delegated to this user (systemd-run --user --scope -p "
@@ -333,6 +349,11 @@ static bool decide(const struct plan *pl, struct cg_choice *c)
 			    "%s: this host has the cgroup %s controller in neither cgroup v2 nor v1; enable it "
 			    "(or run on a host that has it), or remove %s from [limits]",
 			    controller_names[i], controller_names[i], controller_names[i]);
+			c->version = 0;
+			return false;
+		}
+		if (!writable_by_us(c->parent[i]) && geteuid() == 0) {
+			c->why = root_cannot_write(controller_names[i], c->parent[i]);
 			c->version = 0;
 			return false;
 		}

@@ -96,6 +96,8 @@ int open_root_owned(const char *path, int flags, char **why);
 /* cgroup_fd >= 0: pid 1 is created in that cgroup (CLONE_INTO_CGROUP). */
 pid_t spawn_sandbox(unsigned long clone_flags, int cgroup_fd);
 void setup_user_namespace(const struct plan *pl);
+/* Exits 125 with "STEP: error; what refused it and what grants it". */
+void die_namespaces(const char *step, bool userns) __attribute__((noreturn));
 void setup_uts_and_net(const struct plan *pl);
 
 /* guards.c: the host side of mask and protect. Every run holds a shared
@@ -280,6 +282,35 @@ void cgroup_enter(struct cgroup *cg, pid_t pid);
 void cgroup_finish(struct cgroup *cg, struct cgroup_stats *st);
 /* The host's RAM (sysinfo), 0 if unknown. */
 uint64_t host_ram_bytes(void);
+
+/* hints.c: what keeps cordon from building a sandbox here, and the
+ * setting that grants it (the end of a 125 line, and doctor's). */
+#define CORDON_APPARMOR_PROFILE "cordon"          /* the package's /etc/apparmor.d/cordon */
+#define CORDON_APPARMOR_ATTACH  "/usr/bin/cordon" /* the binary that profile attaches to */
+enum apparmor_loaded { AA_NO_APPARMOR, AA_CANNOT_TELL, AA_NOT_LOADED, AA_LOADED };
+struct apparmor_state {
+	int restricted; /* kernel.apparmor_restrict_unprivileged_userns; -1 absent */
+	enum apparmor_loaded loaded;
+	char mode[32]; /* the profile's mode when loaded (enforce, complain, unconfined) */
+	bool attached; /* this binary is CORDON_APPARMOR_ATTACH */
+	char exe[4096];
+};
+void apparmor_probe(struct apparmor_state *s);
+/* One sentence on s (allocated); *ok false when the restriction keeps
+ * this binary from making user namespaces, the sentence saying what to do. */
+char *apparmor_describe(const struct apparmor_state *s, bool *ok);
+/* The namespaces of a sandbox (a user namespace among them: userns) were
+ * refused with err: what refused them and what grants them (allocated),
+ * or NULL when no cause is found. */
+char *namespaces_hint(int err, bool userns);
+/* A new proc file system was refused (EPERM) in the sandbox's namespaces:
+ * why, and what grants it (allocated). */
+char *proc_mount_hint(void);
+/* The uid map is the whole range onto itself: not a container's. */
+bool in_initial_userns(void);
+/* Why an idmapped project failed inside a container (allocated), or NULL
+ * outside one. */
+char *idmap_hint(void);
 
 /* audit.c */
 struct audit {

@@ -77,19 +77,112 @@ static void check_userns(struct report *r)
 {
 	long max = read_long("/proc/sys/user/max_user_namespaces");
 	long clone = read_long("/proc/sys/kernel/unprivileged_userns_clone");
-	long aa = read_long("/proc/sys/kernel/apparmor_restrict_unprivileged_userns");
 	bool works = probe_userns();
 	bool privileged = geteuid() == 0;
 	add(r, "user_namespaces", works || privileged, !privileged,
 	    "unprivileged use is impossible; run cordon as root (sudo runner) instead",
-	    "%s; user.max_user_namespaces=%ld%s%s%s", works ? "creating one works" : "creating one FAILED", max,
+	    "%s; user.max_user_namespaces=%ld%s%s", works ? "creating one works" : "creating one FAILED", max,
 	    clone >= 0
 	        ? (clone ? "; kernel.unprivileged_userns_clone=1" : "; kernel.unprivileged_userns_clone=0 (set to 1)")
 	        : "",
-	    aa > 0 ? "; kernel.apparmor_restrict_unprivileged_userns=1 (AppArmor restricts them: set to 0 or add a "
-	             "profile for cordon)"
-	           : "",
 	    max == 0 ? " (set user.max_user_namespaces > 0)" : "");
+}
+
+/* Ubuntu's restriction (hints.c): whether this binary may make user
+ * namespaces under it, and what to do if not. */
+static void check_apparmor(struct report *r)
+{
+	struct apparmor_state s;
+	apparmor_probe(&s);
+	bool ok;
+	char *text = apparmor_describe(&s, &ok);
+	add(r, "apparmor", ok, false, "an unprivileged run cannot make its user namespace (a root run can)", "%s",
+	    text);
+	free(text);
+}
+
+enum { PROBE_OK, PROBE_NAMESPACES, PROBE_PROC };
+
+/* What a run does first, tried in children: the sandbox's namespaces (a
+ * user namespace among them unless root, as plan.c decides), then a new
+ * proc file system as pid 1 of the new pid namespace (mounts.c). Returns
+ * the step that failed, its errno in *err. */
+static int probe_sandbox(bool userns, int *err)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		*err = errno;
+		return PROBE_NAMESPACES;
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		int res[2] = {PROBE_NAMESPACES, 0};
+		int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP | CLONE_NEWNET;
+		if (unshare(flags | (userns ? CLONE_NEWUSER : 0)) < 0) {
+			res[1] = errno;
+			(void)write_all(p[1], res, sizeof(res));
+			_exit(0);
+		}
+		pid_t init = fork(); /* pid 1 of the new pid namespace */
+		if (init == 0) {
+			res[0] = PROBE_PROC;
+			int fs = fsopen("proc", FSOPEN_CLOEXEC);
+			int m =
+			    fs >= 0 && fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0
+			        ? fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)
+			        : -1;
+			if (m < 0)
+				res[1] = errno;
+			else
+				res[0] = PROBE_OK;
+			(void)write_all(p[1], res, sizeof(res));
+			_exit(0);
+		}
+		if (init < 0) {
+			res[1] = errno;
+			(void)write_all(p[1], res, sizeof(res));
+		}
+		while (init > 0 && waitpid(init, NULL, 0) < 0 && errno == EINTR)
+			;
+		_exit(0);
+	}
+	close(p[1]);
+	int res[2] = {PROBE_NAMESPACES, pid < 0 ? errno : ECHILD};
+	if (pid > 0) {
+		if (TEMP_FAILURE_RETRY_INT(read(p[0], res, sizeof(res))) != (long)sizeof(res))
+			res[0] = PROBE_NAMESPACES;
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	close(p[0]);
+	*err = res[1];
+	return res[0];
+}
+
+static void check_sandbox(struct report *r)
+{
+	bool userns = geteuid() != 0;
+	int err = 0;
+	int failed = probe_sandbox(userns, &err);
+	const char *which = userns ? "a user namespace and the rest" : "as root: no user namespace";
+	if (failed == PROBE_NAMESPACES) {
+		cleanup_free char *hint = namespaces_hint(err, userns);
+		add(r, "sandbox_ns", false, true, "no run can start here: each fails with 125",
+		    "creating a sandbox's namespaces (%s) FAILED: %s%s%s", which, strerror(err), hint ? "; " : "",
+		    hint ? hint : "");
+		return;
+	}
+	add(r, "sandbox_ns", true, true, NULL, "creating a sandbox's namespaces (%s) works", which);
+	if (failed == PROBE_PROC && err == EPERM) {
+		cleanup_free char *hint = proc_mount_hint();
+		add(r, "proc", false, true, "no run can start here: each fails with 125", "a new /proc FAILED: %s; %s",
+		    strerror(err), hint);
+	} else if (failed == PROBE_PROC)
+		add(r, "proc", false, true, "no run can start here: each fails with 125", "a new /proc FAILED: %s",
+		    strerror(err));
+	else
+		add(r, "proc", true, true, NULL, "a new /proc in them works");
 }
 
 static void check_landlock(struct report *r)
@@ -322,6 +415,8 @@ int cmd_doctor(int argc, char **argv)
 	}
 	struct report r = {0};
 	check_userns(&r);
+	check_apparmor(&r);
+	check_sandbox(&r);
 	check_mount_api(&r);
 	check_seccomp(&r);
 	check_landlock(&r);

@@ -73,6 +73,9 @@ static void idmap_clone(const struct mount_op *op, int src, int tree, int userns
 	if (idmap_tree(tree, userns))
 		return;
 	int saved = errno;
+	cleanup_free char *hint = idmap_hint();
+	if (hint)
+		die("idmap: %s %s: %s; %s", op->origin, op->source, strerror(saved), hint);
 	struct statfs sf;
 	char buf[FS_NAME_MAX];
 	const char *fs = fstatfs(src, &sf) == 0 ? fs_type_name(sf.f_type, buf) : "an unknown file system";
@@ -247,6 +250,8 @@ static void verify_attached(int root, const char *rel, const struct stat *want, 
 		die("verify mount %s: the mount point changed during setup", what);
 }
 
+/* A new file system of type, detached; dies naming the step. A new proc
+ * refused (EPERM: mnt_too_revealing, in a user namespace) says why. */
 static int fresh_fs(const char *type, const char *const *opts, unsigned attrs, const char *what)
 {
 	cleanup_fd int fs = fsopen(type, FSOPEN_CLOEXEC);
@@ -258,11 +263,18 @@ static int fresh_fs(const char *type, const char *const *opts, unsigned attrs, c
 		if (r < 0)
 			die_with_error("mount %s: option %s", what, opts[0]);
 	}
-	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-		die_with_error("mount %s: create %s", what, type);
-	int m = fsmount(fs, FSMOUNT_CLOEXEC, attrs);
+	const char *step = "create";
+	int m = -1;
+	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0) {
+		step = "fsmount";
+		m = fsmount(fs, FSMOUNT_CLOEXEC, attrs);
+	}
+	if (m < 0 && errno == EPERM && strcmp(type, "proc") == 0) {
+		cleanup_free char *hint = proc_mount_hint();
+		die("mount %s: %s %s: %s; %s", what, step, type, strerror(EPERM), hint);
+	}
 	if (m < 0)
-		die_with_error("mount %s: fsmount %s", what, type);
+		die_with_error("mount %s: %s %s", what, step, type);
 	return m;
 }
 

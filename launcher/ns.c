@@ -37,13 +37,26 @@ pid_t spawn_sandbox(unsigned long clone_flags, int cgroup_fd)
 	return (pid_t)pid;
 }
 
+/* A step of making the sandbox's namespaces failed with errno: the line
+ * names the step, the error and, when one is found, what refused it and
+ * the setting that grants it (hints.c). Exits 125. */
+void die_namespaces(const char *step, bool userns)
+{
+	int err = errno;
+	cleanup_free char *hint = namespaces_hint(err, userns);
+	if (hint)
+		die("%s: %s; %s", step, strerror(err), hint);
+	errno = err;
+	die_with_error("%s", step);
+}
+
 static void write_proc_file(const char *path, const char *content)
 {
 	cleanup_fd int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		die_with_error("user namespace: open %s", path);
-	if (write_all(fd, content, strlen(content)) < 0)
-		die_with_error("user namespace: write %s", path);
+	if (fd < 0 || write_all(fd, content, strlen(content)) < 0) {
+		cleanup_free char *step = xasprintf("user namespace: %s %s", fd < 0 ? "open" : "write", path);
+		die_namespaces(step, true);
+	}
 }
 
 /* Unprivileged: the only mapping the kernel lets us write ourselves is our

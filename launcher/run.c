@@ -304,8 +304,15 @@ static void make_idmap(const struct plan *pl, struct sandbox_fds *f)
 		return;
 	const char *step = NULL;
 	f->idmap_userns = idmap_userns(pl->idmap_uid, pl->idmap_gid, pl->run_uid, pl->run_gid, &step);
-	if (f->idmap_userns < 0)
+	if (f->idmap_userns < 0) {
+		int err = errno;
+		cleanup_free char *hint = idmap_hint();
+		if (hint)
+			die("idmap: map uid %u to %u: %s: %s; %s", (unsigned)pl->idmap_uid, (unsigned)pl->run_uid, step,
+			    strerror(err), hint);
+		errno = err;
 		die_with_error("idmap: map uid %u to %u: %s", (unsigned)pl->idmap_uid, (unsigned)pl->run_uid, step);
+	}
 }
 
 /* The launcher's parent when cordon started: die_with_parent watches it. */
@@ -447,7 +454,7 @@ static int run_plan(struct plan *pl, struct guard_state *gs)
 	long long start = now_ms();
 	pid_t pid = spawn_sandbox(pl->clone_flags, cg.clone_fd);
 	if (pid < 0)
-		die_with_error("create namespaces"); /* removes the placeholders (guards.c) */
+		die_namespaces("create namespaces", pl->clone_flags & CLONE_NEWUSER); /* removes the placeholders */
 	if (pid == 0)
 		sandbox_child(pl, &f, &saved, &filters);
 	/* Pid 1 has its own copy; the launcher needs none. */
