@@ -648,14 +648,14 @@ char *plan_explain_json(const struct plan *pl)
 	json_key(&b, &f, "seccomp");
 	buf_puts(&b, "{\"profile\":");
 	buf_json_str(&b, pl->seccomp_profile);
+	/* true: layers[0] is cordon's no-set-ID layer (profile_add_no_setid). */
+	buf_printf(&b, ",\"no_setid\":%s", pl->seccomp && pl->seccomp->no_setid ? "true" : "false");
 	/* The file the profile was read from; null: built into cordon. */
 	buf_puts(&b, ",\"file\":");
 	if (pl->seccomp_file)
 		buf_json_str(&b, pl->seccomp_file);
 	else
 		buf_puts(&b, "null");
-	/* true: layers[0] is cordon's no-set-ID layer (profile_add_no_setid). */
-	buf_printf(&b, ",\"no_setid\":%s", pl->seccomp && pl->seccomp->no_setid ? "true" : "false");
 	buf_puts(&b, ",\"layers\":[");
 	for (size_t l = 0; pl->seccomp && l < pl->seccomp->n_layers; l++) {
 		const struct sc_layer *ly = &pl->seccomp->layers[l];
