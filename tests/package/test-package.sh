@@ -69,17 +69,20 @@ else
 fi
 
 echo "== another prefix, chosen when configuring"
-cmake -S . -B "$stage/prefix-build" -DCMAKE_INSTALL_PREFIX=/opt/cordon -DCORDON_TESTS=OFF -DCORDON_MAN=OFF \
+cmake -S . -B "$stage/prefix-build" -DCMAKE_INSTALL_PREFIX=/usr/local -DCORDON_TESTS=OFF -DCORDON_MAN=OFF \
 	>/dev/null && cmake --build "$stage/prefix-build" -j"$(nproc)" --target cordon >/dev/null &&
-	DESTDIR=$stage/prefix cmake --install "$stage/prefix-build" >/dev/null || fail "build and install with /opt/cordon"
-[ -x "$stage/prefix/opt/cordon/bin/cordon" ] && pass "prefix: /opt/cordon/bin/cordon" || fail "prefix: no binary"
-contains "prefix: the binary reads profiles from its own share/" "$("$stage/prefix/opt/cordon/bin/cordon" --version)" \
-	"/opt/cordon/share/cordon/seccomp/NAME.profile"
-[ -f "$stage/prefix/opt/cordon/share/cordon/seccomp/default.profile" ] && pass "prefix: profiles installed there" ||
-	fail "prefix: no profiles in /opt/cordon/share/cordon/seccomp"
-contains "prefix: the wrappers run that binary" "$(cat "$stage/prefix/opt/cordon/lib/cordon/bin/pi")" \
-	'cordon=${CORDON_BIN:-/opt/cordon/bin/cordon}'
-contains "prefix: policies stay where sudoers rules name them" "$(ls "$stage/prefix/etc/cordon/policies")" "dev.ini"
+	DESTDIR=$stage/prefix cmake --install "$stage/prefix-build" >/dev/null || fail "build and install with /usr/local"
+[ -x "$stage/prefix/usr/local/bin/cordon" ] && pass "prefix: /usr/local/bin/cordon" || fail "prefix: no binary"
+contains "prefix: the binary reads profiles from its own share/" "$("$stage/prefix/usr/local/bin/cordon" --version)" \
+	"/usr/local/share/cordon/seccomp/NAME.profile"
+[ -f "$stage/prefix/usr/local/share/cordon/seccomp/default.profile" ] && pass "prefix: profiles installed there" ||
+	fail "prefix: no profiles in /usr/local/share/cordon/seccomp"
+contains "prefix: the wrappers run that binary" "$(cat "$stage/prefix/usr/local/lib/cordon/bin/pi")" \
+	'cordon=${CORDON_BIN:-/usr/local/bin/cordon}'
+contains "prefix: policies in its sysconfdir" "$(ls "$stage/prefix/usr/local/etc/cordon/policies")" "dev.ini"
+contains "prefix: the binary reads policies there" "$("$stage/prefix/usr/local/bin/cordon" --version)" \
+	"/usr/local/etc/cordon/policies/NAME.ini"
+[ ! -e "$stage/prefix/etc/cordon" ] && pass "prefix: nothing in /etc/cordon" || fail "prefix: /etc/cordon written"
 
 echo "== install"
 check "dpkg -i" dpkg -i "$deb"
