@@ -263,6 +263,41 @@ void audit_sandbox_start(struct audit *a)
 	finish(&b, a);
 }
 
+/* A run the plan refused (its cwd outside the roots, under sudo an
+ * account or project the invoker may not have, no command): nothing was
+ * built and nothing ran, but whoever reads the log learns who tried what.
+ * The log is opened as for a run, with the same checks; a log that cannot
+ * be opened refuses the run with that reason instead. */
+void audit_sandbox_refused(const struct plan *pl, const char *cwd, const char *why)
+{
+	if (!pl->audit_log || !pl->audit_log_usable)
+		return;
+	struct audit a = {.plan = pl, .fd = -1};
+	sandbox_id_new(a.id);
+	a.fd = audit_open_log(pl->audit_log, pl->runner);
+	buf_t b = {0};
+	begin(&b, &a, "sandbox_refused");
+	buf_puts(&b, ",\"policy_file\":");
+	buf_json_str(&b, pl->policy_file);
+	buf_puts(&b, ",\"policy_sha256\":");
+	if (pl->policy_sha256)
+		buf_json_str(&b, pl->policy_sha256);
+	else
+		buf_puts(&b, "null");
+	buf_puts(&b, ",\"user\":");
+	buf_json_str(&b, pl->invoker_name);
+	buf_printf(&b, ",\"runner\":%s,\"cwd\":", pl->runner ? "true" : "false");
+	if (cwd)
+		buf_json_str(&b, cwd);
+	else
+		buf_puts(&b, "null");
+	json_strv_field(&b, "argv", pl->argv);
+	buf_puts(&b, ",\"reason\":");
+	buf_json_str(&b, why);
+	finish(&b, &a);
+	close(a.fd);
+}
+
 void audit_sandbox_exit(struct audit *a, int status, const char *reason, const char *detail, long long duration_ms)
 {
 	if (a->fd < 0)

@@ -326,6 +326,10 @@ struct audit {
 int audit_open_log(const char *path, bool runner);
 void audit_open(struct audit *a, const struct plan *pl);
 void audit_sandbox_start(struct audit *a);
+/* A `sandbox_refused` record for a plan with a refusal, when the plan has
+ * a log (opened and closed here; dies, 125, if it cannot be opened); cwd
+ * is the invocation's, on the host (NULL: unknown). */
+void audit_sandbox_refused(const struct plan *pl, const char *cwd, const char *why);
 void audit_sandbox_exit(struct audit *a, int status, const char *reason, const char *detail, long long duration_ms);
 void sandbox_id_new(char out[33]);
 void audit_record(int fd, const char *event, const char *policy, const char *sandbox_id, uid_t uid, const char *fields);

@@ -528,10 +528,13 @@ static struct plan *build_plan_or_die(const struct policy *p, const struct invoc
 		diags_print(&d, STDERR_FILENO);
 		exit(EXIT_SETUP);
 	}
-	if (pl->refusal)
-		die("%s", pl->refusal);
-	if (!pl->argv[0])
-		die("no command: give one after -- or set [sandbox] command");
+	const char *refusal = pl->refusal;
+	if (!refusal && !pl->argv[0])
+		refusal = "no command: give one after -- or set [sandbox] command";
+	if (refusal) {
+		audit_sandbox_refused(pl, inv->inv.cwd, refusal);
+		die("%s", refusal);
+	}
 	return pl;
 }
 

@@ -1496,6 +1496,7 @@ static void plan_audit_log(struct builder *b)
 		return;
 	if (strcmp(p->audit_log.value, AUDIT_STDERR) == 0) {
 		pl->audit_log = xstrdup(AUDIT_STDERR);
+		pl->audit_log_usable = true;
 		return;
 	}
 	pl->audit_log = expand_home(b, p->audit_log.value);
@@ -1539,6 +1540,7 @@ static void plan_audit_log(struct builder *b)
 			       p->file, p->audit_log.line, pl->audit_log, *r);
 			return;
 		}
+	pl->audit_log_usable = true;
 }
 
 static void set_identity(struct builder *b)

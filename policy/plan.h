@@ -214,6 +214,9 @@ struct plan {
 	char *command_host_path;
 	char *command_hint;
 	char *audit_log;
+	/* The log's place passed plan_audit_log's checks: a refused plan's
+	 * `sandbox_refused` record may be written there. */
+	bool audit_log_usable;
 
 	struct plan_secret *secrets;
 	size_t n_secrets;

@@ -174,6 +174,23 @@ assert start["run_uid"] == int(sys.argv[3]) and start["runner"] is True and star
 EOF
 }
 
+# The invoker's refused attempts are on the record too, under their uid.
+t_root_runner_audit_records_a_refused_attempt() {
+	local p
+	p=$(rpolicy auditref <<<"[audit]
+log = $WORK/audit-refused.jsonl")
+	SB_CWD=/tmp rsb "$p" -- /bin/true
+	eq "refused ($(show))" "$SB_RC" 125
+	python3 - "$WORK/audit-refused.jsonl" "$INV_UID" <<'EOF' || failed "audit records: $(cat "$WORK/audit-refused.jsonl")"
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+assert [r["event"] for r in recs] == ["sandbox_refused"], recs
+r = recs[0]
+assert r["uid"] == int(sys.argv[2]) and r["runner"] is True and r["cwd"] == "/tmp", r
+assert "outside the allowed project roots" in r["reason"], r
+EOF
+}
+
 t_root_runner_env_of_the_invoker_has_no_effect() {
 	local p evil=$WORK/evil
 	mkdir -p "$evil"

@@ -905,6 +905,35 @@ log = $log
 	contains "uid" "$(cat "$log")" "\"uid\":$MYUID"
 }
 
+# A run the plan refuses leaves a record of who tried what (under sudo:
+# a hostile invoker's attempts), and nothing ran. Control: from the
+# project, a start and an exit and no refusal.
+t_audit_log_records_a_refused_run() {
+	local p log=$WORK/audit-refused.jsonl
+	mkdir -p "$WORK/elsewhere"
+	p=$(policy auditrefused <<<"[audit]
+log = $log
+")
+	SB_CWD=$WORK/elsewhere sb "$p" -- /bin/echo ran
+	eq "refused ($(show))" "$SB_RC" 125
+	lacks "did not run" "$SB_OUT" "ran"
+	eq "one record ($(cat "$log"))" "$(wc -l <"$log")" 1
+	python3 -c '
+import json, sys
+r = json.loads(open(sys.argv[1]).read())
+assert r["event"] == "sandbox_refused", r
+assert r["uid"] == int(sys.argv[2]) and r["policy"] == "auditrefused", r
+assert r["cwd"] == sys.argv[3] and r["argv"] == ["/bin/echo", "ran"], r
+assert "outside the allowed project roots" in r["reason"], r
+assert r["policy_sha256"] and len(r["policy_sha256"]) == 64 and r["runner"] is False, r
+' "$log" "$MYUID" "$WORK/elsewhere" || failed "the refused record: $(cat "$log")"
+	: >"$log"
+	sb "$p" -- /bin/echo ran
+	eq "control: runs ($(show))" "$SB_RC" 0
+	lacks "control: no refusal" "$(cat "$log")" "sandbox_refused"
+	contains "control: started" "$(cat "$log")" '"event":"sandbox_start"'
+}
+
 # ---- doctor ----
 
 # doctor reads the mount table (libmount) for each project root of the
