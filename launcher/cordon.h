@@ -285,8 +285,11 @@ uint64_t host_ram_bytes(void);
 
 /* hints.c: what keeps cordon from building a sandbox here, and the
  * setting that grants it (the end of a 125 line, and doctor's). */
-#define CORDON_APPARMOR_PROFILE "cordon"          /* the package's /etc/apparmor.d/cordon */
-#define CORDON_APPARMOR_ATTACH  "/usr/bin/cordon" /* the binary that profile attaches to */
+#define CORDON_APPARMOR_PROFILE "cordon" /* the package's /etc/apparmor.d/cordon */
+#ifndef CORDON_BINARY
+#define CORDON_BINARY "/usr/bin/cordon" /* where it is installed (CMake sets it) */
+#endif
+#define CORDON_APPARMOR_ATTACH CORDON_BINARY /* the binary that profile attaches to */
 enum apparmor_loaded { AA_NO_APPARMOR, AA_CANNOT_TELL, AA_NOT_LOADED, AA_LOADED };
 struct apparmor_state {
 	int restricted; /* kernel.apparmor_restrict_unprivileged_userns; -1 absent */
@@ -306,6 +309,12 @@ char *namespaces_hint(int err, bool userns);
 /* A new proc file system was refused (EPERM) in the sandbox's namespaces:
  * why, and what grants it (allocated). */
 char *proc_mount_hint(void);
+/* The AppArmor profile confining this process (allocated, without its
+ * mode), or NULL: unconfined, cordon's own, or no AppArmor. */
+char *apparmor_confining_profile(void);
+/* A mount was refused (EACCES, EPERM): the AppArmor profile that may have
+ * refused it and what lifts it (allocated), or NULL when unconfined. */
+char *mount_denied_hint(void);
 /* The uid map is the whole range onto itself: not a container's. */
 bool in_initial_userns(void);
 /* Why an idmapped project failed inside a container (allocated), or NULL

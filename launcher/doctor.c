@@ -99,6 +99,16 @@ static void check_apparmor(struct report *r)
 	add(r, "apparmor", ok, false, "an unprivileged run cannot make its user namespace (a root run can)", "%s",
 	    text);
 	free(text);
+	/* A container's default profile (docker-default) refuses mounts. */
+	cleanup_free char *profile = apparmor_confining_profile();
+	if (profile)
+		add(r, "apparmor_profile", false, false, "the sandbox's mounts may be refused (125 at the first)",
+		    "cordon runs under the AppArmor profile %s: a container's default profile refuses mounts; run "
+		    "the container with --security-opt apparmor=unconfined (Kubernetes: appArmorProfile type "
+		    "Unconfined) or a profile that allows mounts",
+		    profile);
+	else
+		add(r, "apparmor_profile", true, false, NULL, "not confined by an AppArmor profile");
 }
 
 enum { PROBE_OK, PROBE_NAMESPACES, PROBE_PROC };

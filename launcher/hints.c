@@ -21,7 +21,8 @@
  *
  * Compiled twice, as cgroup.c is: test builds (CORDON_TEST_HOOKS, never
  * installed) read the AppArmor sysctl and profile list from the files
- * CORDON_TEST_APPARMOR_SYSCTL and CORDON_TEST_APPARMOR_PROFILES name, so
+ * CORDON_TEST_APPARMOR_SYSCTL, CORDON_TEST_APPARMOR_PROFILES and
+ * CORDON_TEST_APPARMOR_CURRENT (this process's label) name, so
  * the detection can be tested on hosts without AppArmor. They change
  * words only: what a run may do never depends on them. */
 #include <errno.h>
@@ -115,6 +116,45 @@ char *apparmor_describe(const struct apparmor_state *s, bool *ok)
 		return xstrdup(AA_RESTRICTS "; cannot tell whether the cordon profile is loaded (only root may list "
 		                            "the loaded profiles: run `sudo cordon doctor`); if it is not, " AA_LOAD);
 	return xstrdup(AA_RESTRICTS "; the cordon profile is not loaded: " AA_LOAD);
+}
+
+/* The AppArmor profile this process runs under, when it is one that
+ * enforces rules on it ("docker-default (enforce)"), without the mode;
+ * NULL when unconfined, under cordon's own profile (which confines
+ * nothing), or without AppArmor. /proc/self/attr/apparmor/current is
+ * AppArmor's own file (the older /proc/self/attr/current may be another
+ * security module's). */
+char *apparmor_confining_profile(void)
+{
+	char label[256];
+	cleanup_fd int fd =
+	    open(hooked("CORDON_TEST_APPARMOR_CURRENT", "/proc/self/attr/apparmor/current"), O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	ssize_t n = read(fd, label, sizeof(label) - 1);
+	if (n <= 0)
+		return NULL;
+	label[n] = '\0';
+	label[strcspn(label, "\n")] = '\0';
+	/* Only a profile whose rules are applied refuses anything: enforce or
+	 * kill, not complain or unconfined. */
+	const char *mode = strrchr(label, '(');
+	if (!mode || (strcmp(mode, "(enforce)") != 0 && strcmp(mode, "(kill)") != 0) ||
+	    str_has_prefix(label, CORDON_APPARMOR_PROFILE " ("))
+		return NULL;
+	return xstrndup(label, (size_t)(mode - label - (mode > label && mode[-1] == ' ')));
+}
+
+char *mount_denied_hint(void)
+{
+	cleanup_free char *profile = apparmor_confining_profile();
+	if (!profile)
+		return NULL;
+	return xasprintf("cordon runs under the AppArmor profile %s, which may refuse mounts (a container's default, "
+	                 "docker-default or cri-containerd.apparmor.d, does): run the container with "
+	                 "--security-opt apparmor=unconfined (Kubernetes: securityContext.appArmorProfile type "
+	                 "Unconfined) or a profile that allows mounts",
+	                 profile);
 }
 
 /* Seccomp: 2 in our own status: a filter we were started under. */

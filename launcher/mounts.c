@@ -232,10 +232,31 @@ static int make_mountpoint(int root, const char *rel, bool dir)
 	return fd;
 }
 
+/* A mount step refused with errno EACCES or EPERM: the line names the
+ * step, the error and, under a confining AppArmor profile (a container's
+ * default), that profile and how to lift it. Exits 125. */
+static void die_mount_denied(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die_mount_denied(const char *fmt, ...)
+{
+	int err = errno;
+	va_list ap;
+	va_start(ap, fmt);
+	cleanup_free char *step = xvasprintf(fmt, ap);
+	va_end(ap);
+	cleanup_free char *hint = mount_denied_hint();
+	if (hint)
+		die("%s: %s; %s", step, strerror(err), hint);
+	errno = err;
+	die_with_error("%s", step);
+}
+
 static void attach(int tree, int target, const char *what)
 {
-	if (move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-		die_with_error("mount %s", what);
+	if (move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) == 0)
+		return;
+	if (errno == EACCES || errno == EPERM)
+		die_mount_denied("mount %s", what);
+	die_with_error("mount %s", what);
 }
 
 /* Confirms that what is now visible at rel is the tree we attached: same
@@ -273,6 +294,8 @@ static int fresh_fs(const char *type, const char *const *opts, unsigned attrs, c
 		cleanup_free char *hint = proc_mount_hint();
 		die("mount %s: %s %s: %s; %s", what, step, type, strerror(EPERM), hint);
 	}
+	if (m < 0 && (errno == EACCES || errno == EPERM))
+		die_mount_denied("mount %s: %s %s", what, step, type);
 	if (m < 0)
 		die_with_error("mount %s: %s %s", what, step, type);
 	return m;

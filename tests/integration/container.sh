@@ -321,6 +321,28 @@ t_doctor_apparmor_not_restricted() {
 	contains "doctor" "$SB_OUT" "warn  apparmor"
 }
 
+# Under a container's default AppArmor profile (docker-default) mounts
+# are refused: doctor names the profile and the option that lifts it.
+# Controls: unconfined, complain mode and cordon's own profile confine
+# nothing; the real cordon reads the kernel's file, not the test's.
+t_doctor_apparmor_profile_confining_cordon_is_named() {
+	local cur=$WORK/aa-current out
+	printf 'docker-default (enforce)\n' >"$cur"
+	chmod 0644 "$cur"
+	out=$(CORDON_TEST_APPARMOR_CURRENT=$cur "$TESTHOOKS" doctor | grep ' apparmor_profile ')
+	contains "names the profile" "$out" "warn  apparmor_profile cordon runs under the AppArmor profile docker-default:"
+	contains "says what lifts it" "$out" "--security-opt apparmor=unconfined"
+	local label
+	for label in "unconfined" "docker-default (complain)" "cordon (unconfined)" "cordon (enforce)"; do
+		printf '%s\n' "$label" >"$cur"
+		out=$(CORDON_TEST_APPARMOR_CURRENT=$cur "$TESTHOOKS" doctor | grep ' apparmor_profile ')
+		contains "control: $label" "$out" "ok    apparmor_profile not confined by an AppArmor profile"
+	done
+	printf 'docker-default (enforce)\n' >"$cur"
+	out=$(CORDON_TEST_APPARMOR_CURRENT=$cur "$CORDON" doctor | grep ' apparmor_profile ')
+	contains "control: the real cordon reads the kernel's file" "$out" "ok    apparmor_profile not confined"
+}
+
 # The profile list is root's to read: a user is told doctor cannot tell.
 t_doctor_apparmor_cannot_tell_as_a_user() {
 	local hidden=$WORK/aa-profiles-hidden
