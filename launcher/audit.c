@@ -189,6 +189,21 @@ static void limit_field(buf_t *b, const char *key, uint64_t v)
 		buf_printf(b, "\"%s\":null", key);
 }
 
+/* Which policy (and the exact bytes of it) and who asked: the fields
+ * sandbox_start and sandbox_refused share. */
+static void policy_fields(buf_t *b, const struct plan *pl)
+{
+	buf_puts(b, ",\"policy_file\":");
+	buf_json_str(b, pl->policy_file);
+	buf_puts(b, ",\"policy_sha256\":");
+	if (pl->policy_sha256)
+		buf_json_str(b, pl->policy_sha256);
+	else
+		buf_puts(b, "null");
+	buf_puts(b, ",\"user\":");
+	buf_json_str(b, pl->invoker_name);
+}
+
 /* What a CI system needs to trust the run: which policy (and the exact
  * bytes of it), who asked and who ran, where, what, and inside which
  * walls. docs/audit.md documents each field. */
@@ -199,15 +214,7 @@ void audit_sandbox_start(struct audit *a)
 	const struct plan *pl = a->plan;
 	buf_t b = {0};
 	begin(&b, a, "sandbox_start");
-	buf_puts(&b, ",\"policy_file\":");
-	buf_json_str(&b, pl->policy_file);
-	buf_puts(&b, ",\"policy_sha256\":");
-	if (pl->policy_sha256)
-		buf_json_str(&b, pl->policy_sha256);
-	else
-		buf_puts(&b, "null");
-	buf_puts(&b, ",\"user\":");
-	buf_json_str(&b, pl->invoker_name);
+	policy_fields(&b, pl);
 	buf_printf(&b, ",\"gid\":%u,\"run_uid\":%u,\"run_gid\":%u,\"run_user\":", (unsigned)pl->invoker_gid,
 	           (unsigned)pl->run_uid, (unsigned)pl->run_gid);
 	buf_json_str(&b, pl->run_user);
@@ -277,15 +284,7 @@ void audit_sandbox_refused(const struct plan *pl, const char *cwd, const char *w
 	a.fd = audit_open_log(pl->audit_log, pl->runner);
 	buf_t b = {0};
 	begin(&b, &a, "sandbox_refused");
-	buf_puts(&b, ",\"policy_file\":");
-	buf_json_str(&b, pl->policy_file);
-	buf_puts(&b, ",\"policy_sha256\":");
-	if (pl->policy_sha256)
-		buf_json_str(&b, pl->policy_sha256);
-	else
-		buf_puts(&b, "null");
-	buf_puts(&b, ",\"user\":");
-	buf_json_str(&b, pl->invoker_name);
+	policy_fields(&b, pl);
 	buf_printf(&b, ",\"runner\":%s,\"cwd\":", pl->runner ? "true" : "false");
 	if (cwd)
 		buf_json_str(&b, cwd);

@@ -315,6 +315,9 @@ char *apparmor_confining_profile(void);
 /* A mount was refused (EACCES, EPERM): the AppArmor profile that may have
  * refused it and what lifts it (allocated), or NULL when unconfined. */
 char *mount_denied_hint(void);
+/* The number at the start of a small file (a sysctl); -1 if it cannot be
+ * read. */
+long read_long_file(const char *path);
 /* The uid map is the whole range onto itself: not a container's. */
 bool in_initial_userns(void);
 /* Why an idmapped project failed inside a container (allocated), or NULL

@@ -50,19 +50,6 @@ static void add(struct report *r, const char *name, bool ok, bool required, cons
 	va_end(ap);
 }
 
-static long read_long(const char *path)
-{
-	char buf[64];
-	cleanup_fd int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	return strtol(buf, NULL, 10);
-}
-
 /* Tries the real thing in a child: unshare a user namespace as ourselves. */
 static bool probe_userns(void)
 {
@@ -75,8 +62,8 @@ static bool probe_userns(void)
 
 static void check_userns(struct report *r)
 {
-	long max = read_long("/proc/sys/user/max_user_namespaces");
-	long clone = read_long("/proc/sys/kernel/unprivileged_userns_clone");
+	long max = read_long_file("/proc/sys/user/max_user_namespaces");
+	long clone = read_long_file("/proc/sys/kernel/unprivileged_userns_clone");
 	bool works = probe_userns();
 	bool privileged = geteuid() == 0;
 	add(r, "user_namespaces", works || privileged, !privileged,

@@ -52,8 +52,7 @@ static const char *hooked(const char *var, const char *path)
 }
 #endif
 
-/* The number at the start of a small file; -1 if it cannot be read. */
-static long read_number(const char *path)
+long read_long_file(const char *path)
 {
 	char buf[32];
 	cleanup_fd int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -69,7 +68,7 @@ static long read_number(const char *path)
 void apparmor_probe(struct apparmor_state *s)
 {
 	memset(s, 0, sizeof(*s));
-	s->restricted = (int)read_number(hooked("CORDON_TEST_APPARMOR_SYSCTL", AA_SYSCTL));
+	s->restricted = (int)read_long_file(hooked("CORDON_TEST_APPARMOR_SYSCTL", AA_SYSCTL));
 	ssize_t n = readlink("/proc/self/exe", s->exe, sizeof(s->exe) - 1);
 	s->exe[n > 0 ? n : 0] = '\0';
 	s->attached = strcmp(s->exe, CORDON_APPARMOR_ATTACH) == 0;
@@ -196,11 +195,11 @@ char *namespaces_hint(int err, bool userns)
 		cleanup_free char *aa_text = apparmor_describe(&aa, &aa_ok);
 		if (!aa_ok)
 			return xstrdup(aa_text);
-		if (err == ENOSPC || read_number("/proc/sys/user/max_user_namespaces") == 0)
+		if (err == ENOSPC || read_long_file("/proc/sys/user/max_user_namespaces") == 0)
 			return xstrdup("user.max_user_namespaces is 0 (or used up) in this user namespace: raise it "
 			               "(`sysctl user.max_user_namespaces=15000`; a container's own is set by its "
 			               "runtime)");
-		if (read_number("/proc/sys/kernel/unprivileged_userns_clone") == 0)
+		if (read_long_file("/proc/sys/kernel/unprivileged_userns_clone") == 0)
 			return xstrdup(
 			    "kernel.unprivileged_userns_clone=0: `sysctl kernel.unprivileged_userns_clone=1`, "
 			    "or run cordon as root (the sudo runner)");
